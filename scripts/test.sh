@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# The one test command: formatting, lints, the Rust test suite and the C/C#/C++ FFI tests.
+# Installs what the tests need when it is missing (Debian packages, as root).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n==> %s\n' "$*"; }
+
+# --- what the tests need -------------------------------------------------------------
+need_pkgs=()
+command -v gcc >/dev/null 2>&1 || need_pkgs+=(gcc)
+command -v g++ >/dev/null 2>&1 || need_pkgs+=(g++)
+command -v mcs >/dev/null 2>&1 || need_pkgs+=(mono-mcs)
+command -v mono >/dev/null 2>&1 || need_pkgs+=(mono-runtime)
+if [ "${#need_pkgs[@]}" -gt 0 ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    step "installing ${need_pkgs[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq || true
+    apt-get install -y -qq --no-install-recommends "${need_pkgs[@]}"
+  else
+    echo "error: the FFI tests need these Debian packages: ${need_pkgs[*]}" >&2
+    echo "       install them with: sudo apt-get install -y ${need_pkgs[*]}" >&2
+    exit 1
+  fi
+fi
+for component in rustfmt clippy; do
+  if ! cargo "${component/rustfmt/fmt}" --version >/dev/null 2>&1; then
+    step "installing rust component $component"
+    rustup component add "$component"
+  fi
+done
+
+# --- Rust ----------------------------------------------------------------------------
+step "cargo fmt --all -- --check"
+cargo fmt --all -- --check
+
+step "cargo clippy --workspace --all-targets -- -D warnings"
+cargo clippy --workspace --all-targets -- -D warnings
+
+step "cargo test --workspace"
+cargo test --workspace
+
+# --- C ABI ---------------------------------------------------------------------------
+if [ -x ffi/tests/run.sh ]; then
+  step "FFI tests (C, C++, C#)"
+  ffi/tests/run.sh
+fi
+
+step "all tests passed"
