@@ -1,0 +1,205 @@
+//! Scenario files, their errors, the built-in scenarios and the beacon lists.
+
+use std::net::{IpAddr, Ipv4Addr};
+use std::path::Path;
+
+use edgegap_beacon_sim::{BeaconSpec, ListShape, Scenario, SimError};
+
+fn scenarios_dir() -> &'static Path {
+    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios"))
+}
+
+#[test]
+fn shipped_files_equal_the_constructors() {
+    let demo = Scenario::load(&scenarios_dir().join("demo.toml")).unwrap();
+    assert_eq!(demo, Scenario::demo());
+    let twelve = Scenario::load(&scenarios_dir().join("twelve.toml")).unwrap();
+    assert_eq!(twelve, Scenario::twelve_locations(twelve.seed));
+    assert_eq!(twelve.seed, 42);
+}
+
+#[test]
+fn demo_has_ten_cities_one_down_each_on_its_own_address() {
+    let demo = Scenario::demo();
+    assert_eq!(demo.beacons.len(), 10);
+    assert_eq!(demo.beacons.iter().filter(|b| b.down).count(), 1);
+    let mut addresses: Vec<IpAddr> = demo.beacons.iter().map(|b| b.address).collect();
+    addresses.sort();
+    addresses.dedup();
+    assert_eq!(addresses.len(), 10);
+    for b in &demo.beacons {
+        assert!(
+            (1.0..=3.0).contains(&b.jitter_ms) && (0.0..=0.03).contains(&b.loss),
+            "{b:?}"
+        );
+    }
+    let montreal = demo.beacons.iter().find(|b| b.city == "Montreal").unwrap();
+    assert!((montreal.delay_ms - 12.0).abs() < f64::EPSILON);
+}
+
+#[test]
+fn twelve_locations_spread_8_to_250_ms() {
+    let s = Scenario::twelve_locations(5);
+    assert_eq!((s.seed, s.beacons.len()), (5, 12));
+    let delays: Vec<f64> = s.beacons.iter().map(|b| b.delay_ms).collect();
+    assert!((delays[0] - 8.0).abs() < f64::EPSILON && (delays[11] - 250.0).abs() < f64::EPSILON);
+    assert!(delays.windows(2).all(|w| w[0] < w[1]));
+    assert!(
+        s.beacons
+            .iter()
+            .all(|b| (b.loss - 0.02).abs() < 1e-12 && (b.jitter_ms - 2.0).abs() < 1e-12)
+    );
+    s.validate().unwrap();
+}
+
+#[test]
+fn toml_and_json_round_trip_with_defaults() {
+    let s =
+        Scenario::from_toml("seed = 3\n[[beacons]]\ncity = \"Paris\"\ndelay_ms = 40\n").unwrap();
+    let expected = BeaconSpec::new("Paris", IpAddr::V4(Ipv4Addr::LOCALHOST), 40.0);
+    assert_eq!(
+        s,
+        Scenario {
+            seed: 3,
+            beacons: vec![expected]
+        }
+    );
+    assert!(s.beacons[0].udp && s.beacons[0].tcp && !s.beacons[0].down);
+
+    let demo = Scenario::demo();
+    assert_eq!(Scenario::from_toml(&demo.to_toml().unwrap()).unwrap(), demo);
+    assert_eq!(
+        Scenario::from_json(&serde_json::to_string(&demo).unwrap()).unwrap(),
+        demo
+    );
+    let json = Scenario::from_json(
+        r#"{"seed": 9, "beacons": [{"city": "Oslo", "address": "::1", "reply_with": "hi", "duplicates": 2}]}"#,
+    )
+    .unwrap();
+    assert_eq!(json.beacons[0].reply_with.as_deref(), Some("hi"));
+    assert_eq!(json.beacons[0].duplicates, 2);
+}
+
+#[test]
+fn load_picks_the_format_by_extension_and_names_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("s.JSON");
+    std::fs::write(&json, r#"{"beacons": [{"city": "Lima"}]}"#).unwrap();
+    assert_eq!(Scenario::load(&json).unwrap().beacons[0].city, "Lima");
+
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(&bad, "[[beacons]]\ncity = \"Rome\"\nloss = 2.5\n").unwrap();
+    let err = Scenario::load(&bad).unwrap_err();
+    let text = err.to_string();
+    assert!(
+        text.contains("bad.toml") && text.contains("loss") && text.contains("Rome"),
+        "{text}"
+    );
+
+    let err = Scenario::load(&dir.path().join("scenario.yaml")).unwrap_err();
+    assert!(matches!(err, SimError::UnknownFormat { .. }), "{err:?}");
+    let err = Scenario::load(&dir.path().join("missing.toml")).unwrap_err();
+    assert!(
+        matches!(err, SimError::Read { .. }) && err.to_string().contains("missing.toml"),
+        "{err}"
+    );
+}
+
+#[test]
+fn parse_errors_name_the_problem() {
+    let unknown = Scenario::from_toml("[[beacons]]\ncity = \"A\"\ndely_ms = 4.0\n").unwrap_err();
+    assert!(unknown.to_string().contains("dely_ms"), "{unknown}");
+    let wrong_type =
+        Scenario::from_toml("[[beacons]]\ncity = \"A\"\ndelay_ms = \"slow\"\n").unwrap_err();
+    assert!(matches!(wrong_type, SimError::Toml(_)));
+    assert!(wrong_type.to_string().contains("line 3"), "{wrong_type}");
+    let no_city = Scenario::from_toml("[[beacons]]\ndelay_ms = 1.0\n").unwrap_err();
+    assert!(no_city.to_string().contains("city"), "{no_city}");
+    let bad_ip =
+        Scenario::from_toml("[[beacons]]\ncity = \"A\"\naddress = \"localhost\"\n").unwrap_err();
+    assert!(bad_ip.to_string().contains("address"), "{bad_ip}");
+    let json = Scenario::from_json("{\"beacons\": [{\"city\": \"A\", \"loss\": }]}").unwrap_err();
+    assert!(
+        matches!(json, SimError::Json(_)) && json.to_string().contains("line 1"),
+        "{json}"
+    );
+    let non_loopback =
+        Scenario::from_toml("[[beacons]]\ncity = \"Far\"\naddress = \"10.1.2.3\"\n").unwrap_err();
+    assert!(
+        matches!(non_loopback, SimError::NotLoopback { .. }),
+        "{non_loopback}"
+    );
+    for (field, toml) in [
+        ("delay_ms", "delay_ms = -1.0"),
+        ("jitter_ms", "jitter_ms = nan"),
+        ("loss", "loss = -0.1"),
+        ("city", "city = \" \""),
+    ] {
+        let text =
+            format!("[[beacons]]\ncity = \"A\"\n{toml}\n").replace("city = \"A\"\ncity", "city");
+        let err = Scenario::from_toml(&text).unwrap_err();
+        assert!(
+            matches!(&err, SimError::InvalidField { field: f, .. } if *f == field),
+            "{toml}: {err:?}"
+        );
+    }
+}
+
+#[test]
+fn list_shape_parses() {
+    assert_eq!("v1".parse::<ListShape>().unwrap(), ListShape::V1);
+    assert_eq!(
+        "matchmaker".parse::<ListShape>().unwrap(),
+        ListShape::Matchmaker
+    );
+    assert!("xml".parse::<ListShape>().unwrap_err().contains("xml"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn beacon_lists_in_both_shapes() {
+    let mut scenario = Scenario::demo();
+    scenario.beacons[0].udp = false; // Montreal: TCP only
+    scenario.beacons[1].tcp = false; // Chicago: UDP only
+    let sim = scenario.start().await.unwrap();
+    assert_eq!(sim.beacons().len(), 10);
+
+    let v1 = sim.beacon_list_v1();
+    assert_eq!(v1["count"], 10);
+    let locations = v1["locations"].as_array().unwrap();
+    assert_eq!(locations.len(), 10);
+    assert_eq!(locations[0]["host"], "127.0.0.11");
+    assert!(locations[0].get("udp_port").is_none() && locations[0]["tcp_port"].is_u64());
+    assert!(locations[1].get("tcp_port").is_none() && locations[1]["udp_port"].is_u64());
+    assert_eq!(locations[0]["location"]["city"], "Montreal");
+    assert_eq!(locations[0]["location"]["country"], "Canada");
+    for key in [
+        "continent",
+        "administrative_division",
+        "timezone",
+        "latitude",
+        "longitude",
+    ] {
+        assert!(locations[0]["location"].get(key).is_some(), "{key}");
+    }
+    let singapore = locations
+        .iter()
+        .find(|l| l["location"]["city"] == "Singapore")
+        .unwrap();
+    let down = sim.beacons().iter().find(|b| b.spec.down).unwrap();
+    assert_eq!(
+        singapore["udp_port"],
+        down.udp.unwrap().port(),
+        "a down beacon's ports are listed"
+    );
+    assert_eq!(singapore["tcp_port"], down.tcp.unwrap().port());
+
+    let mm = sim.beacon_list_matchmaker();
+    assert_eq!(mm["count"], 10);
+    let beacons = mm["beacons"].as_array().unwrap();
+    assert_eq!(beacons[2]["public_ip"], "127.0.0.13");
+    assert!(beacons[2]["fqdn"].is_null());
+    assert!(beacons[0]["udp_port"].is_null() && beacons[1]["tcp_port"].is_null());
+    assert_eq!(beacons[2]["udp_port"], sim.beacons()[2].udp.unwrap().port());
+    assert_eq!(sim.beacon_list(ListShape::Matchmaker), mm);
+    sim.shutdown().await;
+}
