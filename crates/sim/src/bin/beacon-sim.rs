@@ -1,0 +1,191 @@
+//! `beacon-sim`: runs a scenario of simulated beacons on loopback until told to stop, and
+//! writes their beacon list (for the FFI tests and scripts).
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use edgegap_beacon_sim::{ListShape, Scenario};
+
+const USAGE: &str = "\
+usage: beacon-sim (SCENARIO_FILE | --demo | --twelve SEED) [--list-out FILE] [--shape v1|matchmaker] [--ignore-stdin]
+
+Starts simulated beacons on loopback, writes their beacon list as JSON to FILE (atomically:
+a temporary file renamed into place, so its appearance means every beacon is serving) or to
+stdout, then serves until stdin is closed, SIGTERM or ctrl-c.
+
+  SCENARIO_FILE     a .toml or .json scenario (see crates/sim/README.md)
+  --demo            the built-in demo scenario (10 cities, one down)
+  --twelve SEED     the 12-location benchmark scenario with this seed
+  --list-out FILE   write the beacon list here instead of stdout
+  --shape SHAPE     v1 (Edgegap v1 API, default) or matchmaker
+  --ignore-stdin    do not stop when stdin closes (for background jobs, whose stdin is /dev/null)
+";
+
+/// The parsed command line.
+#[derive(Debug)]
+struct Args {
+    source: Source,
+    list_out: Option<PathBuf>,
+    shape: ListShape,
+    ignore_stdin: bool,
+}
+
+#[derive(Debug)]
+enum Source {
+    File(PathBuf),
+    Demo,
+    Twelve(u64),
+}
+
+fn set_source(s: Source, source: &mut Option<Source>) -> Result<(), String> {
+    if source.is_some() {
+        return Err("give one scenario: a file, --demo or --twelve SEED".to_owned());
+    }
+    *source = Some(s);
+    Ok(())
+}
+
+/// What the command line asked for, or why it is refused.
+enum Parsed {
+    Run(Args),
+    Help,
+}
+
+fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Parsed, String> {
+    let mut source = None;
+    let mut list_out = None;
+    let mut shape = ListShape::V1;
+    let mut ignore_stdin = false;
+    while let Some(arg) = args.next() {
+        let mut value = |flag: &str| args.next().ok_or_else(|| format!("{flag} needs a value"));
+        match arg.as_str() {
+            "-h" | "--help" => return Ok(Parsed::Help),
+            "--demo" => set_source(Source::Demo, &mut source)?,
+            "--twelve" => {
+                let seed = value("--twelve")?;
+                let seed = seed.parse().map_err(|_| {
+                    format!("--twelve: {seed:?} is not a seed (an unsigned integer)")
+                })?;
+                set_source(Source::Twelve(seed), &mut source)?;
+            }
+            "--list-out" => list_out = Some(PathBuf::from(value("--list-out")?)),
+            "--shape" => shape = value("--shape")?.parse()?,
+            "--ignore-stdin" => ignore_stdin = true,
+            flag if flag.starts_with('-') && flag != "-" => {
+                return Err(format!("unknown option {flag}"));
+            }
+            file => set_source(Source::File(PathBuf::from(file)), &mut source)?,
+        }
+    }
+    let source = source.ok_or("no scenario: give a file, --demo or --twelve SEED")?;
+    Ok(Parsed::Run(Args {
+        source,
+        list_out,
+        shape,
+        ignore_stdin,
+    }))
+}
+
+/// Writes `text` to `path` through a temporary file in the same directory and a rename.
+fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(format!(".tmp-{}", std::process::id()));
+    let tmp = PathBuf::from(tmp);
+    std::fs::write(&tmp, text)?;
+    std::fs::rename(&tmp, path).inspect_err(|_| {
+        let _ = std::fs::remove_file(&tmp);
+    })
+}
+
+/// Resolves when stdin reaches end of file (or fails), never if `ignore` is set.
+async fn stdin_closed(ignore: bool) {
+    use tokio::io::AsyncReadExt;
+    if ignore {
+        return std::future::pending().await;
+    }
+    let mut stdin = tokio::io::stdin();
+    let mut buf = [0u8; 1024];
+    while let Ok(n) = stdin.read(&mut buf).await {
+        if n == 0 {
+            return;
+        }
+    }
+}
+
+/// Resolves on SIGTERM (Unix only).
+async fn terminated() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            term.recv().await;
+            return;
+        }
+    }
+    std::future::pending::<()>().await;
+}
+
+async fn run(args: Args) -> Result<(), String> {
+    let scenario = match &args.source {
+        Source::File(path) => Scenario::load(path).map_err(|e| e.to_string())?,
+        Source::Demo => Scenario::demo(),
+        Source::Twelve(seed) => Scenario::twelve_locations(*seed),
+    };
+    let sim = scenario.start().await.map_err(|e| e.to_string())?;
+    let list = sim.beacon_list(args.shape);
+    let text = serde_json::to_string_pretty(&list).map_err(|e| e.to_string())? + "\n";
+    if let Some(path) = &args.list_out {
+        write_atomically(path, &text)
+            .map_err(|e| format!("cannot write beacon list to {}: {e}", path.display()))?;
+        eprintln!(
+            "beacon-sim: {} beacons serving; list in {}",
+            sim.beacons().len(),
+            path.display()
+        );
+    } else {
+        use std::io::Write;
+        let mut out = std::io::stdout().lock();
+        out.write_all(text.as_bytes())
+            .and_then(|()| out.flush())
+            .map_err(|e| format!("cannot write beacon list to stdout: {e}"))?;
+        eprintln!("beacon-sim: {} beacons serving", sim.beacons().len());
+    }
+    tokio::select! {
+        () = stdin_closed(args.ignore_stdin) => eprintln!("beacon-sim: stdin closed, stopping"),
+        _ = tokio::signal::ctrl_c() => eprintln!("beacon-sim: interrupted, stopping"),
+        () = terminated() => eprintln!("beacon-sim: terminated, stopping"),
+    }
+    sim.shutdown().await;
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    let args = match parse_args(std::env::args().skip(1)) {
+        Ok(Parsed::Run(args)) => args,
+        Ok(Parsed::Help) => {
+            print!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
+        Err(message) => {
+            eprintln!("beacon-sim: {message}\n\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("beacon-sim: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(args)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("beacon-sim: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
