@@ -1,0 +1,241 @@
+//! How locations are scored and ordered: the statistic, the penalties, the near-tie band.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+use crate::RankError;
+
+/// The figure a location is judged by (before penalties).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Statistic {
+    /// The nearest-rank median (p50).
+    #[default]
+    Median,
+    /// The arithmetic mean.
+    Mean,
+    /// The mean without one minimum and one maximum sample (once there are 4 or more samples).
+    TrimmedMean,
+    /// The smallest sample.
+    Min,
+}
+
+impl Statistic {
+    /// Every statistic, in the order of the documentation.
+    pub const ALL: [Statistic; 4] = [
+        Statistic::Median,
+        Statistic::Mean,
+        Statistic::TrimmedMean,
+        Statistic::Min,
+    ];
+
+    /// The name used in JSON, TOML and on the command line.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Statistic::Median => "median",
+            Statistic::Mean => "mean",
+            Statistic::TrimmedMean => "trimmed-mean",
+            Statistic::Min => "min",
+        }
+    }
+}
+
+impl fmt::Display for Statistic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Statistic {
+    type Err = RankError;
+
+    /// Parses `median`, `mean`, `trimmed-mean` (also `trimmed_mean`) or `min`, ignoring case
+    /// and surrounding space.
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let wanted = text.trim().to_ascii_lowercase().replace('_', "-");
+        Statistic::ALL
+            .into_iter()
+            .find(|s| s.as_str() == wanted)
+            .ok_or_else(|| RankError::UnknownStatistic {
+                given: text.to_owned(),
+            })
+    }
+}
+
+/// Settings of the ranking. Every field has a default, so a partial TOML/JSON table is enough.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RankConfig {
+    /// The statistic a location is judged by (default: median).
+    pub statistic: Statistic,
+    /// Milliseconds added per unit of loss fraction: with the default 100.0, 2 % loss costs 2 ms.
+    pub loss_penalty_ms: f64,
+    /// Weight of the jitter in the score: `score += jitter_weight * jitter_ms` (default 0.5).
+    pub jitter_weight: f64,
+    /// Relative width of the near-tie band: a score is a near tie of `best` when it is at most
+    /// `best * tie_factor` (default 1.2, as Photon does) ...
+    pub tie_factor: f64,
+    /// ... and at most `tie_margin_ms` above `best` (default 10.0).
+    pub tie_margin_ms: f64,
+    /// Locations whose statistic exceeds this many milliseconds are excluded, like the
+    /// matchmaker's `max_latency` would (default: no limit).
+    pub max_latency_ms: Option<f64>,
+    /// The name of the matchmaker ticket attribute (the `latencies` rule), default `beacons`.
+    pub attribute: String,
+}
+
+impl Default for RankConfig {
+    fn default() -> Self {
+        Self {
+            statistic: Statistic::Median,
+            loss_penalty_ms: 100.0,
+            jitter_weight: 0.5,
+            tie_factor: 1.2,
+            tie_margin_ms: 10.0,
+            max_latency_ms: None,
+            attribute: "beacons".to_owned(),
+        }
+    }
+}
+
+impl RankConfig {
+    /// Whether `score_ms` is a near tie of `best_ms` under this configuration's band.
+    pub fn within_band(&self, score_ms: f64, best_ms: f64) -> bool {
+        within_band(score_ms, best_ms, self.tie_factor, self.tie_margin_ms)
+    }
+
+    /// Checks that every setting is in range: penalties and margin finite and `>= 0`,
+    /// `tie_factor` finite and `>= 1`, `max_latency_ms` finite and `> 0`, a non-empty attribute.
+    pub fn validate(&self) -> Result<(), RankError> {
+        let non_negative = [
+            ("loss_penalty_ms", self.loss_penalty_ms),
+            ("jitter_weight", self.jitter_weight),
+            ("tie_margin_ms", self.tie_margin_ms),
+        ];
+        for (field, value) in non_negative {
+            if !(value.is_finite() && value >= 0.0) {
+                return Err(RankError::InvalidConfig {
+                    field,
+                    reason: format!("must be a finite number >= 0, got {value}"),
+                });
+            }
+        }
+        if !(self.tie_factor.is_finite() && self.tie_factor >= 1.0) {
+            return Err(RankError::InvalidConfig {
+                field: "tie_factor",
+                reason: format!("must be a finite number >= 1, got {}", self.tie_factor),
+            });
+        }
+        if let Some(max) = self.max_latency_ms
+            && !(max.is_finite() && max > 0.0)
+        {
+            return Err(RankError::InvalidConfig {
+                field: "max_latency_ms",
+                reason: format!("must be a finite number > 0, got {max}"),
+            });
+        }
+        if self.attribute.trim().is_empty() {
+            return Err(RankError::InvalidConfig {
+                field: "attribute",
+                reason: "must not be empty".to_owned(),
+            });
+        }
+        Ok(())
+    }
+}
+
+/// The near-tie band: `score_ms` is a near tie of `best_ms` when
+/// `score_ms <= best_ms * factor` **and** `score_ms - best_ms <= margin_ms`.
+///
+/// Both bounds must hold, so the band is relative for small latencies (8 ms → 9.6 ms with the
+/// defaults) and absolute for large ones (200 ms → 210 ms). A NaN anywhere is never in the band.
+pub fn within_band(score_ms: f64, best_ms: f64, factor: f64, margin_ms: f64) -> bool {
+    score_ms <= best_ms * factor && score_ms - best_ms <= margin_ms
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statistic_names_round_trip() {
+        for s in Statistic::ALL {
+            assert_eq!(s.as_str().parse::<Statistic>().unwrap(), s);
+            assert_eq!(
+                serde_json::to_string(&s).unwrap(),
+                format!("\"{}\"", s.as_str())
+            );
+        }
+        assert_eq!(
+            " Trimmed_Mean ".parse::<Statistic>().unwrap(),
+            Statistic::TrimmedMean
+        );
+        let err = "average".parse::<Statistic>().unwrap_err();
+        assert!(err.to_string().contains("average"), "{err}");
+    }
+
+    #[test]
+    fn defaults_match_the_documentation() {
+        let c = RankConfig::default();
+        assert_eq!(c.statistic, Statistic::Median);
+        assert!((c.loss_penalty_ms - 100.0).abs() < f64::EPSILON);
+        assert!((c.jitter_weight - 0.5).abs() < f64::EPSILON);
+        assert!((c.tie_factor - 1.2).abs() < f64::EPSILON);
+        assert!((c.tie_margin_ms - 10.0).abs() < f64::EPSILON);
+        assert_eq!(c.max_latency_ms, None);
+        assert_eq!(c.attribute, "beacons");
+        c.validate().unwrap();
+    }
+
+    #[test]
+    fn partial_config_deserializes_with_defaults() {
+        let c: RankConfig = serde_json::from_str(r#"{"statistic": "trimmed-mean"}"#).unwrap();
+        assert_eq!(c.statistic, Statistic::TrimmedMean);
+        assert_eq!(c.attribute, "beacons");
+    }
+
+    #[test]
+    fn validate_rejects_out_of_range_settings() {
+        let bad = [
+            RankConfig {
+                tie_factor: 0.9,
+                ..RankConfig::default()
+            },
+            RankConfig {
+                loss_penalty_ms: -1.0,
+                ..RankConfig::default()
+            },
+            RankConfig {
+                jitter_weight: f64::NAN,
+                ..RankConfig::default()
+            },
+            RankConfig {
+                max_latency_ms: Some(0.0),
+                ..RankConfig::default()
+            },
+            RankConfig {
+                attribute: " ".into(),
+                ..RankConfig::default()
+            },
+        ];
+        for c in bad {
+            assert!(c.validate().is_err(), "{c:?}");
+        }
+    }
+
+    #[test]
+    fn band_needs_both_the_factor_and_the_margin() {
+        // Relative bound binds at small latencies: 8 * 1.2 = 9.6.
+        assert!(within_band(9.6, 8.0, 1.2, 10.0));
+        assert!(!within_band(9.7, 8.0, 1.2, 10.0));
+        // Absolute bound binds at large ones: 200 + 10 = 210 < 240.
+        assert!(within_band(210.0, 200.0, 1.2, 10.0));
+        assert!(!within_band(210.5, 200.0, 1.2, 10.0));
+        // The best itself and anything better are always in the band.
+        assert!(within_band(8.0, 8.0, 1.2, 10.0));
+        assert!(within_band(7.0, 8.0, 1.2, 10.0));
+        assert!(!within_band(f64::NAN, 8.0, 1.2, 10.0));
+    }
+}

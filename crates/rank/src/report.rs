@@ -1,0 +1,191 @@
+//! The report: the JSON document the CLI prints with `--json`, saved as the cache of the last
+//! run so that the next run can re-probe the previous best first.
+
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::{LocationReport, RankConfig, RankError, Ranking, UnreachableLocation, within_band};
+
+/// The outcome of a run, as printed with `--json` and saved as the cache.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Report {
+    /// Reachable locations within `max_latency_ms`, best first (`rank` 1, 2, ...).
+    pub locations: Vec<LocationReport>,
+    /// Locations without any sample: reasons, never a number.
+    pub unreachable: Vec<UnreachableLocation>,
+    /// Reachable locations whose statistic exceeds `max_latency_ms`.
+    #[serde(default)]
+    pub excluded: Vec<LocationReport>,
+    /// The matchmaker ticket attribute, `{"<attribute>": {"<City>": ms}}`.
+    pub payload: Value,
+    /// How long the whole run took, in milliseconds.
+    pub duration_ms: f64,
+    /// When the best location became known (early decision), in milliseconds from the start;
+    /// `null` when no early decision was made.
+    pub decision_ms: Option<f64>,
+    /// Wall-clock time the report was made, in milliseconds since the Unix epoch. Used only
+    /// for the cache's time to live, never for a latency.
+    #[serde(default)]
+    pub generated_at_unix_ms: u64,
+    /// The ranking settings the report was made with.
+    #[serde(default)]
+    pub config: Option<RankConfig>,
+}
+
+impl Report {
+    /// A report of `ranking`, made now.
+    pub fn new(
+        ranking: Ranking,
+        config: &RankConfig,
+        duration: Duration,
+        decision: Option<Duration>,
+    ) -> Report {
+        Self::new_at(ranking, config, duration, decision, SystemTime::now())
+    }
+
+    /// A report of `ranking`, stamped as made at `now`.
+    pub fn new_at(
+        ranking: Ranking,
+        config: &RankConfig,
+        duration: Duration,
+        decision: Option<Duration>,
+        now: SystemTime,
+    ) -> Report {
+        let payload = ranking.payload(&config.attribute);
+        Report {
+            locations: ranking.locations,
+            unreachable: ranking.unreachable,
+            excluded: ranking.excluded,
+            payload,
+            duration_ms: duration.as_secs_f64() * 1000.0,
+            decision_ms: decision.map(|d| d.as_secs_f64() * 1000.0),
+            generated_at_unix_ms: unix_ms(now),
+            config: Some(config.clone()),
+        }
+    }
+
+    /// The best location, if any.
+    pub fn best(&self) -> Option<&LocationReport> {
+        self.locations.first()
+    }
+
+    /// The report as pretty-printed JSON.
+    pub fn to_json_pretty(&self) -> String {
+        // Cannot fail: every map in a report has string keys, and non-finite numbers are
+        // written as null by serde_json.
+        serde_json::to_string_pretty(self).expect("a report always serializes to JSON")
+    }
+
+    /// Reads a report from JSON (unknown extra fields are ignored).
+    pub fn from_json(json: &str) -> Result<Report, RankError> {
+        serde_json::from_str(json).map_err(RankError::Decode)
+    }
+
+    /// Writes the report to `path` atomically: into a temporary file in the same directory,
+    /// flushed to disk, then renamed over `path`, so a reader sees the old or the new report,
+    /// never half of one. Creates the directory if needed.
+    pub fn save(&self, path: &Path) -> Result<(), RankError> {
+        let json = serde_json::to_string_pretty(self).map_err(RankError::Encode)?;
+        let dir = match path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        fs::create_dir_all(&dir).map_err(|source| RankError::Io {
+            action: "create the directory",
+            path: dir.clone(),
+            source,
+        })?;
+        let temp = dir.join(temp_name(path));
+        let written = write_synced(&temp, json.as_bytes()).and_then(|()| {
+            fs::rename(&temp, path).map_err(|source| RankError::Io {
+                action: "rename the temporary file into",
+                path: path.to_path_buf(),
+                source,
+            })
+        });
+        if written.is_err() {
+            // Best effort: the error above is the one worth reporting.
+            let _ = fs::remove_file(&temp);
+        }
+        written
+    }
+
+    /// Reads a report saved with [`Report::save`].
+    pub fn load(path: &Path) -> Result<Report, RankError> {
+        let json = fs::read_to_string(path).map_err(|source| RankError::Io {
+            action: "read",
+            path: path.to_path_buf(),
+            source,
+        })?;
+        serde_json::from_str(&json).map_err(|source| RankError::DecodeFile {
+            path: path.to_path_buf(),
+            source,
+        })
+    }
+
+    /// When the report was made.
+    pub fn generated_at(&self) -> SystemTime {
+        UNIX_EPOCH + Duration::from_millis(self.generated_at_unix_ms)
+    }
+
+    /// How old the report is at `now` (zero when it is stamped in the future).
+    pub fn age(&self, now: SystemTime) -> Duration {
+        now.duration_since(self.generated_at())
+            .unwrap_or(Duration::ZERO)
+    }
+
+    /// Whether the report is younger than `ttl` at `now`. A report stamped in the future (the
+    /// clock was set back) is fresh only while it is less than `ttl` ahead.
+    pub fn is_fresh(&self, ttl: Duration, now: SystemTime) -> bool {
+        match now.duration_since(self.generated_at()) {
+            Ok(age) => age < ttl,
+            Err(ahead) => ahead.duration() < ttl,
+        }
+    }
+}
+
+/// Whether a remembered best location `previous` has degraded: its score now, `now_score_ms`,
+/// is outside the near-tie band of the score it had (`now > previous * factor` or
+/// `now - previous > margin_ms`). A degraded best means everything must be re-probed.
+/// A NaN score counts as degraded.
+pub fn degraded(previous: &LocationReport, now_score_ms: f64, factor: f64, margin_ms: f64) -> bool {
+    !within_band(now_score_ms, previous.score_ms, factor, margin_ms)
+}
+
+fn unix_ms(t: SystemTime) -> u64 {
+    t.duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+/// A temporary file name unique within this process and across processes.
+fn temp_name(path: &Path) -> String {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let base = path
+        .file_name()
+        .map_or_else(|| "report".into(), |n| n.to_string_lossy().into_owned());
+    format!(
+        ".{base}.{}.{}.tmp",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+fn write_synced(path: &Path, bytes: &[u8]) -> Result<(), RankError> {
+    let io = |action: &'static str| {
+        move |source| RankError::Io {
+            action,
+            path: path.to_path_buf(),
+            source,
+        }
+    };
+    let mut file = fs::File::create(path).map_err(io("create"))?;
+    file.write_all(bytes).map_err(io("write"))?;
+    file.sync_all().map_err(io("flush"))?;
+    Ok(())
+}

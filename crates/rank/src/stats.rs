@@ -1,0 +1,333 @@
+//! Per-beacon statistics, mergeable per location.
+//!
+//! A [`Stats`] keeps an HdrHistogram of the round-trip times in microseconds (1 µs to 60 s,
+//! 3 significant figures) for the percentiles, and beside it exact integer running sums in
+//! nanoseconds (count, sum, sum of squares, min, max) for min, max, mean, standard deviation
+//! and trimmed mean, an RFC 3550-style jitter accumulator, and the probe counters.
+//! Everything is integer, so merging is exact and independent of the order of the merges.
+
+use std::time::Duration;
+
+use hdrhistogram::Histogram;
+use serde::{Deserialize, Serialize};
+
+use crate::{BeaconMeasurement, Statistic};
+
+/// Lowest value the histogram tells apart, in microseconds.
+const HIST_LOW_US: u64 = 1;
+/// Highest value the histogram tracks, in microseconds (60 s); larger samples are clamped
+/// to it in the histogram (min, max, mean stay exact).
+const HIST_HIGH_US: u64 = 60_000_000;
+/// Significant figures kept by the histogram.
+const HIST_SIGFIG: u8 = 3;
+const NS_PER_MS: f64 = 1_000_000.0;
+const US_PER_MS: f64 = 1_000.0;
+
+/// The probe counters of a beacon, or their sums over a location.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Counters {
+    /// Probes sent.
+    pub sent: u32,
+    /// Probes answered in time.
+    pub received: u32,
+    /// Probes given up on (no valid reply before the timeout).
+    pub lost: u32,
+    /// Replies that came after their probe's timeout.
+    pub late: u32,
+    /// Extra replies to already answered probes.
+    pub duplicates: u32,
+}
+
+impl Counters {
+    /// Adds `other` field by field (saturating).
+    pub fn add(&mut self, other: Counters) {
+        self.sent = self.sent.saturating_add(other.sent);
+        self.received = self.received.saturating_add(other.received);
+        self.lost = self.lost.saturating_add(other.lost);
+        self.late = self.late.saturating_add(other.late);
+        self.duplicates = self.duplicates.saturating_add(other.duplicates);
+    }
+
+    /// The loss fraction `lost / (received + lost)`: of the probes whose fate is known
+    /// (answered in time or given up on), the share given up on. Probes still in flight
+    /// and never-sent probes do not count; a late reply counts as lost. `None` when no probe's
+    /// fate is known (in particular when nothing was sent).
+    pub fn loss(&self) -> Option<f64> {
+        let settled = u64::from(self.received) + u64::from(self.lost);
+        (settled > 0).then(|| f64::from(self.lost) / settled as f64)
+    }
+}
+
+/// Statistics of one beacon, or of several merged into one location.
+#[derive(Clone, Debug)]
+pub struct Stats {
+    hist: Histogram<u64>,
+    samples: u64,
+    sum_ns: u128,
+    sum_sq_ns: u128,
+    min_ns: u64,
+    max_ns: u64,
+    /// The previous sample of this stream, for the next jitter difference.
+    last_ns: Option<u64>,
+    jitter_sum_ns: u128,
+    jitter_count: u64,
+    counters: Counters,
+}
+
+impl Default for Stats {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl PartialEq for Stats {
+    /// Two `Stats` are equal when they hold the same samples (as a multiset), jitter
+    /// accumulator and counters.
+    fn eq(&self, other: &Self) -> bool {
+        self.hist == other.hist
+            && self.samples == other.samples
+            && self.sum_ns == other.sum_ns
+            && self.sum_sq_ns == other.sum_sq_ns
+            && self.min_ns == other.min_ns
+            && self.max_ns == other.max_ns
+            && self.jitter_sum_ns == other.jitter_sum_ns
+            && self.jitter_count == other.jitter_count
+            && self.counters == other.counters
+    }
+}
+
+impl Stats {
+    /// Empty statistics.
+    pub fn new() -> Self {
+        let hist = Histogram::new_with_bounds(HIST_LOW_US, HIST_HIGH_US, HIST_SIGFIG)
+            .expect("constant histogram bounds are valid");
+        Self {
+            hist,
+            samples: 0,
+            sum_ns: 0,
+            sum_sq_ns: 0,
+            min_ns: u64::MAX,
+            max_ns: 0,
+            last_ns: None,
+            jitter_sum_ns: 0,
+            jitter_count: 0,
+            counters: Counters::default(),
+        }
+    }
+
+    /// The statistics of one beacon: its samples recorded in send order, its counters.
+    pub fn from_measurement(m: &BeaconMeasurement) -> Self {
+        let mut stats = Self::new();
+        for &rtt in &m.rtts {
+            stats.record(rtt);
+        }
+        stats.counters = Counters {
+            sent: m.sent,
+            received: m.received,
+            lost: m.lost,
+            late: m.late,
+            duplicates: m.duplicates,
+        };
+        stats
+    }
+
+    /// Records one round-trip time, the next in this stream's send order. Only the sample:
+    /// the counters are set with [`Stats::add_counters`].
+    pub fn record(&mut self, rtt: Duration) {
+        let ns = u64::try_from(rtt.as_nanos()).unwrap_or(u64::MAX);
+        let us = ns.saturating_add(500) / 1_000;
+        self.hist
+            .saturating_record(us.clamp(HIST_LOW_US, HIST_HIGH_US));
+        self.samples += 1;
+        self.sum_ns = self.sum_ns.saturating_add(u128::from(ns));
+        self.sum_sq_ns = self
+            .sum_sq_ns
+            .saturating_add(u128::from(ns).saturating_mul(u128::from(ns)));
+        self.min_ns = self.min_ns.min(ns);
+        self.max_ns = self.max_ns.max(ns);
+        if let Some(last) = self.last_ns {
+            self.jitter_sum_ns = self
+                .jitter_sum_ns
+                .saturating_add(u128::from(last.abs_diff(ns)));
+            self.jitter_count += 1;
+        }
+        self.last_ns = Some(ns);
+    }
+
+    /// Adds another beacon's statistics to these (a location is the merge of its beacons).
+    ///
+    /// Histograms, sums and counters add up; the jitter accumulators add up too, but no
+    /// difference is ever taken across the two streams. A sample recorded after a merge
+    /// continues this stream (its difference is taken to this stream's last sample).
+    pub fn merge(&mut self, other: &Stats) {
+        if self.hist.add(&other.hist).is_err() {
+            // Cannot happen (same bounds everywhere), but never lose samples if it did.
+            for v in other.hist.iter_recorded() {
+                self.hist
+                    .saturating_record_n(v.value_iterated_to(), v.count_at_value());
+            }
+        }
+        self.samples += other.samples;
+        self.sum_ns = self.sum_ns.saturating_add(other.sum_ns);
+        self.sum_sq_ns = self.sum_sq_ns.saturating_add(other.sum_sq_ns);
+        self.min_ns = self.min_ns.min(other.min_ns);
+        self.max_ns = self.max_ns.max(other.max_ns);
+        self.jitter_sum_ns = self.jitter_sum_ns.saturating_add(other.jitter_sum_ns);
+        self.jitter_count += other.jitter_count;
+        self.counters.add(other.counters);
+    }
+
+    /// Adds to the probe counters.
+    pub fn add_counters(&mut self, counters: Counters) {
+        self.counters.add(counters);
+    }
+
+    /// The probe counters.
+    pub fn counters(&self) -> Counters {
+        self.counters
+    }
+
+    /// How many samples were recorded.
+    pub fn samples(&self) -> u64 {
+        self.samples
+    }
+
+    /// Whether at least one sample was recorded (the location or beacon is reachable).
+    pub fn has_samples(&self) -> bool {
+        self.samples > 0
+    }
+
+    /// The figures, in milliseconds. See [`Metrics`] for the definitions.
+    pub fn metrics(&self) -> Metrics {
+        let c = self.counters;
+        let mut m = Metrics {
+            samples: self.samples,
+            loss: c.loss(),
+            sent: c.sent,
+            received: c.received,
+            lost: c.lost,
+            late: c.late,
+            duplicates: c.duplicates,
+            ..Metrics::default()
+        };
+        if self.samples == 0 {
+            return m;
+        }
+        let n = self.samples;
+        let min = self.min_ns as f64 / NS_PER_MS;
+        let max = self.max_ns as f64 / NS_PER_MS;
+        let percentile = |q: f64| {
+            let us = self.hist.lowest_equivalent(self.hist.value_at_quantile(q));
+            (us as f64 / US_PER_MS).clamp(min, max)
+        };
+        m.min = Some(min);
+        m.max = Some(max);
+        m.p50 = Some(percentile(0.50));
+        m.p90 = Some(percentile(0.90));
+        m.p99 = Some(percentile(0.99));
+        let mean = self.sum_ns as f64 / n as f64 / NS_PER_MS;
+        m.mean = Some(mean);
+        m.stddev = Some(self.variance_ns2().sqrt() / NS_PER_MS);
+        m.trimmed_mean = Some(if n >= 4 {
+            let trimmed = self.sum_ns - u128::from(self.min_ns) - u128::from(self.max_ns);
+            trimmed as f64 / (n - 2) as f64 / NS_PER_MS
+        } else {
+            mean
+        });
+        m.jitter = (self.jitter_count > 0)
+            .then(|| self.jitter_sum_ns as f64 / self.jitter_count as f64 / NS_PER_MS);
+        m
+    }
+
+    /// Population variance in ns², exact in integers when they do not overflow.
+    fn variance_ns2(&self) -> f64 {
+        let n = u128::from(self.samples);
+        let exact = n
+            .checked_mul(self.sum_sq_ns)
+            .zip(self.sum_ns.checked_mul(self.sum_ns))
+            .and_then(|(a, b)| a.checked_sub(b));
+        if let Some(numerator) = exact {
+            numerator as f64 / (n as f64 * n as f64)
+        } else {
+            let mean = self.sum_ns as f64 / n as f64;
+            (self.sum_sq_ns as f64 / n as f64 - mean * mean).max(0.0)
+        }
+    }
+}
+
+/// The figures of a beacon or location, in milliseconds.
+///
+/// - `min`, `max`: exact. `mean`: exact sum / count. `stddev`: population standard deviation
+///   (divides by n), exact from the running sums; 0 for one sample.
+/// - `p50`, `p90`, `p99`: nearest-rank percentiles from the histogram: the sample of rank
+///   `ceil(q * n)` (at least 1) in ascending order, so the p50 of `[10, 20]` is 10. The value
+///   reported is the lower edge of that sample's histogram bucket (within 0.1 % of it, exact
+///   below 2.048 ms), clamped into `[min, max]`.
+/// - `trimmed_mean`: the mean without one minimum and one maximum sample once there are 4 or
+///   more samples; the plain mean below that.
+/// - `jitter`: the mean absolute difference of consecutive RTTs of one beacon
+///   (`mean |RTT(i) - RTT(i-1)|`, the D of RFC 3550 §6.4.1, averaged plainly instead of the
+///   RFC's 1/16 smoothing); a location's jitter averages the differences of all its beacons,
+///   never a difference across two beacons. `None` with fewer than 2 samples in every beacon.
+/// - `loss`: `lost / (received + lost)`, see [`Counters::loss`]; `None` when no probe's fate is
+///   known.
+///
+/// Every RTT figure is `None` when there is no sample.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Metrics {
+    /// Number of samples.
+    pub samples: u64,
+    /// Smallest sample.
+    pub min: Option<f64>,
+    /// Nearest-rank median.
+    pub p50: Option<f64>,
+    /// Nearest-rank 90th percentile.
+    pub p90: Option<f64>,
+    /// Nearest-rank 99th percentile.
+    pub p99: Option<f64>,
+    /// Largest sample.
+    pub max: Option<f64>,
+    /// Arithmetic mean.
+    pub mean: Option<f64>,
+    /// Population standard deviation.
+    pub stddev: Option<f64>,
+    /// Mean absolute difference of consecutive samples.
+    pub jitter: Option<f64>,
+    /// Mean without one min and one max (with 4 or more samples).
+    pub trimmed_mean: Option<f64>,
+    /// Loss fraction, 0..=1.
+    pub loss: Option<f64>,
+    /// Probes sent.
+    pub sent: u32,
+    /// Probes answered in time.
+    pub received: u32,
+    /// Probes given up on.
+    pub lost: u32,
+    /// Late replies.
+    pub late: u32,
+    /// Duplicate replies.
+    pub duplicates: u32,
+}
+
+impl Metrics {
+    /// The value of `statistic`, `None` without samples.
+    pub fn statistic(&self, statistic: Statistic) -> Option<f64> {
+        match statistic {
+            Statistic::Median => self.p50,
+            Statistic::Mean => self.mean,
+            Statistic::TrimmedMean => self.trimmed_mean,
+            Statistic::Min => self.min,
+        }
+    }
+
+    /// The score: `statistic + loss_penalty_ms * loss + jitter_weight * jitter`, where a
+    /// missing loss or jitter counts 0. `None` without samples.
+    pub fn score(&self, config: &crate::RankConfig) -> Option<f64> {
+        let value = self.statistic(config.statistic)?;
+        Some(
+            value
+                + config.loss_penalty_ms * self.loss.unwrap_or(0.0)
+                + config.jitter_weight * self.jitter.unwrap_or(0.0),
+        )
+    }
+}
