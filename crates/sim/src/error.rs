@@ -48,6 +48,9 @@ pub enum SimError {
         #[source]
         source: std::io::Error,
     },
+    /// The reply thread of a simulation could not be started.
+    #[error("cannot start the beacon reply thread: {0}")]
+    Thread(#[source] std::io::Error),
     /// The scenario text is not valid TOML for a scenario (the message has the line and column).
     #[error("invalid scenario TOML: {0}")]
     Toml(#[from] Box<toml::de::Error>),

@@ -23,6 +23,7 @@ mod error;
 mod lists;
 mod presets;
 mod scenario;
+mod scheduler;
 mod simulation;
 mod sockets;
 mod spec;

@@ -10,6 +10,7 @@ use crate::behaviour::{Behaviour, Payload};
 use crate::error::SimError;
 use crate::lists::{self, ListShape};
 use crate::scenario::Scenario;
+use crate::scheduler::Scheduler;
 use crate::sockets::{self, SockError};
 use crate::spec::BeaconSpec;
 use crate::stats::{BeaconStats, Counters};
@@ -29,14 +30,16 @@ pub struct RunningBeacon {
     pub tcp: Option<SocketAddr>,
 }
 
-/// The beacons of a started [`Scenario`]. Dropping it stops every beacon: its tasks are
-/// aborted and their sockets close as the runtime drops them (at once with [`Simulation::shutdown`]).
+/// The beacons of a started [`Scenario`]. Dropping it stops every beacon: the reply thread
+/// stops at once, the receive tasks are aborted and their sockets close as the runtime drops
+/// them (wait for that with [`Simulation::shutdown`]).
 #[derive(Debug)]
 pub struct Simulation {
     beacons: Vec<RunningBeacon>,
     counters: Vec<Arc<Counters>>,
     tasks: Vec<JoinHandle<()>>,
     holes: Vec<Blackhole>,
+    scheduler: Scheduler,
 }
 
 impl Simulation {
@@ -48,6 +51,7 @@ impl Simulation {
             counters: Vec::with_capacity(scenario.beacons.len()),
             tasks: Vec::new(),
             holes: Vec::new(),
+            scheduler: Scheduler::start().map_err(SimError::Thread)?,
         };
         for (index, spec) in scenario.beacons.iter().enumerate() {
             sim.start_beacon(index, spec, scenario.seed).await?;
@@ -123,22 +127,23 @@ impl Simulation {
         asked: SocketAddr,
         counters: &Arc<Counters>,
     ) -> Result<SocketAddr, SockError> {
-        let socket = Arc::new(sockets::udp(asked)?);
+        let (socket, same) = sockets::udp(asked)?;
         let local = socket.local_addr().map_err(|e| ("inspect", e))?;
         let out = if spec.wrong_source_port {
-            Arc::new(sockets::udp(SocketAddr::new(spec.address, 0))?)
+            sockets::udp_send_only(SocketAddr::new(spec.address, 0))?
         } else {
-            Arc::clone(&socket)
+            same
         };
         let responder = Responder {
             socket,
-            out,
+            out: Arc::new(out),
             behaviour: Behaviour::new(spec, seed, index),
             payload: Payload::new(spec),
             duplicates: spec.duplicates,
             counters: Arc::clone(counters),
+            queue: self.scheduler.queue(),
         };
-        self.tasks.extend(responder.spawn());
+        self.tasks.push(responder.spawn());
         Ok(local)
     }
 
@@ -187,6 +192,7 @@ impl Simulation {
             let _ = task.await;
         }
         self.holes.clear();
+        self.scheduler.stop();
     }
 }
 

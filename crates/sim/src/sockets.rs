@@ -21,15 +21,26 @@ fn new_socket(addr: SocketAddr, ty: Type, protocol: Protocol) -> Result<Socket, 
     Ok(socket)
 }
 
-/// A bound UDP socket registered with the current tokio runtime.
-pub fn udp(addr: SocketAddr) -> Result<tokio::net::UdpSocket, SockError> {
+/// A bound non-blocking UDP socket, and a second handle to it (for the reply thread).
+pub fn udp(addr: SocketAddr) -> Result<(tokio::net::UdpSocket, std::net::UdpSocket), SockError> {
     let socket = new_socket(addr, Type::DGRAM, Protocol::UDP)?;
     if let Err(e) = socket.set_recv_buffer_size(UDP_RECV_BUFFER) {
         tracing::debug!(%addr, error = %e, "could not enlarge the UDP receive buffer");
     }
     socket.bind(&addr.into()).map_err(|e| ("bind", e))?;
     socket.set_nonblocking(true).map_err(|e| ("configure", e))?;
-    tokio::net::UdpSocket::from_std(socket.into()).map_err(|e| ("register", e))
+    let second = socket.try_clone().map_err(|e| ("duplicate", e))?;
+    let tokio_socket =
+        tokio::net::UdpSocket::from_std(socket.into()).map_err(|e| ("register", e))?;
+    Ok((tokio_socket, second.into()))
+}
+
+/// A bound non-blocking UDP socket that is only sent from (never registered with a runtime).
+pub fn udp_send_only(addr: SocketAddr) -> Result<std::net::UdpSocket, SockError> {
+    let socket = new_socket(addr, Type::DGRAM, Protocol::UDP)?;
+    socket.bind(&addr.into()).map_err(|e| ("bind", e))?;
+    socket.set_nonblocking(true).map_err(|e| ("configure", e))?;
+    Ok(socket.into())
 }
 
 /// A listening TCP socket with the given accept backlog, registered with the current runtime.

@@ -1,18 +1,16 @@
-//! The UDP echo responder of one beacon: a receive loop that never sleeps, and a send loop that
-//! releases each reply at its deadline (receive instant + delay), in deadline order.
+//! The UDP echo responder of one beacon: a receive loop that never sleeps. It stamps each
+//! datagram with its receive instant and hands the reply, due at that instant plus the delay,
+//! to the simulation's [`Scheduler`](crate::scheduler::Scheduler).
 
-use std::cmp::Reverse;
-use std::collections::BinaryHeap;
-use std::net::SocketAddr;
+use std::net::UdpSocket as StdUdpSocket;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tokio::net::UdpSocket;
-use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
-use tokio::time::Instant;
 
 use crate::behaviour::{Behaviour, Decision, Payload};
+use crate::scheduler::{self, Queue, Timed};
 use crate::stats::Counters;
 
 /// Largest UDP payload.
@@ -21,39 +19,13 @@ const MAX_DATAGRAM: usize = 65_536;
 /// Pause after a socket error, so a persistent error cannot spin a core.
 const ERROR_PAUSE: Duration = Duration::from_millis(5);
 
-/// A reply waiting for its deadline.
-#[derive(Debug)]
-struct Reply {
-    due: Instant,
-    /// Arrival order, to keep equal deadlines first-in first-out.
-    seq: u64,
-    to: SocketAddr,
-    bytes: Vec<u8>,
-}
-
-impl PartialEq for Reply {
-    fn eq(&self, other: &Self) -> bool {
-        (self.due, self.seq) == (other.due, other.seq)
-    }
-}
-impl Eq for Reply {}
-impl PartialOrd for Reply {
-    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(other))
-    }
-}
-impl Ord for Reply {
-    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        (self.due, self.seq).cmp(&(other.due, other.seq))
-    }
-}
-
 /// Everything the responder needs.
 pub struct Responder {
     /// The probed socket.
-    pub socket: Arc<UdpSocket>,
-    /// The socket replies leave from (the probed one, or another for `wrong_source_port`).
-    pub out: Arc<UdpSocket>,
+    pub socket: UdpSocket,
+    /// The socket replies leave from (non-blocking): the probed one (a duplicate handle), or
+    /// another one for `wrong_source_port`.
+    pub out: Arc<StdUdpSocket>,
     /// Seeded loss / delay decisions.
     pub behaviour: Behaviour,
     /// How reply bytes are made.
@@ -62,25 +34,18 @@ pub struct Responder {
     pub duplicates: u32,
     /// The beacon's counters.
     pub counters: Arc<Counters>,
+    /// Where delayed replies go.
+    pub queue: Queue,
 }
 
 impl Responder {
-    /// Spawns the receive and send loops on the current runtime.
-    pub fn spawn(self) -> [JoinHandle<()>; 2] {
-        let (queue, rx) = mpsc::unbounded_channel();
-        let sender = tokio::spawn(send_loop(
-            Arc::clone(&self.out),
-            rx,
-            self.duplicates,
-            Arc::clone(&self.counters),
-        ));
-        let receiver = tokio::spawn(self.receive_loop(queue));
-        [receiver, sender]
+    /// Spawns the receive loop on the current runtime.
+    pub fn spawn(self) -> JoinHandle<()> {
+        tokio::spawn(self.receive_loop())
     }
 
-    async fn receive_loop(mut self, queue: mpsc::UnboundedSender<Reply>) {
+    async fn receive_loop(mut self) {
         let mut buf = vec![0u8; MAX_DATAGRAM];
-        let mut seq = 0u64;
         loop {
             let (len, from) = match self.socket.recv_from(&mut buf).await {
                 Ok(got) => got,
@@ -99,58 +64,19 @@ impl Responder {
                 }
                 Decision::Reply(delay) => delay,
             };
-            seq += 1;
-            let reply = Reply {
+            let reply = Timed {
                 due: received_at + delay,
-                seq,
                 to: from,
                 bytes: self.payload.reply(&buf[..len]),
+                socket: Arc::clone(&self.out),
+                duplicates: self.duplicates,
+                counters: Arc::clone(&self.counters),
             };
             if delay.is_zero() {
-                send(&self.out, &reply, self.duplicates, &self.counters).await;
-            } else if queue.send(reply).is_err() {
-                return; // the send loop is gone: the beacon is stopping
+                scheduler::send(&reply);
+            } else {
+                self.queue.schedule(reply);
             }
         }
-    }
-}
-
-async fn send_loop(
-    out: Arc<UdpSocket>,
-    mut rx: mpsc::UnboundedReceiver<Reply>,
-    duplicates: u32,
-    counters: Arc<Counters>,
-) {
-    let mut pending: BinaryHeap<Reverse<Reply>> = BinaryHeap::new();
-    loop {
-        let next_due = pending.peek().map(|Reverse(r)| r.due);
-        tokio::select! {
-            biased;
-            () = tokio::time::sleep_until(next_due.unwrap_or_else(Instant::now)), if next_due.is_some() => {
-                let now = Instant::now();
-                while pending.peek().is_some_and(|Reverse(r)| r.due <= now) {
-                    if let Some(Reverse(reply)) = pending.pop() {
-                        send(&out, &reply, duplicates, &counters).await;
-                    }
-                }
-            }
-            got = rx.recv() => match got {
-                Some(reply) => pending.push(Reverse(reply)),
-                None => return,
-            },
-        }
-    }
-}
-
-async fn send(out: &UdpSocket, reply: &Reply, duplicates: u32, counters: &Counters) {
-    let mut sent = false;
-    for _ in 0..=duplicates {
-        match out.send_to(&reply.bytes, reply.to).await {
-            Ok(_) => sent = true,
-            Err(error) => tracing::debug!(%error, to = %reply.to, "beacon UDP reply failed"),
-        }
-    }
-    if sent {
-        counters.replied();
     }
 }

@@ -202,3 +202,10 @@ async fn non_loopback_address_is_refused_before_binding() {
     let v6 = BeaconSpec::new("V6", "2001:db8::1".parse().unwrap(), 0.0);
     assert!(matches!(v6.validate(0), Err(SimError::NotLoopback { .. })));
 }
+
+#[test]
+fn simulation_can_move_between_threads() {
+    fn send_sync<T: Send + Sync>() {}
+    send_sync::<edgegap_beacon_sim::Simulation>();
+    send_sync::<SimError>();
+}
