@@ -6,6 +6,14 @@
 //!
 //! This crate knows nothing about Edgegap, locations or ranking.
 
+pub mod config;
+pub mod error;
+pub mod event;
+mod machine;
+pub mod payload;
 pub mod types;
 
+pub use config::{EngineConfig, IpVersion};
+pub use error::EngineError;
+pub use event::{Event, RunSummary, Seq, TargetStatus, TargetSummary, Unreachable};
 pub use types::{Host, Ports, Protocol, ProtocolChoice, TargetId, TargetSpec};

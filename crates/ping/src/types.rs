@@ -135,18 +135,33 @@ mod tests {
 
     #[test]
     fn auto_prefers_udp_then_tcp_then_icmp() {
-        let both = Ports { udp: Some(1), tcp: Some(2) };
-        let tcp_only = Ports { udp: None, tcp: Some(2) };
+        let both = Ports {
+            udp: Some(1),
+            tcp: Some(2),
+        };
+        let tcp_only = Ports {
+            udp: None,
+            tcp: Some(2),
+        };
         assert_eq!(ProtocolChoice::Auto.resolve(both), Some(Protocol::Udp));
         assert_eq!(ProtocolChoice::Auto.resolve(tcp_only), Some(Protocol::Tcp));
-        assert_eq!(ProtocolChoice::Auto.resolve(Ports::default()), Some(Protocol::Icmp));
+        assert_eq!(
+            ProtocolChoice::Auto.resolve(Ports::default()),
+            Some(Protocol::Icmp)
+        );
         assert_eq!(ProtocolChoice::Udp.resolve(tcp_only), None);
     }
 
     #[test]
     fn host_parses_ip_literals_and_keeps_names() {
-        assert_eq!(Host::parse("127.0.0.1"), Host::Ip("127.0.0.1".parse().unwrap()));
+        assert_eq!(
+            Host::parse("127.0.0.1"),
+            Host::Ip("127.0.0.1".parse().unwrap())
+        );
         assert_eq!(Host::parse("[::1]"), Host::Ip("::1".parse().unwrap()));
-        assert_eq!(Host::parse("beacon.example"), Host::Name("beacon.example".into()));
+        assert_eq!(
+            Host::parse("beacon.example"),
+            Host::Name("beacon.example".into())
+        );
     }
 }

@@ -1,0 +1,136 @@
+//! The run's configuration.
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::EngineError;
+use crate::payload;
+
+/// Which IP family to probe over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum IpVersion {
+    /// Either family; a name that resolves to both is probed over IPv4.
+    #[default]
+    Any,
+    /// IPv4 only.
+    V4,
+    /// IPv6 only.
+    V6,
+}
+
+/// How a run probes. `EngineConfig::default()` gives the documented defaults.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EngineConfig {
+    /// Answered samples wanted per target (default 5).
+    pub count: u32,
+    /// Time between two probes to one target (default 20 ms).
+    pub interval: Duration,
+    /// Time between any two sends of the whole run (default 1 ms); never violated.
+    pub min_gap: Duration,
+    /// Hard per-probe timeout (default 1 s); also the timeout before a target has any sample.
+    pub timeout: Duration,
+    /// Lower bound of the adaptive timeout (default 50 ms).
+    pub timeout_floor: Duration,
+    /// Limit for the whole run (default 10 s); when hit, the run ends like `cancel()`.
+    pub deadline: Option<Duration>,
+    /// Replacement budget per target for lost or failed probes (default 5, the default `count`).
+    pub extra_probes: u32,
+    /// UDP (and ICMP) payload bytes, at least the 16-byte probe header (default 32).
+    pub payload_size: usize,
+    /// Address family to use (default `Any`, preferring IPv4).
+    pub ip_version: IpVersion,
+    /// Accept any datagram from the probed address and port as the reply to that
+    /// target's oldest probe in flight (for beacons that do not echo verbatim).
+    pub lenient: bool,
+    /// Most TCP connects in progress at once (default 64).
+    pub max_concurrent_connects: usize,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        EngineConfig {
+            count: 5,
+            interval: Duration::from_millis(20),
+            min_gap: Duration::from_millis(1),
+            timeout: Duration::from_secs(1),
+            timeout_floor: Duration::from_millis(50),
+            deadline: Some(Duration::from_secs(10)),
+            extra_probes: 5,
+            payload_size: 32,
+            ip_version: IpVersion::Any,
+            lenient: false,
+            max_concurrent_connects: 64,
+        }
+    }
+}
+
+impl EngineConfig {
+    /// Checks the values a run cannot work with.
+    pub fn validate(&self) -> Result<(), EngineError> {
+        let problem = if self.count == 0 {
+            Some("count must be at least 1".to_owned())
+        } else if self.timeout.is_zero() {
+            Some("timeout must be greater than zero".to_owned())
+        } else if self.payload_size < payload::HEADER_LEN || self.payload_size > payload::MAX_LEN {
+            Some(format!(
+                "payload_size {} is outside {}..={} bytes",
+                self.payload_size,
+                payload::HEADER_LEN,
+                payload::MAX_LEN
+            ))
+        } else if self.max_concurrent_connects == 0 {
+            Some("max_concurrent_connects must be at least 1".to_owned())
+        } else {
+            None
+        };
+        problem.map_or(Ok(()), |p| Err(EngineError::InvalidConfig(p)))
+    }
+
+    /// Most probes one target may send: `count + extra_probes`.
+    pub(crate) fn budget(&self) -> u32 {
+        self.count.saturating_add(self.extra_probes)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid_and_documented() {
+        let c = EngineConfig::default();
+        assert!(c.validate().is_ok());
+        assert_eq!(c.count, 5);
+        assert_eq!(c.extra_probes, c.count);
+        assert_eq!(c.budget(), 10);
+    }
+
+    #[test]
+    fn rejects_unusable_values() {
+        for bad in [
+            EngineConfig {
+                count: 0,
+                ..EngineConfig::default()
+            },
+            EngineConfig {
+                payload_size: 8,
+                ..EngineConfig::default()
+            },
+            EngineConfig {
+                timeout: Duration::ZERO,
+                ..EngineConfig::default()
+            },
+            EngineConfig {
+                max_concurrent_connects: 0,
+                ..EngineConfig::default()
+            },
+        ] {
+            assert!(
+                matches!(bad.validate(), Err(EngineError::InvalidConfig(_))),
+                "{bad:?}"
+            );
+        }
+    }
+}

@@ -1,0 +1,690 @@
+//! The sans-I/O core of the engine: schedule, pacing, per-target state machines,
+//! the in-flight table, adaptive timeouts, replacement of lost probes and
+//! done-detection. No sockets and no clock: every method takes `now`, and the
+//! driver asks [`Machine::poll_transmit`] what to send and
+//! [`Machine::poll_timeout`] when to call [`Machine::handle_timeout`] next.
+
+pub(crate) mod table;
+pub(crate) mod target;
+
+use std::collections::{HashMap, VecDeque};
+use std::net::{IpAddr, SocketAddr};
+use std::time::{Duration, Instant};
+
+use tracing::{debug, trace};
+
+use crate::config::{EngineConfig, IpVersion};
+use crate::event::{Event, RunSummary, TargetStatus, Unreachable};
+use crate::payload;
+use crate::types::{Protocol, ProtocolChoice, TargetId, TargetSpec};
+
+pub(crate) use table::{Channel, Family, ProbeKey};
+use table::{ProbeRef, ProbeTable};
+use target::{Phase, Probe, ProbeState, Target};
+
+/// An instruction to send one probe.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Transmit {
+    /// Index of the target in input order.
+    pub(crate) target: usize,
+    /// The probe's key (its channel and sequence number).
+    pub(crate) key: ProbeKey,
+    /// Where to send it.
+    pub(crate) dest: SocketAddr,
+}
+
+/// The engine's state for one run.
+#[derive(Debug)]
+pub(crate) struct Machine {
+    config: EngineConfig,
+    nonce: u64,
+    targets: Vec<Target>,
+    table: ProbeTable,
+    /// UDP targets by address, for lenient matching and refusals.
+    udp_by_addr: HashMap<SocketAddr, Vec<usize>>,
+    events: VecDeque<Event>,
+    started: Instant,
+    deadline: Option<Instant>,
+    finished_at: Option<Instant>,
+    last_send: Option<Instant>,
+    open: usize,
+    cancelled: bool,
+    foreign: u64,
+    stale: u64,
+    /// Channels on which the last `poll_transmit` found no free sequence number.
+    blocked: Vec<Channel>,
+}
+
+impl Machine {
+    /// A machine for these targets. Targets with a literal address are ready at once;
+    /// names wait for [`Machine::on_resolved`]; targets whose protocol needs a port
+    /// they lack end at once.
+    pub(crate) fn new(
+        specs: &[TargetSpec],
+        config: EngineConfig,
+        nonce: u64,
+        now: Instant,
+    ) -> Machine {
+        let deadline = config.deadline.map(|d| now + d);
+        let mut machine = Machine {
+            config,
+            nonce,
+            targets: Vec::with_capacity(specs.len()),
+            table: ProbeTable::default(),
+            udp_by_addr: HashMap::new(),
+            events: VecDeque::new(),
+            started: now,
+            deadline,
+            finished_at: None,
+            last_send: None,
+            open: specs.len(),
+            cancelled: false,
+            foreign: 0,
+            stale: 0,
+            blocked: Vec::new(),
+        };
+        for (index, spec) in specs.iter().enumerate() {
+            let protocol = spec.protocol.resolve(spec.ports);
+            machine.targets.push(Target::new(spec.id, protocol, now));
+            match (protocol, &spec.host) {
+                (None, _) => {
+                    let wanted = match spec.protocol {
+                        ProtocolChoice::Tcp => Protocol::Tcp,
+                        ProtocolChoice::Icmp => Protocol::Icmp,
+                        ProtocolChoice::Udp | ProtocolChoice::Auto => Protocol::Udp,
+                    };
+                    machine.finish(
+                        now,
+                        index,
+                        TargetStatus::Unreachable(Unreachable::NoPort(wanted)),
+                    );
+                }
+                (Some(_), crate::types::Host::Ip(ip)) => {
+                    machine.on_resolved(now, index, Ok(vec![*ip]), spec.ports);
+                }
+                (Some(_), crate::types::Host::Name(_)) => {}
+            }
+        }
+        machine
+    }
+
+    /// Shrinks every sequence space to `space` numbers (tests of wraparound).
+    #[cfg(test)]
+    pub(crate) fn with_seq_space(mut self, space: u64) -> Machine {
+        self.table = ProbeTable::with_space(space);
+        self
+    }
+
+    /// The session nonce carried by every UDP probe.
+    pub(crate) fn nonce(&self) -> u64 {
+        self.nonce
+    }
+
+    /// The configuration.
+    pub(crate) fn config(&self) -> &EngineConfig {
+        &self.config
+    }
+
+    /// Number of targets.
+    pub(crate) fn len(&self) -> usize {
+        self.targets.len()
+    }
+
+    /// The id of the target at `index`.
+    pub(crate) fn target_id(&self, index: usize) -> TargetId {
+        self.targets[index].id
+    }
+
+    /// The channel a target probes on, once it is active.
+    pub(crate) fn channel(&self, index: usize) -> Option<Channel> {
+        let t = &self.targets[index];
+        (t.phase == Phase::Active).then_some(t.channel).flatten()
+    }
+
+    /// Whether every target is done.
+    pub(crate) fn is_finished(&self) -> bool {
+        self.open == 0
+    }
+
+    /// The next event to report.
+    pub(crate) fn poll_event(&mut self) -> Option<Event> {
+        self.events.pop_front()
+    }
+
+    /// The addresses of a name resolved (or why not). Picks one per `ip_version`
+    /// (IPv4 first for `Any`).
+    pub(crate) fn on_resolved(
+        &mut self,
+        now: Instant,
+        index: usize,
+        result: Result<Vec<IpAddr>, String>,
+        ports: crate::types::Ports,
+    ) {
+        let Some(t) = self.targets.get(index) else {
+            return;
+        };
+        if t.phase != Phase::Resolving {
+            return;
+        }
+        let Some(protocol) = t.protocol else { return };
+        let ip = match result {
+            Err(why) => Err(why),
+            Ok(addrs) => pick_address(&addrs, self.config.ip_version).ok_or_else(|| {
+                let wanted = match self.config.ip_version {
+                    IpVersion::V4 => "IPv4",
+                    IpVersion::V6 => "IPv6",
+                    IpVersion::Any => "IP",
+                };
+                let found: Vec<String> = addrs.iter().map(ToString::to_string).collect();
+                format!(
+                    "no {wanted} address (found: {})",
+                    if found.is_empty() {
+                        "none".to_owned()
+                    } else {
+                        found.join(", ")
+                    }
+                )
+            }),
+        };
+        let ip = match ip {
+            Ok(ip) => ip,
+            Err(why) => {
+                self.finish(
+                    now,
+                    index,
+                    TargetStatus::Unreachable(Unreachable::Resolve(why)),
+                );
+                return;
+            }
+        };
+        let family = Family::of(ip);
+        let (port, channel) = match protocol {
+            Protocol::Udp => (ports.udp, Channel::Udp(family)),
+            Protocol::Tcp => (ports.tcp, Channel::Tcp(family)),
+            Protocol::Icmp => (Some(0), Channel::Icmp(family)),
+        };
+        let Some(port) = port else {
+            self.finish(
+                now,
+                index,
+                TargetStatus::Unreachable(Unreachable::NoPort(protocol)),
+            );
+            return;
+        };
+        let addr = SocketAddr::new(ip, port);
+        let t = &mut self.targets[index];
+        t.addr = Some(addr);
+        t.channel = Some(channel);
+        t.phase = Phase::Active;
+        t.next_send_at = now;
+        if protocol == Protocol::Udp {
+            self.udp_by_addr.entry(addr).or_default().push(index);
+        }
+        debug!(target_id = %t.id, %addr, %protocol, "target resolved");
+        self.events.push_back(Event::Resolved {
+            target: t.id,
+            addr,
+            protocol,
+        });
+    }
+
+    /// Ends a target that cannot be probed (no socket for its family, ICMP not permitted...).
+    pub(crate) fn end_unreachable(&mut self, now: Instant, index: usize, why: Unreachable) {
+        if self
+            .targets
+            .get(index)
+            .is_some_and(|t| t.phase != Phase::Done)
+        {
+            self.finish(now, index, TargetStatus::Unreachable(why));
+        }
+    }
+
+    /// The next probe to send now, if the schedule and pacing allow one. At most one
+    /// probe per `min_gap`: call again after `poll_timeout()`.
+    pub(crate) fn poll_transmit(&mut self, now: Instant) -> Option<Transmit> {
+        self.blocked.clear();
+        if self.open == 0 || self.cancelled {
+            return None;
+        }
+        if self
+            .last_send
+            .is_some_and(|last| now < last + self.config.min_gap)
+        {
+            return None;
+        }
+        loop {
+            // The due target that has waited longest; ties go to input order.
+            let mut order: Option<(Instant, usize)> = None;
+            for (index, t) in self.targets.iter().enumerate() {
+                if t.next_send_at <= now
+                    && t.wants_to_send(&self.config)
+                    && t.channel.is_some_and(|c| !self.blocked.contains(&c))
+                    && order.is_none_or(|(at, _)| t.next_send_at < at)
+                {
+                    order = Some((t.next_send_at, index));
+                }
+            }
+            let (_, index) = order?;
+            let channel = self.targets[index].channel?;
+            if let Some(seq) = self.table.allocate(channel) {
+                return self.record_send(now, index, ProbeKey { channel, seq });
+            }
+            trace!(
+                ?channel,
+                "no free sequence number; waiting for one to expire"
+            );
+            self.blocked.push(channel);
+        }
+    }
+
+    fn record_send(&mut self, now: Instant, index: usize, key: ProbeKey) -> Option<Transmit> {
+        let seq = key.seq;
+        let retention = self.retention();
+        let t = &mut self.targets[index];
+        let dest = t.addr?;
+        let probe = t.probes.len();
+        t.probes.push(Probe {
+            key,
+            sent_at: now,
+            state: ProbeState::InFlight,
+        });
+        t.in_flight += 1;
+        t.next_send_at = now + self.config.interval;
+        self.table.insert(
+            key,
+            ProbeRef {
+                target: index,
+                probe,
+            },
+            now + retention,
+        );
+        self.last_send = Some(now);
+        trace!(target_id = %t.id, %seq, "send");
+        self.events.push_back(Event::Sent {
+            target: t.id,
+            seq,
+            at: now,
+        });
+        Some(Transmit {
+            target: index,
+            key,
+            dest,
+        })
+    }
+
+    /// When `handle_timeout` (and `poll_transmit`) must run next; `None` when the run is over
+    /// or only waits for input (names resolving).
+    pub(crate) fn poll_timeout(&self) -> Option<Instant> {
+        if self.open == 0 {
+            return None;
+        }
+        let mut next = self.deadline;
+        let mut consider = |at: Instant| {
+            if next.is_none_or(|n| at < n) {
+                next = Some(at);
+            }
+        };
+        let pacing = self.last_send.map(|last| last + self.config.min_gap);
+        for t in &self.targets {
+            if t.phase != Phase::Active {
+                continue;
+            }
+            let blocked = t.channel.is_some_and(|c| self.blocked.contains(&c));
+            if !self.cancelled && !blocked && t.wants_to_send(&self.config) {
+                consider(pacing.map_or(t.next_send_at, |p| p.max(t.next_send_at)));
+            }
+            if let Some((_, oldest)) = t.oldest_in_flight() {
+                consider(oldest.sent_at + t.rtt.timeout(&self.config));
+            }
+        }
+        if let Some(at) = self
+            .table
+            .next_expiry()
+            .filter(|_| !self.blocked.is_empty())
+        {
+            consider(at);
+        }
+        next
+    }
+
+    /// How long a probe's key stays in the table: twice the hard timeout, so that a
+    /// reply to a probe timed out at the hard timeout is still recognised as late.
+    fn retention(&self) -> Duration {
+        self.config.timeout.saturating_mul(2)
+    }
+
+    /// Applies timeouts and the deadline.
+    pub(crate) fn handle_timeout(&mut self, now: Instant) {
+        if self.open > 0 && self.deadline.is_some_and(|d| now >= d) {
+            debug!("run deadline reached");
+            self.cancel(now);
+        }
+        for index in 0..self.targets.len() {
+            let t = &self.targets[index];
+            if t.phase != Phase::Active || t.in_flight == 0 {
+                continue;
+            }
+            let timeout = t.rtt.timeout(&self.config);
+            let expired: Vec<usize> = t
+                .probes
+                .iter()
+                .enumerate()
+                .filter(|(_, p)| p.state == ProbeState::InFlight && p.sent_at + timeout <= now)
+                .map(|(i, _)| i)
+                .collect();
+            for probe in expired {
+                self.time_out(index, probe);
+            }
+            self.check_done(now, index);
+        }
+        self.table.purge(now);
+    }
+
+    /// A UDP datagram arrived on the socket of `family`.
+    pub(crate) fn on_datagram(
+        &mut self,
+        now: Instant,
+        family: Family,
+        from: SocketAddr,
+        data: &[u8],
+    ) {
+        let channel = Channel::Udp(family);
+        if let Some(seq) = payload::decode(self.nonce, self.config.payload_size, data) {
+            if let Some(at) = self.table.get(ProbeKey { channel, seq }) {
+                if self.targets[at.target].addr == Some(from) {
+                    self.answer(now, at, None);
+                    return;
+                }
+                debug!(%from, %seq, "our probe came back from the wrong address: foreign");
+            } else {
+                debug!(%from, %seq, "reply to no probe in the table: foreign");
+            }
+            self.foreign += 1;
+            return;
+        }
+        if let Some(at) = self
+            .config
+            .lenient
+            .then(|| self.lenient_match(from))
+            .flatten()
+        {
+            self.answer(now, at, None);
+            return;
+        }
+        trace!(%from, len = data.len(), "foreign datagram");
+        self.foreign += 1;
+    }
+
+    fn lenient_match(&self, from: SocketAddr) -> Option<ProbeRef> {
+        self.udp_by_addr.get(&from)?.iter().find_map(|&index| {
+            let t = &self.targets[index];
+            let (probe, _) = t.oldest_in_flight()?;
+            (t.phase == Phase::Active).then_some(ProbeRef {
+                target: index,
+                probe,
+            })
+        })
+    }
+
+    /// The kernel reported ICMP port unreachable for a UDP datagram to `dest`;
+    /// `original` is (a prefix of) what we sent.
+    pub(crate) fn on_udp_refused(
+        &mut self,
+        now: Instant,
+        family: Family,
+        dest: SocketAddr,
+        original: &[u8],
+    ) {
+        let channel = Channel::Udp(family);
+        let by_seq = payload::peek_seq(self.nonce, original)
+            .and_then(|seq| self.table.get(ProbeKey { channel, seq }))
+            .filter(|at| self.targets[at.target].addr == Some(dest));
+        if let Some(at) = by_seq {
+            self.refuse(now, at.target, Some(at.probe));
+            return;
+        }
+        let indices = self.udp_by_addr.get(&dest).cloned().unwrap_or_default();
+        if indices.is_empty() {
+            debug!(%dest, "port unreachable for an address we do not probe");
+        }
+        for index in indices {
+            self.refuse(now, index, None);
+        }
+    }
+
+    /// A transport that matches replies itself (TCP, ICMP) measured `rtt` for a probe.
+    pub(crate) fn on_probe_reply(&mut self, now: Instant, key: ProbeKey, rtt: Duration) {
+        if let Some(at) = self.table.get(key) {
+            self.answer(now, at, Some(rtt));
+        } else {
+            debug!(?key, "reply for a probe no longer in the table");
+            self.stale += 1;
+        }
+    }
+
+    /// The peer refused a TCP probe (RST).
+    pub(crate) fn on_probe_refused(&mut self, now: Instant, key: ProbeKey) {
+        if let Some(at) = self.table.get(key) {
+            self.refuse(now, at.target, Some(at.probe));
+        }
+    }
+
+    /// A probe could not be sent.
+    pub(crate) fn on_send_failed(&mut self, now: Instant, key: ProbeKey, error: String) {
+        let Some(at) = self.table.get(key) else {
+            return;
+        };
+        let t = &mut self.targets[at.target];
+        if t.phase == Phase::Done || t.probes[at.probe].state != ProbeState::InFlight {
+            return;
+        }
+        debug!(target_id = %t.id, seq = %key.seq, %error, "probe failed");
+        t.probes[at.probe].state = ProbeState::Failed;
+        t.in_flight -= 1;
+        t.failed += 1;
+        self.events.push_back(Event::Failed {
+            target: t.id,
+            seq: key.seq,
+            error: error.clone(),
+        });
+        t.last_error = Some(error);
+        self.check_done(now, at.target);
+    }
+
+    /// Stops every target with this id: no more sends, its in-flight probes end cancelled.
+    pub(crate) fn stop_target(&mut self, now: Instant, id: TargetId) {
+        for index in 0..self.targets.len() {
+            if self.targets[index].id == id && self.targets[index].phase != Phase::Done {
+                self.finish(now, index, TargetStatus::Stopped);
+            }
+        }
+    }
+
+    /// Stops all sending; every unfinished target ends cancelled.
+    pub(crate) fn cancel(&mut self, now: Instant) {
+        if !self.cancelled {
+            debug!("run cancelled");
+        }
+        self.cancelled = true;
+        for index in 0..self.targets.len() {
+            if self.targets[index].phase != Phase::Done {
+                self.finish(now, index, TargetStatus::Cancelled);
+            }
+        }
+    }
+
+    /// The run's figures (final once `is_finished()`).
+    pub(crate) fn summary(&self, now: Instant) -> RunSummary {
+        RunSummary {
+            targets: self.targets.iter().map(Target::summary).collect(),
+            foreign: self.foreign,
+            stale: self.stale,
+            elapsed: self
+                .finished_at
+                .unwrap_or(now)
+                .saturating_duration_since(self.started),
+            cancelled: self.cancelled,
+        }
+    }
+
+    fn answer(&mut self, now: Instant, at: ProbeRef, measured: Option<Duration>) {
+        let t = &mut self.targets[at.target];
+        if t.phase == Phase::Done {
+            trace!(target_id = %t.id, "answer after the target finished: stale");
+            self.stale += 1;
+            return;
+        }
+        let probe = t.probes[at.probe];
+        let seq = probe.key.seq;
+        let rtt = measured.unwrap_or_else(|| now.saturating_duration_since(probe.sent_at));
+        match probe.state {
+            ProbeState::InFlight => {
+                t.probes[at.probe].state = ProbeState::Answered(rtt);
+                t.in_flight -= 1;
+                t.answered += 1;
+                t.rtt.add(rtt);
+                trace!(target_id = %t.id, %seq, ?rtt, "reply");
+                self.events.push_back(Event::Reply {
+                    target: t.id,
+                    seq,
+                    rtt,
+                });
+                self.declare_reordered_lost(now, at);
+                self.check_done(now, at.target);
+            }
+            ProbeState::TimedOut => {
+                t.probes[at.probe].state = ProbeState::Late(rtt);
+                t.timed_out -= 1;
+                t.late += 1;
+                debug!(target_id = %t.id, %seq, ?rtt, "late reply");
+                self.events.push_back(Event::Late {
+                    target: t.id,
+                    seq,
+                    rtt,
+                });
+            }
+            ProbeState::Answered(_) | ProbeState::Late(_) => {
+                t.duplicates += 1;
+                debug!(target_id = %t.id, %seq, "duplicate reply");
+                self.events
+                    .push_back(Event::Duplicate { target: t.id, seq });
+            }
+            ProbeState::Failed | ProbeState::Cancelled => {
+                trace!(target_id = %t.id, %seq, "answer to a failed or cancelled probe: stale");
+                self.stale += 1;
+            }
+        }
+    }
+
+    /// QUIC's time-threshold rule: once a later probe is answered, an earlier one still in
+    /// flight that was sent more than 9/8 × max(srtt, latest rtt) ago is lost.
+    fn declare_reordered_lost(&mut self, now: Instant, answered: ProbeRef) {
+        let t = &self.targets[answered.target];
+        let Some(threshold) = t.rtt.reorder_threshold() else {
+            return;
+        };
+        let lost: Vec<usize> = t.probes[..answered.probe]
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| {
+                p.state == ProbeState::InFlight
+                    && now.saturating_duration_since(p.sent_at) > threshold
+            })
+            .map(|(i, _)| i)
+            .collect();
+        for probe in lost {
+            self.time_out(answered.target, probe);
+        }
+    }
+
+    fn time_out(&mut self, index: usize, probe: usize) {
+        let t = &mut self.targets[index];
+        if t.probes[probe].state != ProbeState::InFlight {
+            return;
+        }
+        t.probes[probe].state = ProbeState::TimedOut;
+        t.in_flight -= 1;
+        t.timed_out += 1;
+        let seq = t.probes[probe].key.seq;
+        debug!(target_id = %t.id, %seq, "probe timed out");
+        self.events.push_back(Event::Timeout { target: t.id, seq });
+    }
+
+    fn refuse(&mut self, now: Instant, index: usize, probe: Option<usize>) {
+        let t = &mut self.targets[index];
+        if t.phase == Phase::Done {
+            self.stale += 1;
+            return;
+        }
+        let probe = probe
+            .filter(|&p| t.probes[p].state == ProbeState::InFlight)
+            .or_else(|| t.oldest_in_flight().map(|(p, _)| p));
+        if let Some(p) = probe {
+            t.probes[p].state = ProbeState::Failed;
+            t.in_flight -= 1;
+            t.failed += 1;
+            let seq = t.probes[p].key.seq;
+            self.events.push_back(Event::Failed {
+                target: t.id,
+                seq,
+                error: "connection refused".to_owned(),
+            });
+        }
+        debug!(target_id = %t.id, "refused");
+        let status = if t.answered > 0 {
+            TargetStatus::Complete
+        } else {
+            TargetStatus::Unreachable(Unreachable::Refused)
+        };
+        self.finish(now, index, status);
+    }
+
+    fn check_done(&mut self, now: Instant, index: usize) {
+        let t = &self.targets[index];
+        if t.phase != Phase::Active {
+            return;
+        }
+        if let Some(status) = t.natural_end(&self.config) {
+            self.finish(now, index, status);
+        }
+    }
+
+    /// Ends a target: in-flight probes become cancelled, the summary is emitted once.
+    fn finish(&mut self, now: Instant, index: usize, status: TargetStatus) {
+        let t = &mut self.targets[index];
+        if t.phase == Phase::Done {
+            return;
+        }
+        for p in &mut t.probes {
+            if p.state == ProbeState::InFlight {
+                p.state = ProbeState::Cancelled;
+                t.cancelled += 1;
+            }
+        }
+        t.in_flight = 0;
+        t.phase = Phase::Done;
+        t.status = Some(status);
+        let summary = t.summary();
+        debug!(target_id = %t.id, status = %summary.status, answered = summary.answered, "target done");
+        self.events.push_back(Event::Done { summary });
+        self.open -= 1;
+        if self.open == 0 {
+            self.finished_at = Some(now);
+        }
+    }
+}
+
+/// Picks the address to probe among a name's addresses.
+pub(crate) fn pick_address(addrs: &[IpAddr], version: IpVersion) -> Option<IpAddr> {
+    let v4 = addrs.iter().find(|a| a.is_ipv4());
+    let v6 = addrs.iter().find(|a| a.is_ipv6());
+    match version {
+        IpVersion::Any => v4.or(v6),
+        IpVersion::V4 => v4,
+        IpVersion::V6 => v6,
+    }
+    .copied()
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,182 @@
+//! The in-flight table: which probe a (channel, sequence number) belongs to, and the
+//! allocation of sequence numbers so that one is never reused while its probe may
+//! still be answered.
+
+use std::collections::{HashMap, VecDeque};
+use std::time::Instant;
+
+use crate::event::Seq;
+
+/// An address family.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) enum Family {
+    /// IPv4.
+    V4,
+    /// IPv6.
+    V6,
+}
+
+impl Family {
+    /// The family of an address.
+    pub(crate) fn of(ip: std::net::IpAddr) -> Family {
+        if ip.is_ipv4() { Family::V4 } else { Family::V6 }
+    }
+}
+
+/// One sequence space: a socket (UDP, ICMP) or the TCP connects of a family.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) enum Channel {
+    /// The run's UDP socket of this family.
+    Udp(Family),
+    /// TCP connects of this family (the sequence number never goes on the wire).
+    Tcp(Family),
+    /// The run's ICMP client of this family (16-bit sequence numbers).
+    Icmp(Family),
+}
+
+impl Channel {
+    /// How many sequence numbers the channel has.
+    pub(crate) fn seq_space(self) -> u64 {
+        match self {
+            Channel::Icmp(_) => 1 << 16,
+            Channel::Udp(_) | Channel::Tcp(_) => 1 << 32,
+        }
+    }
+}
+
+/// Identifies a probe for the whole run while it is in the table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) struct ProbeKey {
+    /// Its sequence space.
+    pub(crate) channel: Channel,
+    /// Its number there.
+    pub(crate) seq: Seq,
+}
+
+/// Where a probe lives: target index and probe index within that target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct ProbeRef {
+    pub(crate) target: usize,
+    pub(crate) probe: usize,
+}
+
+/// Keys stay in the table until their probe's hard timeout has passed, whatever
+/// their state, so a late or duplicate answer is recognised instead of being foreign,
+/// and a sequence number is never handed out while an answer to it may still come.
+#[derive(Debug, Default)]
+pub(crate) struct ProbeTable {
+    entries: HashMap<ProbeKey, ProbeRef>,
+    expiry: VecDeque<(Instant, ProbeKey)>,
+    next_seq: HashMap<Channel, u64>,
+    /// Shrinks every channel's sequence space (tests of wraparound).
+    space_override: Option<u64>,
+}
+
+impl ProbeTable {
+    /// A table whose sequence spaces are `space` numbers wide (tests only).
+    #[cfg(test)]
+    pub(crate) fn with_space(space: u64) -> ProbeTable {
+        ProbeTable {
+            space_override: Some(space.max(1)),
+            ..ProbeTable::default()
+        }
+    }
+
+    /// A free sequence number on `channel`, or `None` when every number is still in use.
+    pub(crate) fn allocate(&mut self, channel: Channel) -> Option<Seq> {
+        let space = self.space_override.unwrap_or_else(|| channel.seq_space());
+        let next = self.next_seq.entry(channel).or_insert(0);
+        let tries = space.min(self.entries.len() as u64 + 1);
+        for step in 0..tries {
+            let candidate = (*next + step) % space;
+            let key = ProbeKey {
+                channel,
+                seq: Seq(candidate as u32),
+            };
+            if !self.entries.contains_key(&key) {
+                *next = (candidate + 1) % space;
+                return Some(key.seq);
+            }
+        }
+        None
+    }
+
+    /// Records a probe until `expires_at`.
+    pub(crate) fn insert(&mut self, key: ProbeKey, at: ProbeRef, expires_at: Instant) {
+        self.entries.insert(key, at);
+        self.expiry.push_back((expires_at, key));
+    }
+
+    /// The probe a key belongs to.
+    pub(crate) fn get(&self, key: ProbeKey) -> Option<ProbeRef> {
+        self.entries.get(&key).copied()
+    }
+
+    /// Forgets probes whose hard timeout has passed.
+    pub(crate) fn purge(&mut self, now: Instant) {
+        while let Some(&(expires_at, key)) = self.expiry.front() {
+            if expires_at > now {
+                break;
+            }
+            self.expiry.pop_front();
+            self.entries.remove(&key);
+        }
+    }
+
+    /// When the oldest entry expires.
+    pub(crate) fn next_expiry(&self) -> Option<Instant> {
+        self.expiry.front().map(|&(at, _)| at)
+    }
+
+    /// Entries held.
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
+        self.entries.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    const CH: Channel = Channel::Udp(Family::V4);
+
+    #[test]
+    fn never_hands_out_a_number_in_use_and_wraps_around() {
+        let t0 = Instant::now();
+        let mut table = ProbeTable::with_space(3);
+        let mut got = Vec::new();
+        for i in 0..3 {
+            let seq = table.allocate(CH).unwrap();
+            table.insert(
+                ProbeKey { channel: CH, seq },
+                ProbeRef {
+                    target: 0,
+                    probe: i,
+                },
+                t0 + Duration::from_millis(10 * (i as u64 + 1)),
+            );
+            got.push(seq.0);
+        }
+        assert_eq!(got, vec![0, 1, 2]);
+        assert_eq!(table.allocate(CH), None, "all three numbers are in use");
+        table.purge(t0 + Duration::from_millis(10));
+        assert_eq!(table.len(), 2);
+        assert_eq!(
+            table.allocate(CH),
+            Some(Seq(0)),
+            "only the expired number comes back"
+        );
+        assert_eq!(table.next_expiry(), Some(t0 + Duration::from_millis(20)));
+    }
+
+    #[test]
+    fn channels_have_separate_spaces() {
+        let mut table = ProbeTable::default();
+        assert_eq!(table.allocate(CH), Some(Seq(0)));
+        assert_eq!(table.allocate(Channel::Icmp(Family::V4)), Some(Seq(0)));
+        assert_eq!(table.allocate(CH), Some(Seq(1)));
+        assert_eq!(Channel::Icmp(Family::V6).seq_space(), 65_536);
+    }
+}

@@ -1,0 +1,257 @@
+//! One target's state: its probes, counters and round-trip statistics.
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use crate::config::EngineConfig;
+use crate::event::{TargetStatus, TargetSummary, Unreachable};
+use crate::machine::table::{Channel, ProbeKey};
+use crate::types::{Protocol, TargetId};
+
+/// Where a target is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Phase {
+    /// Waiting for its name to resolve.
+    Resolving,
+    /// Sending and receiving.
+    Active,
+    /// Finished; its summary is final.
+    Done,
+}
+
+/// The state of one probe. `InFlight` is the only state that is not terminal,
+/// except `TimedOut`, which may still turn `Late`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ProbeState {
+    /// Sent, not answered, not timed out.
+    InFlight,
+    /// Answered in time.
+    Answered(Duration),
+    /// Not answered within its timeout.
+    TimedOut,
+    /// Answered after its timeout.
+    Late(Duration),
+    /// Could not be sent, or was refused.
+    Failed,
+    /// In flight when its target was stopped or the run cancelled.
+    Cancelled,
+}
+
+/// One probe.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Probe {
+    pub(crate) key: ProbeKey,
+    pub(crate) sent_at: Instant,
+    pub(crate) state: ProbeState,
+}
+
+/// One target.
+#[derive(Debug)]
+pub(crate) struct Target {
+    pub(crate) id: TargetId,
+    pub(crate) protocol: Option<Protocol>,
+    pub(crate) addr: Option<SocketAddr>,
+    pub(crate) channel: Option<Channel>,
+    pub(crate) phase: Phase,
+    pub(crate) probes: Vec<Probe>,
+    pub(crate) next_send_at: Instant,
+    pub(crate) in_flight: u32,
+    pub(crate) answered: u32,
+    pub(crate) timed_out: u32,
+    pub(crate) late: u32,
+    pub(crate) failed: u32,
+    pub(crate) duplicates: u32,
+    pub(crate) cancelled: u32,
+    pub(crate) rtt: RttStats,
+    pub(crate) last_error: Option<String>,
+    pub(crate) status: Option<TargetStatus>,
+}
+
+impl Target {
+    /// A target that still needs its address.
+    pub(crate) fn new(id: TargetId, protocol: Option<Protocol>, now: Instant) -> Target {
+        Target {
+            id,
+            protocol,
+            addr: None,
+            channel: None,
+            phase: Phase::Resolving,
+            probes: Vec::new(),
+            next_send_at: now,
+            in_flight: 0,
+            answered: 0,
+            timed_out: 0,
+            late: 0,
+            failed: 0,
+            duplicates: 0,
+            cancelled: 0,
+            rtt: RttStats::default(),
+            last_error: None,
+            status: None,
+        }
+    }
+
+    /// Probes sent so far.
+    pub(crate) fn sent(&self) -> u32 {
+        self.probes.len() as u32
+    }
+
+    /// Whether the schedule allows another probe now or later (ignoring time).
+    pub(crate) fn wants_to_send(&self, config: &EngineConfig) -> bool {
+        self.phase == Phase::Active
+            && self.channel.is_some()
+            && self.in_flight + self.answered < config.count
+            && self.sent() < config.budget()
+    }
+
+    /// The oldest probe still in flight.
+    pub(crate) fn oldest_in_flight(&self) -> Option<(usize, &Probe)> {
+        if self.in_flight == 0 {
+            return None;
+        }
+        self.probes
+            .iter()
+            .enumerate()
+            .find(|(_, p)| p.state == ProbeState::InFlight)
+    }
+
+    /// The status this target ends with when it has nothing more to do, if it has.
+    pub(crate) fn natural_end(&self, config: &EngineConfig) -> Option<TargetStatus> {
+        if self.answered >= config.count {
+            return Some(TargetStatus::Complete);
+        }
+        if self.in_flight > 0 || self.sent() < config.budget() {
+            return None;
+        }
+        Some(if self.answered > 0 {
+            TargetStatus::Complete
+        } else if self.timed_out + self.late > 0 {
+            TargetStatus::Unreachable(Unreachable::NoReply)
+        } else {
+            TargetStatus::Unreachable(Unreachable::SendFailed(
+                self.last_error
+                    .clone()
+                    .unwrap_or_else(|| "no probe could be sent".to_owned()),
+            ))
+        })
+    }
+
+    /// The target's figures.
+    pub(crate) fn summary(&self) -> TargetSummary {
+        TargetSummary {
+            id: self.id,
+            addr: self.addr,
+            protocol: self.protocol,
+            status: self.status.clone().unwrap_or(TargetStatus::Cancelled),
+            sent: self.sent(),
+            answered: self.answered,
+            timed_out: self.timed_out,
+            late: self.late,
+            failed: self.failed,
+            duplicates: self.duplicates,
+            cancelled: self.cancelled,
+            rtts: self
+                .probes
+                .iter()
+                .filter_map(|p| match p.state {
+                    ProbeState::Answered(rtt) => Some(rtt),
+                    _ => None,
+                })
+                .collect(),
+        }
+    }
+}
+
+/// A target's round-trip statistics: the samples (sorted, for the p90), and QUIC's
+/// smoothed and latest RTT for the reordering rule.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct RttStats {
+    sorted: Vec<Duration>,
+    smoothed: Option<Duration>,
+    latest: Option<Duration>,
+}
+
+impl RttStats {
+    /// Adds a sample.
+    pub(crate) fn add(&mut self, rtt: Duration) {
+        let at = self.sorted.partition_point(|s| *s <= rtt);
+        self.sorted.insert(at, rtt);
+        self.latest = Some(rtt);
+        self.smoothed = Some(match self.smoothed {
+            None => rtt,
+            Some(srtt) => (srtt * 7 + rtt) / 8,
+        });
+    }
+
+    /// The nearest-rank 90th percentile of the samples.
+    pub(crate) fn p90(&self) -> Option<Duration> {
+        let n = self.sorted.len();
+        (n > 0).then(|| self.sorted[(n * 9).div_ceil(10).max(1) - 1])
+    }
+
+    /// The timeout for this target's probes: `timeout` until there is a sample,
+    /// then `max(timeout_floor, 3 × p90)`, never above `timeout`.
+    pub(crate) fn timeout(&self, config: &EngineConfig) -> Duration {
+        self.p90().map_or(config.timeout, |p90| {
+            (p90 * 3).max(config.timeout_floor).min(config.timeout)
+        })
+    }
+
+    /// QUIC's time threshold: an earlier probe still in flight when a later one is
+    /// answered is lost once it was sent more than this long ago
+    /// (`9/8 × max(srtt, latest rtt)`, at least 1 ms).
+    pub(crate) fn reorder_threshold(&self) -> Option<Duration> {
+        let base = self.smoothed?.max(self.latest?);
+        Some((base * 9 / 8).max(Duration::from_millis(1)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ms(x: u64) -> Duration {
+        Duration::from_millis(x)
+    }
+
+    #[test]
+    fn adaptive_timeout_is_three_p90_between_floor_and_cap() {
+        let config = EngineConfig::default();
+        let mut stats = RttStats::default();
+        assert_eq!(
+            stats.timeout(&config),
+            ms(1000),
+            "no sample yet: the hard timeout"
+        );
+        stats.add(ms(5));
+        assert_eq!(
+            stats.timeout(&config),
+            ms(50),
+            "3 × 5 ms is below the floor"
+        );
+        for _ in 0..8 {
+            stats.add(ms(100));
+        }
+        stats.add(ms(120));
+        assert_eq!(stats.p90(), Some(ms(100)));
+        assert_eq!(stats.timeout(&config), ms(300));
+        stats.add(ms(900));
+        stats.add(ms(900));
+        assert_eq!(
+            stats.timeout(&config),
+            ms(1000),
+            "capped at the hard timeout"
+        );
+    }
+
+    #[test]
+    fn reorder_threshold_follows_quic() {
+        let mut stats = RttStats::default();
+        assert_eq!(stats.reorder_threshold(), None);
+        stats.add(ms(80));
+        assert_eq!(stats.reorder_threshold(), Some(ms(90)));
+        stats.add(ms(160));
+        // srtt = (80*7+160)/8 = 90, latest 160: 9/8 × 160 = 180
+        assert_eq!(stats.reorder_threshold(), Some(ms(180)));
+    }
+}

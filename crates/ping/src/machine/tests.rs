@@ -1,0 +1,680 @@
+//! Deterministic tests of the core: synthetic instants, no sockets.
+
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap, HashSet};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::time::{Duration, Instant};
+
+use proptest::prelude::*;
+
+use super::*;
+use crate::types::{Host, Ports};
+
+fn ms(x: u64) -> Duration {
+    Duration::from_millis(x)
+}
+
+fn addr(i: u8) -> SocketAddr {
+    SocketAddr::new(IpAddr::V4(Ipv4Addr::new(127, 0, 0, i)), 4000 + u16::from(i))
+}
+
+fn udp_target(i: u8) -> TargetSpec {
+    TargetSpec {
+        id: TargetId(u32::from(i)),
+        host: Host::Ip(addr(i).ip()),
+        ports: Ports {
+            udp: Some(addr(i).port()),
+            tcp: None,
+        },
+        protocol: ProtocolChoice::Udp,
+    }
+}
+
+fn config() -> EngineConfig {
+    EngineConfig {
+        count: 2,
+        interval: ms(10),
+        min_gap: ms(1),
+        timeout: ms(100),
+        timeout_floor: ms(20),
+        extra_probes: 2,
+        ..EngineConfig::default()
+    }
+}
+
+const NONCE: u64 = 0x1234_5678_9abc_def0;
+
+fn machine(n: u8, config: EngineConfig, t0: Instant) -> Machine {
+    let specs: Vec<TargetSpec> = (1..=n).map(udp_target).collect();
+    Machine::new(&specs, config, NONCE, t0)
+}
+
+/// The echo of probe `seq` as the beacon at `addr(i)` would send it.
+fn echo(m: &mut Machine, now: Instant, i: u8, seq: Seq) {
+    let data = payload::encode(NONCE, seq, m.config().payload_size);
+    m.on_datagram(now, Family::V4, addr(i), &data);
+}
+
+fn drain(m: &mut Machine) -> Vec<Event> {
+    std::iter::from_fn(|| m.poll_event()).collect()
+}
+
+fn done(events: &[Event]) -> Vec<TargetSummary> {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Done { summary } => Some(summary.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+use crate::event::{Seq, TargetSummary};
+
+#[test]
+fn sends_on_schedule_without_waiting_for_replies() {
+    let t0 = Instant::now();
+    let mut m = machine(1, config(), t0);
+    let a = m.poll_transmit(t0).unwrap();
+    assert_eq!(a.dest, addr(1));
+    assert_eq!(m.poll_transmit(t0), None, "interval not reached");
+    assert_eq!(m.poll_timeout(), Some(t0 + ms(10)));
+    let b = m.poll_transmit(t0 + ms(10)).unwrap();
+    assert_ne!(a.key, b.key);
+    assert_eq!(
+        m.poll_transmit(t0 + ms(20)),
+        None,
+        "count probes live: no more"
+    );
+    // Nothing to send: next wake-up is the oldest probe's timeout.
+    assert_eq!(m.poll_timeout(), Some(t0 + ms(100)));
+}
+
+#[test]
+fn answered_probes_complete_the_target_with_rtts_in_send_order() {
+    let t0 = Instant::now();
+    let mut m = machine(1, config(), t0);
+    let a = m.poll_transmit(t0).unwrap();
+    let b = m.poll_transmit(t0 + ms(10)).unwrap();
+    echo(&mut m, t0 + ms(25), 1, a.key.seq);
+    echo(&mut m, t0 + ms(28), 1, b.key.seq);
+    assert!(m.is_finished());
+    let events = drain(&mut m);
+    let summary = &done(&events)[0];
+    assert_eq!(summary.status, TargetStatus::Complete);
+    assert_eq!(summary.rtts, vec![ms(25), ms(18)]);
+    assert_eq!((summary.sent, summary.answered), (2, 2));
+    assert_eq!(m.poll_timeout(), None);
+}
+
+#[test]
+fn timeout_then_late_is_counted_once_as_late_never_as_sample() {
+    let t0 = Instant::now();
+    let mut m = machine(1, config(), t0);
+    let s0 = m.poll_transmit(t0).unwrap();
+    let s1 = m.poll_transmit(t0 + ms(10)).unwrap();
+    m.handle_timeout(t0 + ms(100));
+    // The replacement goes out at once: s0 is no longer live.
+    let s2 = m.poll_transmit(t0 + ms(100)).unwrap();
+    echo(&mut m, t0 + ms(105), 1, s0.key.seq);
+    echo(&mut m, t0 + ms(106), 1, s1.key.seq);
+    echo(&mut m, t0 + ms(107), 1, s2.key.seq);
+    let events = drain(&mut m);
+    assert!(events.contains(&Event::Timeout {
+        target: TargetId(1),
+        seq: s0.key.seq
+    }));
+    assert!(events.contains(&Event::Late {
+        target: TargetId(1),
+        seq: s0.key.seq,
+        rtt: ms(105)
+    }));
+    let s = &done(&events)[0];
+    assert_eq!(s.status, TargetStatus::Complete);
+    assert_eq!((s.sent, s.answered, s.late, s.timed_out), (3, 2, 1, 0));
+    assert_eq!(s.rtts, vec![ms(96), ms(7)]);
+}
+
+#[test]
+fn a_second_answer_is_a_duplicate_and_changes_nothing() {
+    let t0 = Instant::now();
+    let mut m = machine(
+        1,
+        EngineConfig {
+            count: 3,
+            ..config()
+        },
+        t0,
+    );
+    let s0 = m.poll_transmit(t0).unwrap();
+    echo(&mut m, t0 + ms(5), 1, s0.key.seq);
+    echo(&mut m, t0 + ms(6), 1, s0.key.seq);
+    let events = drain(&mut m);
+    assert!(events.contains(&Event::Reply {
+        target: TargetId(1),
+        seq: s0.key.seq,
+        rtt: ms(5)
+    }));
+    assert!(events.contains(&Event::Duplicate {
+        target: TargetId(1),
+        seq: s0.key.seq
+    }));
+    m.cancel(t0 + ms(7));
+    let s = &done(&drain(&mut m))[0];
+    assert_eq!((s.answered, s.duplicates), (1, 1));
+    assert_eq!(s.rtts, vec![ms(5)]);
+}
+
+#[test]
+fn forged_and_altered_replies_are_foreign() {
+    let t0 = Instant::now();
+    let mut m = machine(2, config(), t0);
+    let a = m.poll_transmit(t0).unwrap();
+    let data = payload::encode(NONCE, a.key.seq, 32);
+    let mut wrong_port = a.dest;
+    wrong_port.set_port(a.dest.port() + 1);
+    m.on_datagram(t0 + ms(1), Family::V4, wrong_port, &data);
+    m.on_datagram(t0 + ms(1), Family::V4, addr(2), &data);
+    let mut altered = data.clone();
+    altered[20] ^= 1;
+    m.on_datagram(t0 + ms(1), Family::V4, a.dest, &altered);
+    m.on_datagram(
+        t0 + ms(1),
+        Family::V4,
+        a.dest,
+        &payload::encode(NONCE ^ 1, a.key.seq, 32),
+    );
+    m.on_datagram(
+        t0 + ms(1),
+        Family::V4,
+        a.dest,
+        &payload::encode(NONCE, Seq(999), 32),
+    );
+    assert_eq!(m.summary(t0).foreign, 5);
+    assert!(
+        !drain(&mut m)
+            .iter()
+            .any(|e| matches!(e, Event::Reply { .. }))
+    );
+    echo(&mut m, t0 + ms(3), 1, a.key.seq);
+    assert!(drain(&mut m).contains(&Event::Reply {
+        target: TargetId(1),
+        seq: a.key.seq,
+        rtt: ms(3)
+    }));
+}
+
+#[test]
+fn lenient_mode_takes_any_datagram_from_thebeacon_as_the_oldest_probe() {
+    let t0 = Instant::now();
+    let mut m = machine(
+        1,
+        EngineConfig {
+            lenient: true,
+            ..config()
+        },
+        t0,
+    );
+    let s0 = m.poll_transmit(t0).unwrap();
+    let _s1 = m.poll_transmit(t0 + ms(10)).unwrap();
+    m.on_datagram(t0 + ms(12), Family::V4, addr(1), b"pong");
+    let mut other = addr(1);
+    other.set_port(1);
+    m.on_datagram(t0 + ms(13), Family::V4, other, b"pong");
+    let events = drain(&mut m);
+    assert!(events.contains(&Event::Reply {
+        target: TargetId(1),
+        seq: s0.key.seq,
+        rtt: ms(12)
+    }));
+    assert_eq!(m.summary(t0).foreign, 1);
+}
+
+#[test]
+fn port_unreachable_ends_the_target_at_once() {
+    let t0 = Instant::now();
+    let mut m = machine(2, config(), t0);
+    let a = m.poll_transmit(t0).unwrap();
+    let data = payload::encode(NONCE, a.key.seq, 32);
+    m.on_udp_refused(t0 + ms(1), Family::V4, a.dest, &data);
+    let events = drain(&mut m);
+    let s = &done(&events)[0];
+    assert_eq!(s.id, TargetId(1));
+    assert_eq!(s.status, TargetStatus::Unreachable(Unreachable::Refused));
+    assert_eq!((s.sent, s.failed), (1, 1));
+    assert!(!m.is_finished(), "the other target goes on");
+    assert_eq!(m.poll_transmit(t0 + ms(1)).map(|t| t.target), Some(1));
+}
+
+#[test]
+fn cancellation_mid_flight_cancels_in_flight_probes_and_stops_sending() {
+    let t0 = Instant::now();
+    let mut m = machine(
+        2,
+        EngineConfig {
+            count: 3,
+            ..config()
+        },
+        t0,
+    );
+    let a = m.poll_transmit(t0).unwrap();
+    let b = m.poll_transmit(t0 + ms(1)).unwrap();
+    echo(&mut m, t0 + ms(2), 1, a.key.seq);
+    m.cancel(t0 + ms(3));
+    assert!(m.is_finished());
+    assert_eq!(m.poll_transmit(t0 + ms(50)), None);
+    echo(&mut m, t0 + ms(4), 2, b.key.seq);
+    let events = drain(&mut m);
+    let summaries = done(&events);
+    assert_eq!(summaries.len(), 2);
+    assert!(
+        summaries
+            .iter()
+            .all(|s| s.status == TargetStatus::Cancelled)
+    );
+    assert_eq!((summaries[0].answered, summaries[0].cancelled), (1, 0));
+    assert_eq!((summaries[1].answered, summaries[1].cancelled), (0, 1));
+    let run = m.summary(t0 + ms(5));
+    assert!(run.cancelled);
+    assert_eq!(run.stale, 1);
+    assert_eq!(run.elapsed, ms(3));
+}
+
+#[test]
+fn stop_target_ends_only_that_target() {
+    let t0 = Instant::now();
+    let mut m = machine(2, config(), t0);
+    let _a = m.poll_transmit(t0).unwrap();
+    m.stop_target(t0 + ms(1), TargetId(1));
+    let b = m.poll_transmit(t0 + ms(1)).unwrap();
+    assert_eq!(b.target, 1);
+    m.stop_target(t0 + ms(2), TargetId(1)); // twice: still one Done
+    let events = drain(&mut m);
+    let s = done(&events);
+    assert_eq!(s.len(), 1);
+    assert_eq!(
+        (s[0].status.clone(), s[0].cancelled),
+        (TargetStatus::Stopped, 1)
+    );
+    assert!(!m.is_finished());
+}
+
+#[test]
+fn deadline_ends_the_run_like_cancel() {
+    let t0 = Instant::now();
+    let mut m = machine(
+        1,
+        EngineConfig {
+            deadline: Some(ms(30)),
+            timeout: ms(1000),
+            ..config()
+        },
+        t0,
+    );
+    let _ = m.poll_transmit(t0).unwrap();
+    assert_eq!(m.poll_timeout(), Some(t0 + ms(10)));
+    let _ = m.poll_transmit(t0 + ms(10)).unwrap();
+    assert_eq!(m.poll_timeout(), Some(t0 + ms(30)));
+    m.handle_timeout(t0 + ms(30));
+    assert!(m.is_finished());
+    assert_eq!(done(&drain(&mut m))[0].status, TargetStatus::Cancelled);
+}
+
+#[test]
+fn silent_target_uses_exactly_itsbudget_then_ends_no_reply() {
+    let t0 = Instant::now();
+    let mut m = machine(
+        1,
+        EngineConfig {
+            count: 2,
+            extra_probes: 3,
+            ..config()
+        },
+        t0,
+    );
+    let mut now = t0;
+    let mut sent = 0;
+    while !m.is_finished() {
+        m.handle_timeout(now);
+        while m.poll_transmit(now).is_some() {
+            sent += 1;
+        }
+        now = m.poll_timeout().unwrap_or(now).max(now);
+    }
+    assert_eq!(sent, 5);
+    let s = &done(&drain(&mut m))[0];
+    assert_eq!(s.status, TargetStatus::Unreachable(Unreachable::NoReply));
+    assert_eq!((s.sent, s.timed_out, s.answered), (5, 5, 0));
+    assert!(s.rtts.is_empty());
+}
+
+#[test]
+fn adaptive_timeout_ends_a_lost_probe_early() {
+    let t0 = Instant::now();
+    let mut m = machine(
+        1,
+        EngineConfig {
+            count: 3,
+            timeout: ms(1000),
+            ..config()
+        },
+        t0,
+    );
+    let s0 = m.poll_transmit(t0).unwrap();
+    echo(&mut m, t0 + ms(5), 1, s0.key.seq);
+    let s1 = m.poll_transmit(t0 + ms(10)).unwrap();
+    // One sample of 5 ms: timeout = max(floor 20 ms, 15 ms) = 20 ms.
+    assert_eq!(m.poll_timeout(), Some(t0 + ms(20)), "next send");
+    let _s2 = m.poll_transmit(t0 + ms(20)).unwrap();
+    assert_eq!(
+        m.poll_timeout(),
+        Some(t0 + ms(30)),
+        "s1's adaptive timeout, not 1 s"
+    );
+    m.handle_timeout(t0 + ms(30));
+    assert!(drain(&mut m).contains(&Event::Timeout {
+        target: TargetId(1),
+        seq: s1.key.seq
+    }));
+}
+
+#[test]
+fn a_later_answer_declares_an_old_probe_lostby_quic_time_threshold() {
+    let t0 = Instant::now();
+    let mut m = machine(
+        1,
+        EngineConfig {
+            count: 3,
+            timeout: ms(1000),
+            ..config()
+        },
+        t0,
+    );
+    let s0 = m.poll_transmit(t0).unwrap();
+    let s1 = m.poll_transmit(t0 + ms(10)).unwrap();
+    let s2 = m.poll_transmit(t0 + ms(20)).unwrap();
+    echo(&mut m, t0 + ms(110), 1, s1.key.seq); // rtt 100: threshold 112.5 ms; s0 sent 110 ms ago
+    assert!(
+        !drain(&mut m)
+            .iter()
+            .any(|e| matches!(e, Event::Timeout { .. }))
+    );
+    echo(&mut m, t0 + ms(120), 1, s2.key.seq); // s0 sent 120 ms ago > 112.5 ms
+    let events = drain(&mut m);
+    assert!(events.contains(&Event::Timeout {
+        target: TargetId(1),
+        seq: s0.key.seq
+    }));
+    // The replacement goes out right away instead of after a 1 s timeout.
+    assert!(m.poll_transmit(t0 + ms(120)).is_some());
+}
+
+#[test]
+fn sequence_numbers_wrap_around_without_confusing_probes() {
+    let t0 = Instant::now();
+    let cfg = EngineConfig {
+        count: 6,
+        extra_probes: 0,
+        interval: ms(1),
+        min_gap: ms(1),
+        ..config()
+    };
+    let mut m = machine(1, cfg, t0).with_seq_space(4);
+    let mut live = Vec::new();
+    for i in 0..4 {
+        live.push(m.poll_transmit(t0 + ms(i)).unwrap());
+    }
+    let seqs: HashSet<Seq> = live.iter().map(|t| t.key.seq).collect();
+    assert_eq!(seqs.len(), 4);
+    // Every number is in use until its probe's hard timeout: nothing more can go out...
+    assert_eq!(m.poll_transmit(t0 + ms(10)), None);
+    // ...even once answered (a duplicate must still be recognised).
+    for (i, t) in live.iter().enumerate() {
+        echo(&mut m, t0 + ms(20 + i as u64), 1, t.key.seq);
+    }
+    assert_eq!(m.poll_transmit(t0 + ms(30)), None);
+    // Kept for twice the hard timeout (100 ms) after sending.
+    assert_eq!(
+        m.poll_timeout(),
+        Some(t0 + ms(200)),
+        "wakes when the first number frees up"
+    );
+    m.handle_timeout(t0 + ms(200));
+    let again = m.poll_transmit(t0 + ms(200)).unwrap();
+    assert_eq!(again.key.seq, live[0].key.seq, "the freed number is reused");
+    echo(&mut m, t0 + ms(205), 1, again.key.seq);
+    let events = drain(&mut m);
+    assert!(events.contains(&Event::Reply {
+        target: TargetId(1),
+        seq: again.key.seq,
+        rtt: ms(5)
+    }));
+    assert!(!events.iter().any(|e| matches!(e, Event::Duplicate { .. })));
+}
+
+#[test]
+fn send_failures_use_thebudget_then_end_send_failed() {
+    let t0 = Instant::now();
+    let mut m = machine(
+        1,
+        EngineConfig {
+            count: 1,
+            extra_probes: 1,
+            ..config()
+        },
+        t0,
+    );
+    let a = m.poll_transmit(t0).unwrap();
+    m.on_send_failed(t0, a.key, "network unreachable".into());
+    let b = m.poll_transmit(t0 + ms(10)).unwrap();
+    m.on_send_failed(t0 + ms(10), b.key, "network unreachable".into());
+    let s = &done(&drain(&mut m))[0];
+    assert_eq!(
+        s.status,
+        TargetStatus::Unreachable(Unreachable::SendFailed("network unreachable".into()))
+    );
+    assert_eq!(s.failed, 2);
+}
+
+#[test]
+fn targets_without_the_needed_port_or_address_end_at_once() {
+    let t0 = Instant::now();
+    let specs = vec![
+        TargetSpec {
+            protocol: ProtocolChoice::Tcp,
+            ..udp_target(1)
+        },
+        TargetSpec {
+            id: TargetId(2),
+            host: Host::Name("x.invalid".into()),
+            ports: Ports::default(),
+            protocol: ProtocolChoice::Icmp,
+        },
+        TargetSpec {
+            id: TargetId(3),
+            host: Host::Name("y.invalid".into()),
+            ports: Ports::default(),
+            protocol: ProtocolChoice::Icmp,
+        },
+        udp_target(4),
+    ];
+    let mut m = Machine::new(
+        &specs,
+        EngineConfig {
+            ip_version: IpVersion::V6,
+            ..config()
+        },
+        NONCE,
+        t0,
+    );
+    m.on_resolved(t0, 1, Err("no such name".into()), Ports::default());
+    m.on_resolved(
+        t0,
+        2,
+        Ok(vec!["::1".parse().unwrap(), "127.0.0.1".parse().unwrap()]),
+        Ports::default(),
+    );
+    let events = drain(&mut m);
+    let s = done(&events);
+    assert_eq!(
+        s[0].status,
+        TargetStatus::Unreachable(Unreachable::NoPort(Protocol::Tcp))
+    );
+    assert!(
+        matches!(&s[1].status, TargetStatus::Unreachable(Unreachable::Resolve(w)) if w.contains("IPv6")),
+        "{:?}",
+        s[1]
+    );
+    assert_eq!(
+        s[2].status,
+        TargetStatus::Unreachable(Unreachable::Resolve("no such name".into()))
+    );
+    assert_eq!(s.len(), 3);
+    assert!(events.contains(&Event::Resolved {
+        target: TargetId(3),
+        addr: "[::1]:0".parse().unwrap(),
+        protocol: Protocol::Icmp
+    }));
+    assert_eq!(m.channel(2), Some(Channel::Icmp(Family::V6)));
+}
+
+#[test]
+fn pick_address_respects_ip_version() {
+    let both: Vec<IpAddr> = vec!["::1".parse().unwrap(), "127.0.0.1".parse().unwrap()];
+    assert_eq!(
+        pick_address(&both, IpVersion::Any),
+        Some("127.0.0.1".parse().unwrap())
+    );
+    assert_eq!(
+        pick_address(&both, IpVersion::V6),
+        Some("::1".parse().unwrap())
+    );
+    assert_eq!(pick_address(&both[..1], IpVersion::V4), None);
+}
+
+/// A deterministic network for the property test: per-target delay, loss and duplicates.
+#[derive(Debug, Clone)]
+struct Peer {
+    delay_ms: u64,
+    lose_every: u32,
+    duplicate: bool,
+}
+
+fn run_simulation(
+    cfg: EngineConfig,
+    peers: &[Peer],
+    cancel_at: Option<u64>,
+) -> (Vec<Event>, Vec<Instant>, RunSummary) {
+    let t0 = Instant::now();
+    let n = peers.len() as u8;
+    let mut m = machine(n, cfg, t0);
+    let mut arrivals: BinaryHeap<Reverse<(Instant, usize, u32)>> = BinaryHeap::new();
+    let mut sent_count: HashMap<usize, u32> = HashMap::new();
+    let mut sends = Vec::new();
+    let mut events = Vec::new();
+    let mut now = t0;
+    for _ in 0..100_000 {
+        if cancel_at.is_some_and(|c| now >= t0 + ms(c)) {
+            m.cancel(now);
+        }
+        while let Some(Reverse((at, target, seq))) = arrivals.peek().copied() {
+            if at > now {
+                break;
+            }
+            arrivals.pop();
+            echo(&mut m, at.max(now), target as u8 + 1, Seq(seq));
+        }
+        m.handle_timeout(now);
+        while let Some(tx) = m.poll_transmit(now) {
+            sends.push(now);
+            let peer = &peers[tx.target];
+            let k = sent_count.entry(tx.target).or_default();
+            *k += 1;
+            if peer.lose_every == 0 || !k.is_multiple_of(peer.lose_every) {
+                let at = now + ms(peer.delay_ms);
+                arrivals.push(Reverse((at, tx.target, tx.key.seq.0)));
+                if peer.duplicate {
+                    arrivals.push(Reverse((at + ms(1), tx.target, tx.key.seq.0)));
+                }
+            }
+        }
+        events.extend(std::iter::from_fn(|| m.poll_event()));
+        if m.is_finished() {
+            break;
+        }
+        let mut next = m.poll_timeout();
+        if let Some(Reverse((at, _, _))) = arrivals.peek() {
+            next = Some(next.map_or(*at, |n| n.min(*at)));
+        }
+        if let Some(c) = cancel_at {
+            next = Some(next.map_or(t0 + ms(c), |n| n.min(t0 + ms(c))));
+        }
+        now = next
+            .expect("an unfinished run always has a next wake-up")
+            .max(now);
+    }
+    assert!(m.is_finished(), "run did not finish");
+    let summary = m.summary(now);
+    (events, sends, summary)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+    #[test]
+    fn pacing_states_and_done_hold_for_any_config(
+        count in 1u32..6,
+        extra in 0u32..4,
+        interval in 0u64..30,
+        gap_us in 0u64..3000,
+        timeout in 20u64..300,
+        floor in 1u64..50,
+        peers in proptest::collection::vec((0u64..250, 0u32..4, any::<bool>()), 1..8),
+        cancel_at in proptest::option::of(0u64..400),
+    ) {
+        let cfg = EngineConfig {
+            count,
+            extra_probes: extra,
+            interval: ms(interval),
+            min_gap: Duration::from_micros(gap_us),
+            timeout: ms(timeout),
+            timeout_floor: ms(floor),
+            deadline: None,
+            ..EngineConfig::default()
+        };
+        let peers: Vec<Peer> = peers.into_iter().map(|(delay_ms, lose_every, duplicate)| Peer { delay_ms, lose_every, duplicate }).collect();
+        let (events, sends, summary) = run_simulation(cfg.clone(), &peers, cancel_at);
+        // Pacing: never two sends closer than min_gap.
+        for pair in sends.windows(2) {
+            prop_assert!(pair[1] - pair[0] >= cfg.min_gap, "gap {:?} < {:?}", pair[1] - pair[0], cfg.min_gap);
+        }
+        // Exactly one Done per target, and nothing about a target after its Done.
+        let mut finished = HashSet::new();
+        for e in &events {
+            prop_assert!(!finished.contains(&e.target()), "event after Done: {e:?}");
+            if let Event::Done { summary } = e {
+                finished.insert(summary.id);
+            }
+        }
+        prop_assert_eq!(finished.len(), peers.len());
+        for s in &summary.targets {
+            // Every probe in exactly one terminal state.
+            prop_assert_eq!(s.sent, s.answered + s.timed_out + s.late + s.failed + s.cancelled, "{:?}", s);
+            prop_assert_eq!(s.rtts.len() as u32, s.answered);
+            prop_assert!(s.answered <= cfg.count);
+            prop_assert!(s.sent <= cfg.budget());
+            let peer = &peers[(s.id.0 - 1) as usize];
+            // Every sample is the true delay of the simulated network: duplicates never change one.
+            for rtt in &s.rtts {
+                prop_assert_eq!(*rtt, ms(peer.delay_ms));
+            }
+            let sent_events = events.iter().filter(|e| matches!(e, Event::Sent { target, .. } if *target == s.id)).count();
+            prop_assert_eq!(sent_events as u32, s.sent);
+            if !summary.cancelled {
+                prop_assert_ne!(&s.status, &TargetStatus::Cancelled);
+                if s.status == TargetStatus::Complete && s.sent < cfg.budget() {
+                    prop_assert_eq!(s.answered, cfg.count);
+                }
+            }
+        }
+    }
+}
