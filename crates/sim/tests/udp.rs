@@ -297,3 +297,28 @@ async fn udp_false_has_no_udp_port() {
     assert!(sim.beacons()[0].udp.is_none());
     assert!(sim.beacons()[0].tcp.is_some());
 }
+
+#[tokio::test] // the default single-threaded runtime most tests of other crates use
+async fn works_on_a_current_thread_runtime() {
+    let sim = start_one(
+        BeaconSpec {
+            tcp_silent: true,
+            ..spec(63, 10.0)
+        },
+        1,
+    )
+    .await;
+    let target = udp_of(&sim);
+    let socket = client(target).await;
+    let mut rtts = Vec::new();
+    for i in 0u32..7 {
+        let (bytes, _, rtt) = ping(&socket, target, &i.to_be_bytes(), WAIT)
+            .await
+            .expect("echo");
+        assert_eq!(bytes, i.to_be_bytes());
+        rtts.push(rtt);
+    }
+    let median = median_ms(rtts);
+    assert!((median - 10.0).abs() < 5.0, "{median}");
+    sim.shutdown().await;
+}
