@@ -59,10 +59,14 @@ pub struct Beacon {
 #[derive(Debug, thiserror::Error)]
 pub enum BeaconListError {
     /// The text is not JSON, or not of either beacon-list shape.
-    #[error("beacon list is not valid JSON of either shape ({{\"locations\": [...]}} or {{\"beacons\": [...]}}): {0}")]
+    #[error(
+        "beacon list is not valid JSON of either shape ({{\"locations\": [...]}} or {{\"beacons\": [...]}}): {0}"
+    )]
     Json(#[from] serde_json::Error),
     /// The JSON has neither a `locations` nor a `beacons` array.
-    #[error("beacon list has neither a \"locations\" array (Edgegap v1 API) nor a \"beacons\" array (matchmaker)")]
+    #[error(
+        "beacon list has neither a \"locations\" array (Edgegap v1 API) nor a \"beacons\" array (matchmaker)"
+    )]
     UnknownShape,
     /// One entry has neither an IP nor an FQDN to probe.
     #[error("beacon #{index} ({city}) has no host, public_ip or fqdn to probe")]
@@ -138,6 +142,158 @@ impl RawBeacon {
     }
 }
 
+/// One entry of the Edgegap v1 beacon list (`GET /v1/locations/beacons`, operation `beacon-list`).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct IntegrationBeacon {
+    /// Public IP address of the beacon.
+    #[serde(default)]
+    pub host: String,
+    /// FQDN of the beacon.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fqdn: Option<String>,
+    /// UDP port for pings (absent, `null` or `0`: none).
+    #[serde(
+        default,
+        deserialize_with = "port_or_none",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub udp_port: Option<u16>,
+    /// TCP port for pings (absent, `null` or `0`: none).
+    #[serde(
+        default,
+        deserialize_with = "port_or_none",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub tcp_port: Option<u16>,
+    /// Where the beacon is.
+    pub location: LocationData,
+}
+
+/// Answer of the Edgegap v1 beacon list: `{"count": N, "locations": [...]}`.
+///
+/// `count` is the number of beacons in this answer. The spec gives this listing no
+/// `pagination` object; one is read if a server sends it.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct BeaconList {
+    /// Number of beacons in this answer.
+    #[serde(default)]
+    pub count: u64,
+    /// The beacons.
+    #[serde(default)]
+    pub locations: Vec<IntegrationBeacon>,
+    /// Where this page is, if the server says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pagination: Option<crate::pagination::Pagination>,
+}
+
+/// One entry of a matchmaker's beacon list (`GET {matchmaker}/locations/beacons`).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct MatchmakerBeacon {
+    /// FQDN of the beacon.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fqdn: Option<String>,
+    /// Public IP address of the beacon.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub public_ip: Option<String>,
+    /// TCP port for pings (absent, `null` or `0`: none).
+    #[serde(
+        default,
+        deserialize_with = "port_or_none",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub tcp_port: Option<u16>,
+    /// UDP port for pings (absent, `null` or `0`: none).
+    #[serde(
+        default,
+        deserialize_with = "port_or_none",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub udp_port: Option<u16>,
+    /// Where the beacon is.
+    pub location: LocationData,
+}
+
+/// Answer of a matchmaker's beacon list: `{"count": N, "beacons": [...]}`.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct MatchmakerBeaconList {
+    /// Number of beacons.
+    #[serde(default)]
+    pub count: u64,
+    /// The beacons.
+    #[serde(default)]
+    pub beacons: Vec<MatchmakerBeacon>,
+}
+
+impl From<IntegrationBeacon> for RawBeacon {
+    fn from(b: IntegrationBeacon) -> Self {
+        RawBeacon {
+            host: Some(b.host),
+            public_ip: None,
+            fqdn: b.fqdn,
+            udp_port: b.udp_port,
+            tcp_port: b.tcp_port,
+            location: b.location,
+        }
+    }
+}
+
+impl From<MatchmakerBeacon> for RawBeacon {
+    fn from(b: MatchmakerBeacon) -> Self {
+        RawBeacon {
+            host: None,
+            public_ip: b.public_ip,
+            fqdn: b.fqdn,
+            udp_port: b.udp_port,
+            tcp_port: b.tcp_port,
+            location: b.location,
+        }
+    }
+}
+
+fn to_beacons<T: Into<RawBeacon>>(
+    entries: impl IntoIterator<Item = T>,
+) -> Result<Vec<Beacon>, BeaconListError> {
+    entries
+        .into_iter()
+        .enumerate()
+        .map(|(i, b)| b.into().into_beacon(i))
+        .collect()
+}
+
+impl BeaconList {
+    /// The workspace's [`Beacon`]s, with the same rules as [`parse_beacon_list`].
+    pub fn into_beacons(self) -> Result<Vec<Beacon>, BeaconListError> {
+        to_beacons(self.locations)
+    }
+}
+
+impl MatchmakerBeaconList {
+    /// The workspace's [`Beacon`]s, with the same rules as [`parse_beacon_list`].
+    pub fn into_beacons(self) -> Result<Vec<Beacon>, BeaconListError> {
+        to_beacons(self.beacons)
+    }
+}
+
+/// Converts v1 beacon entries (e.g. collected from a paginated stream) into [`Beacon`]s.
+pub fn beacons_from_integration(
+    entries: impl IntoIterator<Item = IntegrationBeacon>,
+) -> Result<Vec<Beacon>, BeaconListError> {
+    to_beacons(entries)
+}
+
+impl crate::pagination::Page for BeaconList {
+    type Item = IntegrationBeacon;
+    fn items(&self) -> &[IntegrationBeacon] {
+        &self.locations
+    }
+    fn into_items(self) -> Vec<IntegrationBeacon> {
+        self.locations
+    }
+    fn pagination(&self) -> Option<&crate::pagination::Pagination> {
+        self.pagination.as_ref()
+    }
+}
+
 /// Reads a beacon list in either published shape (see the module docs), or a bare JSON
 /// array of beacons. Unknown fields are ignored; a malformed entry is an error that names it.
 pub fn parse_beacon_list(json: &str) -> Result<Vec<Beacon>, BeaconListError> {
@@ -195,17 +351,67 @@ mod tests {
     fn rejects_what_it_cannot_probe_with_a_clear_error() {
         let err = parse_beacon_list(r#"{"count": 0}"#).unwrap_err();
         assert!(matches!(err, BeaconListError::UnknownShape), "{err}");
-        let err = parse_beacon_list(r#"{"beacons": [{"location": {"city": "Oslo"}}]}"#).unwrap_err();
+        let err =
+            parse_beacon_list(r#"{"beacons": [{"location": {"city": "Oslo"}}]}"#).unwrap_err();
         assert!(err.to_string().contains("Oslo"), "{err}");
-        let err = parse_beacon_list(r#"{"beacons": [{"public_ip": "1.1.1.9", "location": {"city": ""}}]}"#)
-            .unwrap_err();
-        assert!(matches!(err, BeaconListError::NoCity { index: 0, .. }), "{err}");
-        assert!(matches!(parse_beacon_list("not json"), Err(BeaconListError::Json(_))));
-        assert!(parse_beacon_list(r#"{"beacons": [{"public_ip": "x"}]}"#).is_err(), "location is required");
+        let err = parse_beacon_list(
+            r#"{"beacons": [{"public_ip": "1.1.1.9", "location": {"city": ""}}]}"#,
+        )
+        .unwrap_err();
+        assert!(
+            matches!(err, BeaconListError::NoCity { index: 0, .. }),
+            "{err}"
+        );
+        assert!(matches!(
+            parse_beacon_list("not json"),
+            Err(BeaconListError::Json(_))
+        ));
+        assert!(
+            parse_beacon_list(r#"{"beacons": [{"public_ip": "x"}]}"#).is_err(),
+            "location is required"
+        );
+    }
+
+    #[test]
+    fn the_typed_lists_convert_like_the_parser() {
+        let v1: BeaconList = serde_json::from_str(
+            r#"{"count": 1, "locations": [{"host": " 1.2.3.4 ", "udp_port": 0, "tcp_port": 9,
+                "location": {"city": "Montreal"}}]}"#,
+        )
+        .unwrap();
+        let b = v1.into_beacons().unwrap();
+        assert_eq!(b[0].host, "1.2.3.4");
+        assert_eq!((b[0].udp_port, b[0].tcp_port), (None, Some(9)));
+        let mm: MatchmakerBeaconList = serde_json::from_str(
+            r#"{"count": 2, "beacons": [{"fqdn": "a.example", "public_ip": "5.6.7.8", "location": {"city": "Tokyo"}},
+                {"fqdn": "b.example", "location": {"city": "Paris"}}]}"#,
+        )
+        .unwrap();
+        let b = mm.into_beacons().unwrap();
+        assert_eq!(b[0].host, "5.6.7.8");
+        assert_eq!(b[1].host, "b.example");
+        let bad = MatchmakerBeaconList {
+            count: 1,
+            beacons: vec![MatchmakerBeacon {
+                location: LocationData {
+                    city: "Oslo".into(),
+                    ..LocationData::default()
+                },
+                ..MatchmakerBeacon::default()
+            }],
+        };
+        assert!(matches!(
+            bad.into_beacons(),
+            Err(BeaconListError::NoAddress { index: 0, .. })
+        ));
     }
 
     #[test]
     fn an_empty_list_is_an_empty_list() {
-        assert!(parse_beacon_list(r#"{"count": 0, "locations": []}"#).unwrap().is_empty());
+        assert!(
+            parse_beacon_list(r#"{"count": 0, "locations": []}"#)
+                .unwrap()
+                .is_empty()
+        );
     }
 }

@@ -1,0 +1,424 @@
+//! [`IntegrationClient`]: the 14 operations of the Integration API.
+
+use futures::Stream;
+use reqwest::Method;
+
+use super::{
+    EndpointStorage, EndpointStorageCreate, EndpointStorageList, EndpointStorageUpdate,
+    LocationList, LocationQuery, PageQuery, PullProfile, PullProfileCreate, PullProfileLink,
+    PullProfileList, PullProfileUpdate,
+};
+use crate::beacon::{Beacon, BeaconList, IntegrationBeacon, LocationData};
+use crate::error::{ApiError, Service};
+use crate::pagination::page_stream;
+use crate::token::ApiToken;
+use crate::transport::{Call, HttpConfig, Transport, TransportOptions};
+
+/// The Integration API's base URL.
+pub const DEFAULT_BASE_URL: &str = "https://api.edgegap.com";
+
+/// Page size the streams and [`IntegrationClient::beacons`] use when none is given.
+const DEFAULT_PAGE_SIZE: u32 = 100;
+
+/// Client of the Edgegap Integration API. Cheap to clone (clones share one connection pool).
+///
+/// ```no_run
+/// # async fn demo() -> Result<(), edgegap_api::ApiError> {
+/// use edgegap_api::{ApiToken, IntegrationClient};
+/// let client = IntegrationClient::new(ApiToken::new(std::env::var("EDGEGAP_TOKEN").unwrap_or_default()))?;
+/// for beacon in client.beacons().await? {
+///     println!("{} {}", beacon.location.city, beacon.host);
+/// }
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone)]
+pub struct IntegrationClient {
+    transport: Transport,
+}
+
+/// Builder of an [`IntegrationClient`].
+#[derive(Debug, Clone)]
+pub struct IntegrationClientBuilder {
+    token: ApiToken,
+    options: TransportOptions,
+}
+
+impl IntegrationClientBuilder {
+    /// Another base URL than [`DEFAULT_BASE_URL`] (e.g. a test server).
+    #[must_use]
+    pub fn base_url(mut self, url: impl Into<String>) -> Self {
+        self.options.base_url = Some(url.into());
+        self
+    }
+
+    /// Timeouts, body limit and retries.
+    #[must_use]
+    pub fn http_config(mut self, config: HttpConfig) -> Self {
+        self.options.config = config;
+        self
+    }
+
+    /// Uses this `reqwest::Client` (its connect timeout and user agent apply; the request
+    /// timeout of the [`HttpConfig`] is still set on every request).
+    #[must_use]
+    pub fn reqwest_client(mut self, client: reqwest::Client) -> Self {
+        self.options.client = Some(client);
+        self
+    }
+
+    /// Builds the client. Fails on an empty token or a base URL that is not http(s).
+    pub fn build(self) -> Result<IntegrationClient, ApiError> {
+        let secret = self.token.expose_secret();
+        let transport = Transport::new(
+            Service::Integration,
+            Some(DEFAULT_BASE_URL),
+            self.options,
+            &format!("token {secret}"),
+            secret,
+        )?;
+        Ok(IntegrationClient { transport })
+    }
+}
+
+fn quoted(kind: &str, name: &str) -> String {
+    format!("{kind} {name:?}")
+}
+
+impl IntegrationClient {
+    /// A client for `https://api.edgegap.com` with default timeouts and retries.
+    pub fn new(token: ApiToken) -> Result<Self, ApiError> {
+        Self::builder(token).build()
+    }
+
+    /// A builder, to change the base URL, timeouts, retries or `reqwest::Client`.
+    pub fn builder(token: ApiToken) -> IntegrationClientBuilder {
+        IntegrationClientBuilder {
+            token,
+            options: TransportOptions::default(),
+        }
+    }
+
+    /// The base URL in use.
+    pub fn base_url(&self) -> String {
+        self.transport.base_url()
+    }
+
+    /// `GET /v1/locations` (`location-list`): one page of deployment locations, optionally only
+    /// those with capacity for an app version.
+    pub async fn list_locations(&self, query: &LocationQuery) -> Result<LocationList, ApiError> {
+        let call = Call::new(
+            Method::GET,
+            "list locations",
+            &["v1", "locations"],
+            "locations",
+        )
+        .query("app", query.app.as_deref())
+        .query("version", query.version.as_deref())
+        .query("page", query.page)
+        .query("limit", query.limit);
+        self.transport.json(call).await
+    }
+
+    /// Every location over all pages (from `query.page`, default 1, pages of `query.limit`,
+    /// default 100), fetched as the stream is read.
+    pub fn locations_stream(
+        &self,
+        query: LocationQuery,
+    ) -> impl Stream<Item = Result<LocationData, ApiError>> + Send + 'static {
+        let client = self.clone();
+        let limit = query.limit.unwrap_or(DEFAULT_PAGE_SIZE);
+        page_stream::<LocationList, _, _>(query.page.unwrap_or(1), limit, move |page| {
+            let client = client.clone();
+            let query = LocationQuery {
+                page: Some(page),
+                limit: Some(limit),
+                ..query.clone()
+            };
+            async move { client.list_locations(&query).await }
+        })
+    }
+
+    /// `GET /v1/locations/beacons` (`beacon-list`): one page of ping beacons.
+    pub async fn list_beacons(&self, page: PageQuery) -> Result<BeaconList, ApiError> {
+        let call = Call::new(
+            Method::GET,
+            "list beacons",
+            &["v1", "locations", "beacons"],
+            "beacons",
+        )
+        .query("page", page.page)
+        .query("limit", page.limit);
+        self.transport.json(call).await
+    }
+
+    /// Every beacon over all pages of `limit` entries. The listing has no pagination object:
+    /// a page shorter than `limit` (or empty) is the last (a `pagination` object is followed if
+    /// the server sends one).
+    pub fn beacons_stream(
+        &self,
+        limit: u32,
+    ) -> impl Stream<Item = Result<IntegrationBeacon, ApiError>> + Send + 'static {
+        let client = self.clone();
+        let limit = limit.max(1);
+        page_stream::<BeaconList, _, _>(1, limit, move |page| {
+            let client = client.clone();
+            async move { client.list_beacons(PageQuery::new(page, limit)).await }
+        })
+    }
+
+    /// Every beacon, as the workspace's [`Beacon`] type (pages of 100).
+    pub async fn beacons(&self) -> Result<Vec<Beacon>, ApiError> {
+        use futures::TryStreamExt;
+        let entries: Vec<IntegrationBeacon> =
+            self.beacons_stream(DEFAULT_PAGE_SIZE).try_collect().await?;
+        crate::beacon::beacons_from_integration(entries).map_err(|source| ApiError::BeaconList {
+            service: Service::Integration,
+            operation: "list beacons",
+            source,
+        })
+    }
+
+    /// `POST /v1/storage/endpoint` (`endpoint-create`).
+    pub async fn create_endpoint_storage(
+        &self,
+        body: &EndpointStorageCreate,
+    ) -> Result<EndpointStorage, ApiError> {
+        let call = Call::new(
+            Method::POST,
+            "create endpoint storage",
+            &["v1", "storage", "endpoint"],
+            quoted("endpoint storage", &body.name),
+        )
+        .json(body)?;
+        self.transport.json(call).await
+    }
+
+    /// `GET /v1/storage/endpoint/{endpoint_name}` (`endpoint-get`).
+    pub async fn get_endpoint_storage(&self, name: &str) -> Result<EndpointStorage, ApiError> {
+        let call = Call::new(
+            Method::GET,
+            "get endpoint storage",
+            &["v1", "storage", "endpoint", name],
+            quoted("endpoint storage", name),
+        );
+        self.transport.json(call).await
+    }
+
+    /// `GET /v1/storage/endpoints` (`endpoints-list`): one page.
+    pub async fn list_endpoint_storages(
+        &self,
+        page: PageQuery,
+    ) -> Result<EndpointStorageList, ApiError> {
+        let call = Call::new(
+            Method::GET,
+            "list endpoint storages",
+            &["v1", "storage", "endpoints"],
+            "endpoint storages",
+        )
+        .query("page", page.page)
+        .query("limit", page.limit);
+        self.transport.json(call).await
+    }
+
+    /// Every endpoint storage over all pages of `limit`.
+    pub fn endpoint_storages_stream(
+        &self,
+        limit: u32,
+    ) -> impl Stream<Item = Result<EndpointStorage, ApiError>> + Send + 'static {
+        let client = self.clone();
+        let limit = limit.max(1);
+        page_stream::<EndpointStorageList, _, _>(1, limit, move |page| {
+            let client = client.clone();
+            async move {
+                client
+                    .list_endpoint_storages(PageQuery::new(page, limit))
+                    .await
+            }
+        })
+    }
+
+    /// `PATCH /v1/storage/endpoint/{endpoint_name}` (`endpoint-update`).
+    pub async fn update_endpoint_storage(
+        &self,
+        name: &str,
+        body: &EndpointStorageUpdate,
+    ) -> Result<EndpointStorage, ApiError> {
+        let call = Call::new(
+            Method::PATCH,
+            "update endpoint storage",
+            &["v1", "storage", "endpoint", name],
+            quoted("endpoint storage", name),
+        )
+        .json(body)?;
+        self.transport.json(call).await
+    }
+
+    /// `DELETE /v1/storage/endpoint/{endpoint_name}` (`endpoint-delete`).
+    pub async fn delete_endpoint_storage(&self, name: &str) -> Result<(), ApiError> {
+        let call = Call::new(
+            Method::DELETE,
+            "delete endpoint storage",
+            &["v1", "storage", "endpoint", name],
+            quoted("endpoint storage", name),
+        );
+        self.transport.empty(call).await
+    }
+
+    /// `POST /v1/storage/endpoint/{endpoint_name}/pull-profile` (`pull-profile-create`).
+    pub async fn create_pull_profile(
+        &self,
+        endpoint: &str,
+        body: &PullProfileCreate,
+    ) -> Result<PullProfile, ApiError> {
+        let call = Call::new(
+            Method::POST,
+            "create pull profile",
+            &["v1", "storage", "endpoint", endpoint, "pull-profile"],
+            quoted("endpoint storage", endpoint),
+        )
+        .json(body)?;
+        self.transport.json(call).await
+    }
+
+    /// `GET /v1/storage/endpoint/{endpoint_name}/pull-profile/{pull_profile_name}` (`pull-profile-get`).
+    pub async fn get_pull_profile(
+        &self,
+        endpoint: &str,
+        name: &str,
+    ) -> Result<PullProfile, ApiError> {
+        let call = Call::new(
+            Method::GET,
+            "get pull profile",
+            &["v1", "storage", "endpoint", endpoint, "pull-profile", name],
+            format!("pull profile {name:?} of endpoint storage {endpoint:?}"),
+        );
+        self.transport.json(call).await
+    }
+
+    /// `GET /v1/storage/endpoint/{endpoint_name}/pull-profiles` (`pull-profile-list`): one page.
+    pub async fn list_pull_profiles(
+        &self,
+        endpoint: &str,
+        page: PageQuery,
+    ) -> Result<PullProfileList, ApiError> {
+        let call = Call::new(
+            Method::GET,
+            "list pull profiles",
+            &["v1", "storage", "endpoint", endpoint, "pull-profiles"],
+            quoted("endpoint storage", endpoint),
+        )
+        .query("page", page.page)
+        .query("limit", page.limit);
+        self.transport.json(call).await
+    }
+
+    /// Every pull profile of `endpoint` over all pages of `limit`.
+    pub fn pull_profiles_stream(
+        &self,
+        endpoint: &str,
+        limit: u32,
+    ) -> impl Stream<Item = Result<PullProfile, ApiError>> + Send + 'static {
+        let client = self.clone();
+        let endpoint = endpoint.to_owned();
+        let limit = limit.max(1);
+        page_stream::<PullProfileList, _, _>(1, limit, move |page| {
+            let client = client.clone();
+            let endpoint = endpoint.clone();
+            async move {
+                client
+                    .list_pull_profiles(&endpoint, PageQuery::new(page, limit))
+                    .await
+            }
+        })
+    }
+
+    /// `PATCH /v1/storage/endpoint/{endpoint_name}/pull-profile/{pull_profile_name}` (`pull-profile-update`).
+    pub async fn update_pull_profile(
+        &self,
+        endpoint: &str,
+        name: &str,
+        body: &PullProfileUpdate,
+    ) -> Result<PullProfile, ApiError> {
+        let call = Call::new(
+            Method::PATCH,
+            "update pull profile",
+            &["v1", "storage", "endpoint", endpoint, "pull-profile", name],
+            format!("pull profile {name:?} of endpoint storage {endpoint:?}"),
+        )
+        .json(body)?;
+        self.transport.json(call).await
+    }
+
+    /// `DELETE /v1/storage/endpoint/{endpoint_name}/pull-profile/{pull_profile_name}` (`pull-profile-delete`).
+    pub async fn delete_pull_profile(&self, endpoint: &str, name: &str) -> Result<(), ApiError> {
+        let call = Call::new(
+            Method::DELETE,
+            "delete pull profile",
+            &["v1", "storage", "endpoint", endpoint, "pull-profile", name],
+            format!("pull profile {name:?} of endpoint storage {endpoint:?}"),
+        );
+        self.transport.empty(call).await
+    }
+
+    /// `PUT .../pull-profile/{pull_profile_name}/app/{app_name}/version/{version_name}`
+    /// (`pull-profile-link-app-version`): without a link a pull profile does nothing.
+    pub async fn link_pull_profile(
+        &self,
+        endpoint: &str,
+        pull_profile: &str,
+        app: &str,
+        version: &str,
+    ) -> Result<PullProfileLink, ApiError> {
+        let call = Call::new(
+            Method::PUT,
+            "link pull profile to app version",
+            &link_path(endpoint, pull_profile, app, version),
+            link_resource(endpoint, pull_profile, app, version),
+        );
+        self.transport.json(call).await
+    }
+
+    /// `DELETE .../pull-profile/{pull_profile_name}/app/{app_name}/version/{version_name}`
+    /// (`pull-profile-unlink-app-version`); the pull profile itself stays.
+    pub async fn unlink_pull_profile(
+        &self,
+        endpoint: &str,
+        pull_profile: &str,
+        app: &str,
+        version: &str,
+    ) -> Result<(), ApiError> {
+        let call = Call::new(
+            Method::DELETE,
+            "unlink pull profile from app version",
+            &link_path(endpoint, pull_profile, app, version),
+            link_resource(endpoint, pull_profile, app, version),
+        );
+        self.transport.empty(call).await
+    }
+}
+
+fn link_path<'a>(
+    endpoint: &'a str,
+    profile: &'a str,
+    app: &'a str,
+    version: &'a str,
+) -> [&'a str; 10] {
+    [
+        "v1",
+        "storage",
+        "endpoint",
+        endpoint,
+        "pull-profile",
+        profile,
+        "app",
+        app,
+        "version",
+        version,
+    ]
+}
+
+fn link_resource(endpoint: &str, profile: &str, app: &str, version: &str) -> String {
+    format!(
+        "link of pull profile {profile:?} (endpoint storage {endpoint:?}) to app {app:?} version {version:?}"
+    )
+}

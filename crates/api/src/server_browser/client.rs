@@ -1,0 +1,226 @@
+//! [`ServerBrowserClient`]: list server instances and reserve seats.
+
+use futures::Stream;
+use reqwest::Method;
+
+use super::{
+    ReservationUsers, SeatReservation, SeatReservationRequest, ServerInstance, ServerInstanceId,
+    ServerInstancePage, ServerInstanceQuery,
+};
+use crate::error::{ApiError, Service};
+use crate::token::ServerBrowserToken;
+use crate::transport::{Call, HttpConfig, Transport, TransportOptions};
+
+/// Client of a server browser (its own base URL, its own token sent raw). Cheap to clone.
+///
+/// ```no_run
+/// # async fn demo() -> Result<(), edgegap_api::ApiError> {
+/// use futures::TryStreamExt;
+/// use edgegap_api::server_browser::ServerInstanceQuery;
+/// use edgegap_api::{ServerBrowserClient, ServerBrowserToken};
+/// let sb = ServerBrowserClient::new("https://browser.example", ServerBrowserToken::new("..."))?;
+/// let all: Vec<_> = sb.server_instances_stream(ServerInstanceQuery::default()).try_collect().await?;
+/// println!("{} servers", all.len());
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone)]
+pub struct ServerBrowserClient {
+    transport: Transport,
+}
+
+/// Builder of a [`ServerBrowserClient`].
+#[derive(Debug, Clone)]
+pub struct ServerBrowserClientBuilder {
+    token: ServerBrowserToken,
+    options: TransportOptions,
+}
+
+impl ServerBrowserClientBuilder {
+    /// Timeouts, body limit and retries.
+    #[must_use]
+    pub fn http_config(mut self, config: HttpConfig) -> Self {
+        self.options.config = config;
+        self
+    }
+
+    /// Uses this `reqwest::Client` (its connect timeout and user agent apply; the request
+    /// timeout of the [`HttpConfig`] is still set on every request).
+    #[must_use]
+    pub fn reqwest_client(mut self, client: reqwest::Client) -> Self {
+        self.options.client = Some(client);
+        self
+    }
+
+    /// Builds the client. Fails on an empty token or a base URL that is not http(s).
+    pub fn build(self) -> Result<ServerBrowserClient, ApiError> {
+        let secret = self.token.expose_secret();
+        let transport = Transport::new(Service::ServerBrowser, None, self.options, secret, secret)?;
+        Ok(ServerBrowserClient { transport })
+    }
+}
+
+fn instance(id: &ServerInstanceId) -> String {
+    format!("server instance {:?}", id.as_str())
+}
+
+impl ServerBrowserClient {
+    /// A client for the server browser at `base_url` with default timeouts and retries.
+    pub fn new(base_url: impl Into<String>, token: ServerBrowserToken) -> Result<Self, ApiError> {
+        Self::builder(base_url, token).build()
+    }
+
+    /// A builder, to change timeouts, retries or the `reqwest::Client`.
+    pub fn builder(
+        base_url: impl Into<String>,
+        token: ServerBrowserToken,
+    ) -> ServerBrowserClientBuilder {
+        ServerBrowserClientBuilder {
+            token,
+            options: TransportOptions {
+                base_url: Some(base_url.into()),
+                ..TransportOptions::default()
+            },
+        }
+    }
+
+    /// The base URL in use.
+    pub fn base_url(&self) -> String {
+        self.transport.base_url()
+    }
+
+    /// `GET server-instances?filter=&order=&limit=&cursor=`: one page.
+    pub async fn list_server_instances(
+        &self,
+        query: &ServerInstanceQuery,
+    ) -> Result<ServerInstancePage, ApiError> {
+        let call = Call::new(
+            Method::GET,
+            "list server instances",
+            &["server-instances"],
+            "server instances",
+        )
+        .query("filter", query.filter.as_deref())
+        .query("order", query.order.as_deref())
+        .query("limit", query.limit)
+        .query("cursor", query.cursor.as_deref());
+        self.transport.json(call).await
+    }
+
+    /// Every server instance, following the cursor page after page. Ends on a page without a
+    /// next cursor, an empty page, or a cursor the server already gave (no loops).
+    pub fn server_instances_stream(
+        &self,
+        query: ServerInstanceQuery,
+    ) -> impl Stream<Item = Result<ServerInstance, ApiError>> + Send + 'static {
+        struct State {
+            client: ServerBrowserClient,
+            query: Option<ServerInstanceQuery>,
+            seen: Vec<String>,
+            buffer: std::vec::IntoIter<ServerInstance>,
+        }
+        let state = State {
+            client: self.clone(),
+            query: Some(query),
+            seen: Vec::new(),
+            buffer: Vec::new().into_iter(),
+        };
+        futures::stream::unfold(state, |mut st| async move {
+            loop {
+                if let Some(item) = st.buffer.next() {
+                    return Some((Ok(item), st));
+                }
+                let query = st.query.take()?;
+                match st.client.list_server_instances(&query).await {
+                    Ok(page) => {
+                        let next = page.next_cursor().map(str::to_owned);
+                        if let Some(cursor) = next
+                            && !page.server_instances.is_empty()
+                            && !st.seen.contains(&cursor)
+                        {
+                            st.seen.push(cursor.clone());
+                            st.query = Some(ServerInstanceQuery {
+                                cursor: Some(cursor),
+                                ..query
+                            });
+                        }
+                        st.buffer = page.server_instances.into_iter();
+                    }
+                    Err(e) => return Some((Err(e), st)),
+                }
+            }
+        })
+    }
+
+    /// `GET server-instances/{request_id}`.
+    pub async fn get_server_instance(
+        &self,
+        id: &ServerInstanceId,
+    ) -> Result<ServerInstance, ApiError> {
+        let call = Call::new(
+            Method::GET,
+            "get server instance",
+            &["server-instances", id.as_str()],
+            instance(id),
+        );
+        self.transport.json(call).await
+    }
+
+    /// `POST server-instances/reservations`: seats the users on an instance the policy picks.
+    pub async fn reserve_seats(
+        &self,
+        request: &SeatReservationRequest,
+    ) -> Result<SeatReservation, ApiError> {
+        let call = Call::new(
+            Method::POST,
+            "reserve seats",
+            &["server-instances", "reservations"],
+            format!("reservation policy {:?}", request.policy_name),
+        )
+        .json(request)?;
+        self.transport.json(call).await
+    }
+
+    /// `POST server-instances/{request_id}/slots/{slot}/reservations`: seats the users in a
+    /// given slot of a given instance.
+    pub async fn reserve_slot(
+        &self,
+        id: &ServerInstanceId,
+        slot: &str,
+        users: &ReservationUsers,
+    ) -> Result<SeatReservation, ApiError> {
+        let call = Call::new(
+            Method::POST,
+            "reserve slot",
+            &[
+                "server-instances",
+                id.as_str(),
+                "slots",
+                slot,
+                "reservations",
+            ],
+            format!("slot {slot:?} of {}", instance(id)),
+        )
+        .json(users)?;
+        self.transport.json(call).await
+    }
+
+    /// `POST server-instances/{request_id}/reservations/confirm`: the users arrived.
+    pub async fn confirm_reservations(
+        &self,
+        id: &ServerInstanceId,
+        users: &ReservationUsers,
+    ) -> Result<SeatReservation, ApiError> {
+        let call = Call::new(
+            Method::POST,
+            "confirm reservations",
+            &["server-instances", id.as_str(), "reservations", "confirm"],
+            format!("reservations on {}", instance(id)),
+        )
+        .json(users)?;
+        Ok(self
+            .transport
+            .json_or_empty(call)
+            .await?
+            .unwrap_or_default())
+    }
+}
