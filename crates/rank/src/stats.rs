@@ -331,3 +331,259 @@ impl Metrics {
         )
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{LocationKey, RankConfig};
+
+    fn ms(v: f64) -> Duration {
+        Duration::from_secs_f64(v / 1000.0)
+    }
+
+    fn stats_of(samples: &[f64]) -> Stats {
+        let mut s = Stats::new();
+        for &v in samples {
+            s.record(ms(v));
+        }
+        s
+    }
+
+    fn close(actual: Option<f64>, expected: f64) {
+        let a = actual.unwrap_or_else(|| panic!("expected {expected}, got None"));
+        assert!((a - expected).abs() < 1e-9, "expected {expected}, got {a}");
+    }
+
+    #[test]
+    fn no_sample_means_no_figure() {
+        let m = Stats::new().metrics();
+        assert_eq!(m.samples, 0);
+        for v in [
+            m.min,
+            m.p50,
+            m.p90,
+            m.p99,
+            m.max,
+            m.mean,
+            m.stddev,
+            m.jitter,
+            m.trimmed_mean,
+        ] {
+            assert_eq!(v, None);
+        }
+        assert_eq!(m.loss, None, "nothing sent: loss undefined");
+        assert_eq!(m.score(&RankConfig::default()), None);
+    }
+
+    #[test]
+    fn no_sample_with_every_probe_lost_is_full_loss_but_no_latency() {
+        let mut s = Stats::new();
+        s.add_counters(Counters {
+            sent: 3,
+            lost: 3,
+            ..Counters::default()
+        });
+        let m = s.metrics();
+        assert_eq!(m.loss, Some(1.0));
+        assert_eq!(m.p50, None);
+        assert_eq!(m.score(&RankConfig::default()), None);
+    }
+
+    #[test]
+    fn one_sample() {
+        let m = stats_of(&[10.0]).metrics();
+        assert_eq!(m.samples, 1);
+        for v in [m.min, m.p50, m.p90, m.p99, m.max, m.mean, m.trimmed_mean] {
+            close(v, 10.0);
+        }
+        close(m.stddev, 0.0);
+        assert_eq!(m.jitter, None, "jitter needs two samples");
+    }
+
+    #[test]
+    fn two_samples() {
+        let m = stats_of(&[10.0, 20.0]).metrics();
+        close(m.min, 10.0);
+        close(m.max, 20.0);
+        // Nearest rank: p50 is the ceil(0.5 * 2) = 1st sample, p90/p99 the 2nd.
+        close(m.p50, 10.0);
+        close(m.p90, 20.0);
+        close(m.p99, 20.0);
+        close(m.mean, 15.0);
+        close(m.stddev, 5.0); // population: sqrt(((10-15)^2 + (20-15)^2) / 2)
+        close(m.jitter, 10.0);
+        close(m.trimmed_mean, 15.0); // fewer than 4 samples: the plain mean
+    }
+
+    #[test]
+    fn five_samples_by_hand() {
+        // Send order matters for jitter: |12-10| + |11-12| + |30-11| + |13-30| = 39 over 4.
+        let m = stats_of(&[10.0, 12.0, 11.0, 30.0, 13.0]).metrics();
+        close(m.min, 10.0);
+        close(m.max, 30.0);
+        close(m.p50, 12.0); // sorted 10 11 12 13 30, rank ceil(2.5) = 3
+        close(m.p90, 30.0); // rank ceil(4.5) = 5
+        close(m.p99, 30.0);
+        close(m.mean, 15.2);
+        // deviations -5.2 -4.2 -3.2 -2.2 14.8 → squares sum 278.8, / 5 = 55.76
+        close(m.stddev, 55.76_f64.sqrt());
+        close(m.jitter, 9.75);
+        close(m.trimmed_mean, 12.0); // (11 + 12 + 13) / 3
+    }
+
+    #[test]
+    fn trimmed_mean_drops_exactly_one_min_and_one_max() {
+        // Four samples: the smallest count that trims.
+        close(
+            stats_of(&[5.0, 5.0, 7.0, 100.0]).metrics().trimmed_mean,
+            6.0,
+        );
+        // Three samples: no trimming.
+        close(
+            stats_of(&[5.0, 7.0, 100.0]).metrics().trimmed_mean,
+            112.0 / 3.0,
+        );
+    }
+
+    #[test]
+    fn percentiles_are_nearest_rank_within_histogram_precision() {
+        let samples: Vec<f64> = (1..=100).map(f64::from).collect();
+        let m = stats_of(&samples).metrics();
+        for (got, exact) in [(m.p50, 50.0), (m.p90, 90.0), (m.p99, 99.0)] {
+            let got = got.unwrap();
+            assert!(got <= exact, "{got} above the sample {exact}");
+            assert!(
+                (exact - got) / exact < 1e-3,
+                "{got} not within 0.1 % of {exact}"
+            );
+        }
+        assert!(m.p50 <= m.p90 && m.p90 <= m.p99);
+        close(m.mean, 50.5);
+    }
+
+    #[test]
+    fn small_values_are_exact_and_extremes_are_clamped_to_min_max() {
+        // Below 2.048 ms the histogram is exact to the microsecond.
+        close(stats_of(&[1.234, 1.5, 2.0]).metrics().p50, 1.5);
+        // A sub-microsecond sample and one above the histogram's 60 s range stay exact.
+        close(stats_of(&[0.0004]).metrics().p50, 0.0004);
+        let huge = stats_of(&[61_000.0]).metrics();
+        close(huge.p99, 61_000.0);
+        close(huge.max, 61_000.0);
+    }
+
+    #[test]
+    fn loss_is_lost_over_settled_probes() {
+        let c = Counters {
+            sent: 10,
+            received: 8,
+            lost: 1,
+            late: 1,
+            duplicates: 2,
+        };
+        // One probe still in flight: it does not count.
+        close(c.loss(), 1.0 / 9.0);
+        assert_eq!(Counters::default().loss(), None);
+    }
+
+    #[test]
+    fn merging_adds_samples_counters_and_jitter_without_crossing_beacons() {
+        let mut a = stats_of(&[10.0, 20.0]);
+        a.add_counters(Counters {
+            sent: 3,
+            received: 2,
+            lost: 1,
+            ..Counters::default()
+        });
+        let mut b = stats_of(&[40.0, 44.0]);
+        b.add_counters(Counters {
+            sent: 2,
+            received: 2,
+            late: 1,
+            ..Counters::default()
+        });
+        let mut ab = a.clone();
+        ab.merge(&b);
+        let m = ab.metrics();
+        assert_eq!(m.samples, 4);
+        close(m.min, 10.0);
+        close(m.max, 44.0);
+        close(m.mean, 28.5);
+        close(m.p50, 20.0); // sorted 10 20 40 44, rank 2
+        close(m.trimmed_mean, 30.0); // (20 + 40) / 2
+        // (|20-10| + |44-40|) / 2 = 7; |40-20| across beacons is never taken.
+        close(m.jitter, 7.0);
+        assert_eq!((m.sent, m.received, m.lost, m.late), (5, 4, 1, 1));
+        close(m.loss, 1.0 / 5.0);
+
+        let mut ba = b.clone();
+        ba.merge(&a);
+        assert_eq!(ab, ba, "merging is commutative");
+        assert_eq!(ab.metrics(), ba.metrics());
+    }
+
+    #[test]
+    fn merging_single_samples_has_no_jitter() {
+        let mut a = stats_of(&[10.0]);
+        a.merge(&stats_of(&[30.0]));
+        let m = a.metrics();
+        assert_eq!(m.jitter, None);
+        close(m.mean, 20.0);
+        close(m.stddev, 10.0);
+    }
+
+    #[test]
+    fn merging_empty_changes_nothing() {
+        let a = stats_of(&[10.0, 11.0]);
+        let mut b = a.clone();
+        b.merge(&Stats::new());
+        assert_eq!(a.metrics(), b.metrics());
+        let mut e = Stats::new();
+        e.merge(&a);
+        assert_eq!(e.metrics(), a.metrics());
+    }
+
+    #[test]
+    fn from_measurement_keeps_order_and_counters() {
+        let mut m = BeaconMeasurement::new(LocationKey::new("Paris", "France"), "h");
+        m.rtts = vec![ms(10.0), ms(30.0), ms(20.0)];
+        (m.sent, m.received, m.lost, m.late, m.duplicates) = (4, 3, 1, 0, 2);
+        let metrics = Stats::from_measurement(&m).metrics();
+        close(metrics.jitter, 15.0); // (20 + 10) / 2
+        assert_eq!(
+            (
+                metrics.sent,
+                metrics.received,
+                metrics.lost,
+                metrics.duplicates
+            ),
+            (4, 3, 1, 2)
+        );
+        close(metrics.loss, 0.25);
+    }
+
+    #[test]
+    fn statistic_and_score() {
+        let mut s = stats_of(&[10.0, 12.0, 11.0, 30.0, 13.0]);
+        s.add_counters(Counters {
+            sent: 50,
+            received: 49,
+            lost: 1,
+            ..Counters::default()
+        });
+        let m = s.metrics();
+        close(m.statistic(Statistic::Median), 12.0);
+        close(m.statistic(Statistic::Mean), 15.2);
+        close(m.statistic(Statistic::TrimmedMean), 12.0);
+        close(m.statistic(Statistic::Min), 10.0);
+        // 12 + 100 * 0.02 + 0.5 * 9.75
+        close(m.score(&RankConfig::default()), 12.0 + 2.0 + 4.875);
+        let plain = RankConfig {
+            loss_penalty_ms: 0.0,
+            jitter_weight: 0.0,
+            statistic: Statistic::Min,
+            ..RankConfig::default()
+        };
+        close(m.score(&plain), 10.0);
+    }
+}

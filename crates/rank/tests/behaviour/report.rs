@@ -1,0 +1,258 @@
+//! The JSON report: field names, round trip, atomic save/load, freshness.
+
+use std::collections::BTreeSet;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use edgegap_rank::{RankConfig, RankError, Report, rank};
+use serde_json::Value;
+
+use crate::common::{beacon, dead};
+
+fn sample_report(now: SystemTime) -> Report {
+    let config = RankConfig {
+        max_latency_ms: Some(200.0),
+        ..RankConfig::default()
+    };
+    let mut icmp = beacon("Chicago", "United States", "c2", &[13.0]);
+    icmp.protocol = Some(edgegap_rank::Protocol::Icmp);
+    icmp.port = None;
+    let input = [
+        beacon("Chicago", "United States", "c1", &[12.0, 14.0, 12.5]),
+        icmp,
+        beacon("Tokyo", "Japan", "t", &[150.0, 152.0]),
+        beacon("Sydney", "Australia", "s", &[260.0]),
+        dead("Lima", "Peru", "l", Some("timed out")),
+    ];
+    let ranking = rank(&input, &config, None);
+    Report::new_at(
+        ranking,
+        &config,
+        Duration::from_millis(420),
+        Some(Duration::from_micros(180_500)),
+        now,
+    )
+}
+
+fn keys(v: &Value) -> BTreeSet<&str> {
+    v.as_object()
+        .unwrap_or_else(|| panic!("not an object: {v}"))
+        .keys()
+        .map(String::as_str)
+        .collect()
+}
+
+fn has_all(v: &Value, wanted: &[&str]) {
+    let have = keys(v);
+    for w in wanted {
+        assert!(have.contains(w), "missing field {w:?} in {have:?}");
+    }
+}
+
+const RTT_FIELDS: [&str; 8] = [
+    "min", "p50", "p90", "p99", "max", "mean", "stddev", "jitter",
+];
+
+#[test]
+fn json_field_names_are_the_documented_ones() {
+    let report = sample_report(UNIX_EPOCH + Duration::from_secs(1_700_000_000));
+    let v: Value = serde_json::from_str(&report.to_json_pretty()).unwrap();
+    has_all(
+        &v,
+        &[
+            "locations",
+            "unreachable",
+            "payload",
+            "duration_ms",
+            "decision_ms",
+        ],
+    );
+    assert_eq!(v["duration_ms"].as_f64(), Some(420.0));
+    assert_eq!(v["decision_ms"].as_f64(), Some(180.5));
+    assert_eq!(v["generated_at_unix_ms"].as_u64(), Some(1_700_000_000_000));
+
+    let chicago = &v["locations"][0];
+    has_all(
+        chicago,
+        &[
+            "city", "country", "rank", "score_ms", "protocol", "sent", "received", "loss",
+            "rtt_ms", "beacons",
+        ],
+    );
+    assert_eq!(chicago["city"], "Chicago");
+    assert_eq!(chicago["country"], "United States");
+    assert_eq!(chicago["rank"], 1);
+    assert_eq!(chicago["protocol"], "mixed");
+    assert_eq!(chicago["sent"], 4);
+    assert_eq!(chicago["received"], 4);
+    assert_eq!(chicago["loss"].as_f64(), Some(0.0));
+    has_all(&chicago["rtt_ms"], &RTT_FIELDS);
+    assert_eq!(chicago["rtt_ms"]["min"].as_f64(), Some(12.0));
+    let beacons = chicago["beacons"].as_array().unwrap();
+    assert_eq!(beacons.len(), 2);
+    for b in beacons {
+        has_all(
+            b,
+            &[
+                "host", "port", "protocol", "sent", "received", "loss", "rtt_ms",
+            ],
+        );
+        has_all(&b["rtt_ms"], &RTT_FIELDS);
+    }
+    let c2 = beacons.iter().find(|b| b["host"] == "c2").unwrap();
+    assert_eq!(c2["protocol"], "icmp");
+    assert!(c2["port"].is_null());
+    assert!(c2["rtt_ms"]["jitter"].is_null(), "one sample: no jitter");
+
+    assert_eq!(v["locations"][1]["city"], "Tokyo");
+    assert_eq!(v["locations"][1]["rank"], 2);
+    assert_eq!(v["excluded"][0]["city"], "Sydney");
+
+    let lima = &v["unreachable"][0];
+    assert_eq!(
+        keys(lima),
+        BTreeSet::from(["beacons", "city", "country", "reasons"])
+    );
+    assert_eq!(lima["reasons"], serde_json::json!(["timed out"]));
+    assert_eq!(
+        keys(&lima["beacons"][0]),
+        BTreeSet::from(["host", "port", "protocol", "reason"])
+    );
+    assert_eq!(
+        v["payload"],
+        serde_json::json!({"beacons": {"Chicago": 12.5, "Tokyo": 150.0}})
+    );
+}
+
+#[test]
+fn no_decision_is_null() {
+    let report = Report::new(
+        rank(&[], &RankConfig::default(), None),
+        &RankConfig::default(),
+        Duration::from_millis(5),
+        None,
+    );
+    let v: Value = serde_json::from_str(&report.to_json_pretty()).unwrap();
+    assert!(v["decision_ms"].is_null());
+    assert_eq!(v["locations"], serde_json::json!([]));
+    assert_eq!(v["payload"], serde_json::json!({"beacons": {}}));
+    assert!(report.best().is_none());
+}
+
+#[test]
+fn json_round_trips() {
+    let report = sample_report(SystemTime::now());
+    let back = Report::from_json(&report.to_json_pretty()).unwrap();
+    assert_eq!(back, report);
+    assert_eq!(back.best().unwrap().city, "Chicago");
+}
+
+#[test]
+fn a_minimal_document_from_another_tool_is_read() {
+    let json = r#"{"locations": [], "unreachable": [], "payload": {"beacons": {}},
+                   "duration_ms": 3.5, "decision_ms": null, "extra": true}"#;
+    let report = Report::from_json(json).unwrap();
+    assert!(report.excluded.is_empty() && report.config.is_none());
+    assert_eq!(report.generated_at_unix_ms, 0);
+    let err = Report::from_json("{\"locations\": 3}").unwrap_err();
+    assert!(matches!(err, RankError::Decode(_)), "{err:?}");
+}
+
+#[test]
+fn save_and_load_through_a_new_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("cache").join("report.json");
+    let first = sample_report(SystemTime::now());
+    first.save(&path).unwrap();
+    assert_eq!(Report::load(&path).unwrap(), first);
+
+    // Overwrite with another report.
+    let second = Report::new(
+        rank(
+            &[beacon("Paris", "France", "p", &[9.0])],
+            &RankConfig::default(),
+            None,
+        ),
+        &RankConfig::default(),
+        Duration::from_millis(7),
+        None,
+    );
+    second.save(&path).unwrap();
+    assert_eq!(Report::load(&path).unwrap(), second);
+
+    // No temporary file is left behind.
+    let names: Vec<_> = std::fs::read_dir(path.parent().unwrap())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    assert_eq!(names, ["report.json"]);
+}
+
+#[test]
+fn a_reader_never_sees_half_a_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("report.json");
+    let a = sample_report(UNIX_EPOCH + Duration::from_secs(1));
+    let b = sample_report(UNIX_EPOCH + Duration::from_secs(2));
+    a.save(&path).unwrap();
+    std::thread::scope(|s| {
+        let writer = s.spawn(|| {
+            for i in 0..60 {
+                let r = if i % 2 == 0 { &b } else { &a };
+                r.save(&path).unwrap();
+            }
+        });
+        let mut reads = 0;
+        while !writer.is_finished() || reads < 20 {
+            let got = Report::load(&path).unwrap();
+            assert!(got == a || got == b, "a torn read");
+            reads += 1;
+        }
+    });
+}
+
+#[test]
+fn save_and_load_errors_name_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("missing.json");
+    let err = Report::load(&missing).unwrap_err();
+    assert!(matches!(err, RankError::Io { .. }), "{err:?}");
+    assert!(err.to_string().contains("missing.json"), "{err}");
+
+    let garbage = dir.path().join("garbage.json");
+    std::fs::write(&garbage, "{ not json").unwrap();
+    let err = Report::load(&garbage).unwrap_err();
+    assert!(matches!(err, RankError::DecodeFile { .. }), "{err:?}");
+    assert!(err.to_string().contains("garbage.json"), "{err}");
+
+    // A regular file where the directory should be.
+    let blocker = dir.path().join("blocker");
+    std::fs::write(&blocker, "x").unwrap();
+    let target = blocker.join("report.json");
+    let err = sample_report(SystemTime::now()).save(&target).unwrap_err();
+    assert!(err.to_string().contains("blocker"), "{err}");
+    assert!(!target.exists());
+}
+
+#[test]
+fn age_and_freshness() {
+    let t0 = UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+    let report = sample_report(t0);
+    assert_eq!(report.generated_at(), t0);
+    let ttl = Duration::from_secs(600);
+    assert_eq!(
+        report.age(t0 + Duration::from_secs(5)),
+        Duration::from_secs(5)
+    );
+    assert!(report.is_fresh(ttl, t0));
+    assert!(report.is_fresh(ttl, t0 + Duration::from_secs(599)));
+    assert!(!report.is_fresh(ttl, t0 + Duration::from_secs(600)));
+    assert!(!report.is_fresh(ttl, t0 + Duration::from_secs(86_400)));
+    // Stamped in the future (clock set back): age zero, fresh only while less than a TTL ahead.
+    assert_eq!(report.age(t0 - Duration::from_secs(5)), Duration::ZERO);
+    assert!(report.is_fresh(ttl, t0 - Duration::from_secs(5)));
+    assert!(!report.is_fresh(ttl, t0 - Duration::from_secs(3_600)));
+    // A report without a stamp is never fresh.
+    let mut old = report.clone();
+    old.generated_at_unix_ms = 0;
+    assert!(!old.is_fresh(ttl, SystemTime::now()));
+}
