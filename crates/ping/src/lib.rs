@@ -7,6 +7,7 @@
 //! This crate knows nothing about Edgegap, locations or ranking.
 
 pub mod config;
+mod driver;
 pub mod error;
 pub mod event;
 mod machine;
@@ -14,6 +15,7 @@ pub mod payload;
 pub mod types;
 
 pub use config::{EngineConfig, IpVersion};
+pub use driver::{Run, RunControl, start};
 pub use error::EngineError;
 pub use event::{Event, RunSummary, Seq, TargetStatus, TargetSummary, Unreachable};
 pub use types::{Host, Ports, Protocol, ProtocolChoice, TargetId, TargetSpec};

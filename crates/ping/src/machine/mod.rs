@@ -130,11 +130,6 @@ impl Machine {
         self.targets.len()
     }
 
-    /// The id of the target at `index`.
-    pub(crate) fn target_id(&self, index: usize) -> TargetId {
-        self.targets[index].id
-    }
-
     /// The channel a target probes on, once it is active.
     pub(crate) fn channel(&self, index: usize) -> Option<Channel> {
         let t = &self.targets[index];

@@ -1,0 +1,67 @@
+//! ICMP echo through surge-ping: one client per family, datagram sockets where the OS
+//! allows them, raw sockets otherwise. Sequence numbers come from the core's table,
+//! so two probes never share one while either may be answered.
+
+use std::io;
+use std::net::IpAddr;
+use std::time::Duration;
+
+use surge_ping::{Client, Config, ICMP, PingIdentifier, PingSequence, SurgeError};
+use tokio::sync::mpsc;
+use tracing::debug;
+
+use super::Inbound;
+use crate::event::Unreachable;
+use crate::machine::{Family, ProbeKey};
+
+/// Opens the family's ICMP client: unprivileged datagram socket first, raw second.
+pub(crate) fn client(family: Family) -> Result<Client, Unreachable> {
+    let kind = match family {
+        Family::V4 => ICMP::V4,
+        Family::V6 => ICMP::V6,
+    };
+    let config = Config::builder()
+        .kind(kind)
+        .sock_type_hint(socket2::Type::DGRAM)
+        .build();
+    Client::new(&config).map_err(|e| {
+        debug!(error = %e, ?family, "no ICMP socket");
+        if e.kind() == io::ErrorKind::PermissionDenied || e.raw_os_error() == Some(libc::EPERM) {
+            let first_line = e
+                .to_string()
+                .lines()
+                .last()
+                .unwrap_or_default()
+                .trim()
+                .to_owned();
+            Unreachable::IcmpNotPermitted(first_line)
+        } else {
+            Unreachable::SendFailed(format!("cannot open an ICMP socket: {e}"))
+        }
+    })
+}
+
+/// Sends one echo request and reports the reply's round-trip time (measured by
+/// surge-ping from the send to the receive), or the send error. Reports nothing
+/// when `limit` passes first: the core times the probe out itself.
+pub(crate) async fn probe(
+    client: Client,
+    key: ProbeKey,
+    dest: IpAddr,
+    ident: u16,
+    payload: Vec<u8>,
+    limit: Duration,
+    inbound: mpsc::UnboundedSender<Inbound>,
+) {
+    let mut pinger = client.pinger(dest, PingIdentifier(ident)).await;
+    pinger.timeout(limit);
+    let outcome = match pinger.ping(PingSequence(key.seq.0 as u16), &payload).await {
+        Ok((_packet, rtt)) => Inbound::Reply { key, rtt },
+        Err(SurgeError::Timeout { .. }) => return,
+        Err(e) => Inbound::Failed {
+            key,
+            error: format!("ICMP echo to {dest}: {e}"),
+        },
+    };
+    let _ = inbound.send(outcome);
+}

@@ -1,0 +1,484 @@
+//! The tokio driver: moves bytes between the sockets and the sans-I/O core, and
+//! sleeps until the core's next deadline. No probe logic lives here.
+
+mod errqueue;
+mod icmp;
+mod tcp;
+mod udp;
+
+use std::collections::{HashMap, HashSet};
+use std::io;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::io::Interest;
+use tokio::net::UdpSocket;
+use tokio::sync::{Semaphore, mpsc};
+use tokio::task::{JoinHandle, JoinSet};
+use tokio_util::sync::{CancellationToken, DropGuard};
+use tracing::{debug, trace};
+
+use crate::config::EngineConfig;
+use crate::error::EngineError;
+use crate::event::{Event, RunSummary, Unreachable};
+use crate::machine::{Channel, Family, Machine, ProbeKey, Transmit};
+use crate::payload;
+use crate::types::{Host, Ports, TargetId, TargetSpec};
+
+/// What the helper tasks (name lookups, TCP connects, ICMP echoes) report back.
+#[derive(Debug)]
+pub(crate) enum Inbound {
+    /// A name lookup finished.
+    Resolved {
+        index: usize,
+        result: Result<Vec<IpAddr>, String>,
+    },
+    /// A TCP or ICMP probe was answered after `rtt`.
+    Reply { key: ProbeKey, rtt: Duration },
+    /// A TCP probe was refused.
+    Refused { key: ProbeKey },
+    /// A probe could not be sent.
+    Failed { key: ProbeKey, error: String },
+}
+
+#[derive(Debug)]
+enum Command {
+    Stop(TargetId),
+}
+
+/// Starts a run on the current tokio runtime (it must be called from within one).
+///
+/// Errors only when the run as a whole cannot start: no runtime, an unusable
+/// configuration, duplicate target ids, or no UDP socket could be opened at all.
+/// Per-target problems (a name that does not resolve, a missing port, ICMP not
+/// permitted) are that target's outcome, reported in its `Done` event.
+// The contract takes the list by value, so callers need not keep it alive.
+#[allow(clippy::needless_pass_by_value)]
+pub fn start(targets: Vec<TargetSpec>, config: EngineConfig) -> Result<Run, EngineError> {
+    let runtime = tokio::runtime::Handle::try_current().map_err(|_| EngineError::NoRuntime)?;
+    config.validate()?;
+    let mut ids = HashSet::with_capacity(targets.len());
+    if let Some(dup) = targets.iter().find(|t| !ids.insert(t.id)) {
+        return Err(EngineError::DuplicateTarget(dup.id));
+    }
+    let udp4 = udp::bind(Family::V4);
+    let udp6 = udp::bind(Family::V6);
+    let (udp4, udp6) = match (udp4, udp6) {
+        (Err(v4), Err(v6)) => return Err(EngineError::NoSocket { v4, v6 }),
+        pair => pair,
+    };
+    let nonce = rand::random::<u64>();
+    let machine = Machine::new(&targets, config, nonce, Instant::now());
+    let (events_tx, events) = mpsc::unbounded_channel();
+    let (commands_tx, commands) = mpsc::unbounded_channel();
+    let (inbound_tx, inbound) = mpsc::unbounded_channel();
+    let token = CancellationToken::new();
+    let connects = Arc::new(Semaphore::new(machine.config().max_concurrent_connects));
+    let engine = Engine {
+        machine,
+        ports: targets.iter().map(|t| t.ports).collect(),
+        names: targets
+            .iter()
+            .enumerate()
+            .filter_map(|(i, t)| match &t.host {
+                Host::Name(name) => Some((i, name.clone())),
+                Host::Ip(_) => None,
+            })
+            .collect(),
+        udp4: udp4.map_err(|e| e.to_string()),
+        udp6: udp6.map_err(|e| e.to_string()),
+        icmp: HashMap::new(),
+        icmp_ident_base: rand::random::<u16>(),
+        connects,
+        tasks: JoinSet::new(),
+        inbound_tx,
+        inbound,
+        commands,
+        events: Some(events_tx),
+        token: token.clone(),
+    };
+    let handle = runtime.spawn(engine.run());
+    Ok(Run {
+        events,
+        control: RunControl {
+            token: token.clone(),
+            commands: commands_tx,
+        },
+        handle,
+        _cancel_on_drop: token.drop_guard(),
+    })
+}
+
+/// A run in progress. Read `events` while it runs; `finish()` waits for its end.
+/// Dropping a `Run` cancels it.
+#[derive(Debug)]
+pub struct Run {
+    /// Every event of the run, in order; closed once the run is over.
+    pub events: mpsc::UnboundedReceiver<Event>,
+    control: RunControl,
+    handle: JoinHandle<RunSummary>,
+    _cancel_on_drop: DropGuard,
+}
+
+impl Run {
+    /// A handle to stop targets or cancel the run from anywhere.
+    pub fn control(&self) -> RunControl {
+        self.control.clone()
+    }
+
+    /// Waits for the end of the run (every target done, or cancelled, or the deadline)
+    /// and returns the summary. Events not yet read from `events` are dropped.
+    pub async fn finish(self) -> RunSummary {
+        let Run {
+            events,
+            handle,
+            _cancel_on_drop: guard,
+            ..
+        } = self;
+        drop(events);
+        let summary = match handle.await {
+            Ok(summary) => summary,
+            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+            Err(e) => {
+                debug!(error = %e, "engine task did not finish (runtime shutting down)");
+                RunSummary {
+                    targets: Vec::new(),
+                    foreign: 0,
+                    stale: 0,
+                    elapsed: Duration::ZERO,
+                    cancelled: true,
+                }
+            }
+        };
+        drop(guard.disarm());
+        summary
+    }
+}
+
+/// Stops targets or the whole run. Cheap to clone, `Send + Sync`.
+#[derive(Debug, Clone)]
+pub struct RunControl {
+    token: CancellationToken,
+    commands: mpsc::UnboundedSender<Command>,
+}
+
+impl RunControl {
+    /// No more sends to this target; it ends at once with status `Stopped`
+    /// (its probes in flight end cancelled).
+    pub fn stop_target(&self, id: TargetId) {
+        // After the run ended nobody listens, and there is nothing to stop.
+        let _ = self.commands.send(Command::Stop(id));
+    }
+
+    /// Stops all sending at once; the run ends promptly with what was measured.
+    pub fn cancel(&self) {
+        self.token.cancel();
+    }
+}
+
+/// Everything the engine task owns.
+struct Engine {
+    machine: Machine,
+    ports: Vec<Ports>,
+    names: Vec<(usize, String)>,
+    udp4: Result<UdpSocket, String>,
+    udp6: Result<UdpSocket, String>,
+    icmp: HashMap<Family, Result<surge_ping::Client, Unreachable>>,
+    icmp_ident_base: u16,
+    connects: Arc<Semaphore>,
+    tasks: JoinSet<()>,
+    inbound_tx: mpsc::UnboundedSender<Inbound>,
+    inbound: mpsc::UnboundedReceiver<Inbound>,
+    commands: mpsc::UnboundedReceiver<Command>,
+    events: Option<mpsc::UnboundedSender<Event>>,
+    token: CancellationToken,
+}
+
+/// Below this, tokio's millisecond timer is too coarse: the driver yields instead of sleeping.
+const TIMER_GRANULARITY: Duration = Duration::from_millis(1);
+
+impl Engine {
+    async fn run(mut self) -> RunSummary {
+        for (index, name) in std::mem::take(&mut self.names) {
+            let tx = self.inbound_tx.clone();
+            self.tasks.spawn(async move {
+                let result = tokio::net::lookup_host((name.as_str(), 0))
+                    .await
+                    .map(|addrs| addrs.map(|a| a.ip()).collect())
+                    .map_err(|e| e.to_string());
+                let _ = tx.send(Inbound::Resolved { index, result });
+            });
+        }
+        for index in 0..self.machine.len() {
+            self.check_channel(index);
+        }
+        let mut buf4 = vec![0u8; 65_536];
+        let mut buf6 = vec![0u8; 65_536];
+        let mut cancelled = false;
+        let spin = self.machine.config().min_gap < TIMER_GRANULARITY;
+        loop {
+            self.machine.handle_timeout(Instant::now());
+            self.transmit().await;
+            self.forward_events();
+            if self.machine.is_finished() {
+                break;
+            }
+            let now = Instant::now();
+            let wake = self.machine.poll_timeout();
+            let short =
+                spin && wake.is_some_and(|w| w.saturating_duration_since(now) < TIMER_GRANULARITY);
+            let udp4 = self.udp4.as_ref().ok();
+            let udp6 = self.udp6.as_ref().ok();
+            tokio::select! {
+                biased;
+                () = self.token.cancelled(), if !cancelled => {
+                    cancelled = true;
+                    self.machine.cancel(Instant::now());
+                }
+                Some(Command::Stop(id)) = self.commands.recv() => {
+                    self.machine.stop_target(Instant::now(), id);
+                }
+                r = recv(udp4, &mut buf4) => {
+                    let now = Instant::now();
+                    handle_recv(&mut self.machine, Family::V4, udp4, r, now, &mut buf4);
+                }
+                r = recv(udp6, &mut buf6) => {
+                    let now = Instant::now();
+                    handle_recv(&mut self.machine, Family::V6, udp6, r, now, &mut buf6);
+                }
+                () = error_ready(udp4) => {
+                    drain_errors(&mut self.machine, Family::V4, udp4, &mut buf4);
+                }
+                () = error_ready(udp6) => {
+                    drain_errors(&mut self.machine, Family::V6, udp6, &mut buf6);
+                }
+                Some(msg) = self.inbound.recv() => {
+                    self.handle_inbound(msg);
+                }
+                () = tokio::task::yield_now(), if short => {}
+                () = sleep_until(wake), if !short => {}
+                Some(_) = self.tasks.join_next(), if !self.tasks.is_empty() => {}
+            }
+        }
+        self.forward_events();
+        self.tasks.abort_all();
+        let summary = self.machine.summary(Instant::now());
+        debug!(targets = summary.targets.len(), foreign = summary.foreign, elapsed = ?summary.elapsed, "run finished");
+        summary
+    }
+
+    /// Sends every probe the core wants now (pacing lets at most one out per `min_gap`).
+    async fn transmit(&mut self) {
+        loop {
+            let now = Instant::now();
+            let Some(tx) = self.machine.poll_transmit(now) else {
+                return;
+            };
+            self.send(tx).await;
+        }
+    }
+
+    async fn send(&mut self, tx: Transmit) {
+        let nonce = self.machine.nonce();
+        let size = self.machine.config().payload_size;
+        let limit = self.machine.config().timeout;
+        match tx.key.channel {
+            Channel::Udp(family) => {
+                let socket = match family {
+                    Family::V4 => self.udp4.as_ref(),
+                    Family::V6 => self.udp6.as_ref(),
+                };
+                let Ok(socket) = socket else { return };
+                let data = payload::encode(nonce, tx.key.seq, size);
+                if let Err(e) = socket.send_to(&data, tx.dest).await {
+                    if e.kind() == io::ErrorKind::ConnectionRefused {
+                        // A port unreachable for an earlier probe surfaced here.
+                        drain_errors(
+                            &mut self.machine,
+                            family,
+                            Some(socket),
+                            &mut vec![0u8; 2048],
+                        );
+                    }
+                    self.machine.on_send_failed(
+                        Instant::now(),
+                        tx.key,
+                        format!("UDP send to {}: {e}", tx.dest),
+                    );
+                }
+            }
+            Channel::Tcp(_) => {
+                let task = tcp::probe(
+                    tx.key,
+                    tx.dest,
+                    limit,
+                    self.connects.clone(),
+                    self.inbound_tx.clone(),
+                );
+                self.tasks.spawn(task);
+            }
+            Channel::Icmp(family) => {
+                let Some(Ok(client)) = self.icmp.get(&family) else {
+                    return;
+                };
+                let ident = self.icmp_ident_base.wrapping_add(tx.target as u16);
+                let data = payload::encode(nonce, tx.key.seq, size);
+                let task = icmp::probe(
+                    client.clone(),
+                    tx.key,
+                    tx.dest.ip(),
+                    ident,
+                    data,
+                    limit,
+                    self.inbound_tx.clone(),
+                );
+                self.tasks.spawn(task);
+            }
+        }
+    }
+
+    /// Ends a target at once when its channel cannot work (no socket of its family,
+    /// ICMP not permitted).
+    fn check_channel(&mut self, index: usize) {
+        let why = match self.machine.channel(index) {
+            Some(Channel::Udp(family)) => {
+                let socket = match family {
+                    Family::V4 => &self.udp4,
+                    Family::V6 => &self.udp6,
+                };
+                socket
+                    .as_ref()
+                    .err()
+                    .map(|e| Unreachable::SendFailed(format!("no {family:?} UDP socket: {e}")))
+            }
+            Some(Channel::Icmp(family)) => self
+                .icmp
+                .entry(family)
+                .or_insert_with(|| icmp::client(family))
+                .as_ref()
+                .err()
+                .cloned(),
+            Some(Channel::Tcp(_)) | None => None,
+        };
+        if let Some(why) = why {
+            self.machine.end_unreachable(Instant::now(), index, why);
+        }
+    }
+
+    fn handle_inbound(&mut self, msg: Inbound) {
+        let now = Instant::now();
+        match msg {
+            Inbound::Resolved { index, result } => {
+                let ports = self.ports.get(index).copied().unwrap_or_default();
+                self.machine.on_resolved(now, index, result, ports);
+                self.check_channel(index);
+            }
+            Inbound::Reply { key, rtt } => self.machine.on_probe_reply(now, key, rtt),
+            Inbound::Refused { key } => self.machine.on_probe_refused(now, key),
+            Inbound::Failed { key, error } => self.machine.on_send_failed(now, key, error),
+        }
+    }
+
+    fn forward_events(&mut self) {
+        while let Some(event) = self.machine.poll_event() {
+            if self
+                .events
+                .as_ref()
+                .is_some_and(|tx| tx.send(event).is_err())
+            {
+                trace!("nobody reads the events any more");
+                self.events = None;
+            }
+        }
+        if self.machine.is_finished() {
+            // Closing the channel tells readers the run is over.
+            self.events = None;
+        }
+    }
+}
+
+async fn recv(socket: Option<&UdpSocket>, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
+    match socket {
+        Some(socket) => socket.recv_from(buf).await,
+        None => std::future::pending().await,
+    }
+}
+
+async fn error_ready(socket: Option<&UdpSocket>) {
+    match socket {
+        Some(socket) => {
+            if let Err(e) = socket.ready(Interest::ERROR).await {
+                debug!(error = %e, "waiting for socket errors failed");
+                std::future::pending::<()>().await;
+            }
+        }
+        None => std::future::pending().await,
+    }
+}
+
+async fn sleep_until(wake: Option<Instant>) {
+    match wake {
+        Some(at) => tokio::time::sleep_until(at.into()).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Handles one received datagram (or error), then everything else already queued.
+fn handle_recv(
+    machine: &mut Machine,
+    family: Family,
+    socket: Option<&UdpSocket>,
+    first: io::Result<(usize, SocketAddr)>,
+    now: Instant,
+    buf: &mut [u8],
+) {
+    let Some(socket) = socket else { return };
+    let mut result = first;
+    let mut at = now;
+    loop {
+        match result {
+            Ok((len, from)) => machine.on_datagram(at, family, from, &buf[..len]),
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+            Err(e) if e.kind() == io::ErrorKind::ConnectionRefused => {
+                drain_errors(machine, family, Some(socket), buf);
+            }
+            Err(e) => {
+                debug!(error = %e, ?family, "UDP receive error");
+                return;
+            }
+        }
+        result = socket.try_recv_from(buf);
+        at = Instant::now();
+    }
+}
+
+/// Reads the socket's error queue until it is empty.
+fn drain_errors(machine: &mut Machine, family: Family, socket: Option<&UdpSocket>, buf: &mut [u8]) {
+    let Some(socket) = socket else { return };
+    // Through `try_io` first, so tokio clears the error readiness once the queue is empty;
+    // then directly, for entries queued before tokio saw the readiness (the ECONNREFUSED
+    // path of recv and send).
+    for direct in [false, true] {
+        loop {
+            let entry = if direct {
+                errqueue::recv(socket, buf)
+            } else {
+                socket.try_io(Interest::ERROR, || errqueue::recv(socket, buf))
+            };
+            match entry {
+                Ok(err) => match err.dest {
+                    Some(dest) if err.refused => {
+                        machine.on_udp_refused(Instant::now(), family, dest, &buf[..err.len])
+                    }
+                    dest => debug!(?dest, errno = err.errno, "socket error queue entry ignored"),
+                },
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Err(e) => {
+                    debug!(error = %e, ?family, "reading the socket error queue failed");
+                    break;
+                }
+            }
+        }
+    }
+}

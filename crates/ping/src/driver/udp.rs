@@ -1,0 +1,34 @@
+//! The run's UDP sockets: one per address family, for every UDP target.
+
+use std::io;
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
+
+use socket2::{Domain, Socket, Type};
+use tokio::net::UdpSocket;
+use tracing::debug;
+
+use super::errqueue;
+use crate::machine::Family;
+
+/// Opens an unconnected, non-blocking UDP socket of `family` on an ephemeral port,
+/// with the error queue turned on so port-unreachable replies are seen.
+pub(crate) fn bind(family: Family) -> io::Result<UdpSocket> {
+    let (domain, addr) = match family {
+        Family::V4 => (Domain::IPV4, SocketAddr::from((Ipv4Addr::UNSPECIFIED, 0))),
+        Family::V6 => (Domain::IPV6, SocketAddr::from((Ipv6Addr::UNSPECIFIED, 0))),
+    };
+    let socket = Socket::new(domain, Type::DGRAM, Some(socket2::Protocol::UDP))?;
+    if family == Family::V6 {
+        socket.set_only_v6(true)?;
+    }
+    socket.set_nonblocking(true)?;
+    // Many targets answer at once: a larger receive buffer avoids drops (best effort).
+    if let Err(e) = socket.set_recv_buffer_size(1 << 20) {
+        debug!(error = %e, "could not enlarge the UDP receive buffer");
+    }
+    socket.bind(&addr.into())?;
+    if let Err(e) = errqueue::enable(&socket, family) {
+        debug!(error = %e, ?family, "no socket error queue: port unreachable will show as timeouts");
+    }
+    UdpSocket::from_std(socket.into())
+}
