@@ -1,0 +1,372 @@
+//! The exported `egp_*` functions.
+//!
+//! Every function runs its body inside the panic boundary ([`boundary::call`]), checks each
+//! pointer for NULL and each string for UTF-8 before doing anything, and records a message for
+//! `egp_last_error_message` when it fails. Handles are ids looked up in a registry, never
+//! dereferenced, so a stale or made-up handle is an `EGP_RESULT_INVALID_HANDLE`, not a crash.
+//!
+//! Ownership: the library never keeps a pointer the caller passes (strings are copied during
+//! the call; `user_data` is only handed back to the callback). Buffers are always the
+//! caller's. The only pointers the library returns are to static strings.
+#![allow(unsafe_code)]
+
+use std::ffi::{CStr, c_char, c_void};
+use std::sync::{Arc, LazyLock};
+
+use probe::{Probe, Report, parse_beacon_list};
+
+use crate::boundary::{self, call};
+use crate::buffer::{read_optional_str, read_str, write_out, write_str};
+use crate::callback::{Completion, EgpCompletionCallback, EgpProbe};
+use crate::config::{self, EgpConfig, Settings};
+use crate::last_error;
+use crate::registry::Registry;
+use crate::result::{EgpResult, FfiError};
+use crate::runtime;
+use crate::session::{EgpProgress, Session};
+
+/// Version of this C ABI: bumped only on a breaking change (none is planned; the ABI grows by
+/// appending functions, result codes and config fields).
+pub const EGP_ABI_VERSION: u32 = 1;
+
+/// The value of a handle that holds no probe.
+pub const EGP_PROBE_NONE: EgpProbe = 0;
+
+static VERSION: &CStr =
+    match CStr::from_bytes_with_nul(concat!(env!("CARGO_PKG_VERSION"), "\0").as_bytes()) {
+        Ok(version) => version,
+        Err(_) => c"unknown",
+    };
+
+static PROBES: LazyLock<Registry<Session>> = LazyLock::new(Registry::new);
+
+fn session(probe: EgpProbe) -> Result<Arc<Session>, FfiError> {
+    PROBES.get(probe).ok_or_else(|| FfiError::handle(probe))
+}
+
+/// The library's version, such as `"0.1.0"`.
+///
+/// Ownership: the string is static; never free or modify it.
+#[unsafe(no_mangle)]
+pub extern "C" fn egp_version() -> *const c_char {
+    VERSION.as_ptr()
+}
+
+/// The C ABI version, `EGP_ABI_VERSION` of the header the library was built with. Compare it
+/// with the header's at start-up to catch a stale library.
+#[unsafe(no_mangle)]
+pub extern "C" fn egp_abi_version() -> u32 {
+    EGP_ABI_VERSION
+}
+
+/// The name of a result code, such as `"EGP_RESULT_BUFFER_TOO_SMALL"`, or
+/// `"EGP_RESULT_UNKNOWN"` for a number that is not a code.
+///
+/// Ownership: the string is static; never free or modify it.
+#[unsafe(no_mangle)]
+pub extern "C" fn egp_result_name(code: u32) -> *const c_char {
+    boundary::value(c"EGP_RESULT_UNKNOWN".as_ptr(), || {
+        EgpResult::from_u32(code).map_or(c"EGP_RESULT_UNKNOWN".as_ptr(), |c| c.c_name().as_ptr())
+    })
+}
+
+/// Fills `config` with the defaults and sets `config->size = size`. Always pass
+/// `sizeof(EgpConfig)` as `size`: a library built for an older header keeps reading only the
+/// fields it knows.
+///
+/// # Safety
+/// `config` must be NULL (an error) or point to `size` writable bytes, owned by the caller.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn egp_config_init(config: *mut EgpConfig, size: usize) -> EgpResult {
+    call(|| {
+        if config.is_null() {
+            return Err(FfiError::null("config"));
+        }
+        // SAFETY: non-NULL, and `size` writable bytes per the contract above.
+        unsafe { config::init(config, size) }
+    })
+}
+
+fn create(beacons_json: &str, settings: &Settings) -> Result<EgpProbe, FfiError> {
+    let probe_config = settings.to_probe_config()?;
+    let beacons = parse_beacon_list(beacons_json)
+        .map_err(|e| FfiError::new(EgpResult::BadBeaconList, format!("beacon list: {e}")))?;
+    if beacons.is_empty() {
+        return Err(FfiError::new(
+            EgpResult::NoBeacons,
+            "the beacon list holds no beacons: there is nothing to probe",
+        ));
+    }
+    let count = beacons.len();
+    let builder = Probe::builder().beacons(beacons).config(probe_config);
+    Ok(PROBES.insert(Session::new(builder, count)))
+}
+
+/// Creates a probe (not started) from a beacon list and a configuration.
+///
+/// * `beacons_json`: the beacon list as fetched, either shape: `{"locations": [...]}` (Edgegap
+///   v1 API) or `{"beacons": [...]}` (a matchmaker's `locations/beacons`). Copied; the caller
+///   keeps ownership.
+/// * `config`: NULL for the defaults, or a struct filled by `egp_config_init` and then changed.
+///   Read during the call only; the caller keeps ownership.
+/// * `out_probe`: receives the new handle (or `EGP_PROBE_NONE` on failure). The caller owns the
+///   handle and must release it with `egp_probe_free`.
+///
+/// # Safety
+/// `beacons_json` must be NULL or a NUL-terminated string; `config` NULL or valid for
+/// `config->size` bytes; `out_probe` NULL or valid for one write.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn egp_probe_create(
+    beacons_json: *const c_char,
+    config: *const EgpConfig,
+    out_probe: *mut EgpProbe,
+) -> EgpResult {
+    call(|| {
+        // SAFETY: `out_probe` is NULL or valid for one write (contract).
+        unsafe { write_out(out_probe, EGP_PROBE_NONE, "out_probe") }?;
+        // SAFETY: NULL or NUL-terminated, alive during this call (contract).
+        let json = unsafe { read_str(beacons_json, "beacons_json") }?;
+        // SAFETY: NULL or valid for its `size` bytes (contract).
+        let config = unsafe { config::read(config) }?;
+        let settings = Settings {
+            config,
+            attribute: None,
+            cache_file: None,
+        };
+        let probe = create(json, &settings)?;
+        // SAFETY: checked non-NULL above, valid for one write.
+        unsafe { write_out(out_probe, probe, "out_probe") }
+    })
+}
+
+/// Like `egp_probe_create`, with the configuration as a JSON object (NULL or `"{}"` for the
+/// defaults). Keys: the `EgpConfig` field names (enums as strings: `"protocol": "udp"`,
+/// `"ip_version": "v4"`, `"statistic": "trimmed-mean"`, booleans as `true`/`false`), plus
+/// `"attribute"` (the matchmaker rule name, default `"beacons"`) and `"cache_file"` (a path
+/// where the report is kept between runs). Unknown keys are an error.
+///
+/// # Safety
+/// `beacons_json` and `config_json` must be NULL or NUL-terminated strings; `out_probe` NULL
+/// or valid for one write. Nothing is kept after the call.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn egp_probe_create_json(
+    beacons_json: *const c_char,
+    config_json: *const c_char,
+    out_probe: *mut EgpProbe,
+) -> EgpResult {
+    call(|| {
+        // SAFETY: `out_probe` is NULL or valid for one write (contract).
+        unsafe { write_out(out_probe, EGP_PROBE_NONE, "out_probe") }?;
+        // SAFETY: NULL or NUL-terminated, alive during this call (contract).
+        let json = unsafe { read_str(beacons_json, "beacons_json") }?;
+        // SAFETY: as above.
+        let config_text = unsafe { read_optional_str(config_json, "config_json") }?;
+        let settings = config::from_json(config_text.unwrap_or("{}"))?;
+        let probe = create(json, &settings)?;
+        // SAFETY: checked non-NULL above, valid for one write.
+        unsafe { write_out(out_probe, probe, "out_probe") }
+    })
+}
+
+/// Gives the probe the report of an earlier run (the JSON `egp_probe_result_json` returned,
+/// saved by the game): its best location is kept while it stays a near tie, so players do not
+/// flip between two equally good locations. Before `egp_probe_start` only.
+///
+/// # Safety
+/// `report_json` must be NULL or a NUL-terminated string; it is copied.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn egp_probe_set_previous_json(
+    probe: EgpProbe,
+    report_json: *const c_char,
+) -> EgpResult {
+    call(|| {
+        // SAFETY: NULL or NUL-terminated, alive during this call (contract).
+        let json = unsafe { read_str(report_json, "report_json") }?;
+        let session = session(probe)?;
+        let report = Report::from_json(json)
+            .map_err(|e| FfiError::new(EgpResult::InvalidJson, format!("previous report: {e}")))?;
+        session.set_previous(report)
+    })
+}
+
+/// Sets the completion callback (NULL clears it) before `egp_probe_start`.
+///
+/// The callback is called once, **from a library worker thread**, when the result is ready;
+/// see `EgpCompletionCallback`. `user_data` is passed back untouched; the caller owns it and
+/// must keep it valid until the callback ran or `egp_probe_free` returned (after which the
+/// callback is guaranteed not to run).
+///
+/// # Safety
+/// `callback` must be NULL or a function that follows the `EgpCompletionCallback` contract;
+/// `user_data` must be usable from another thread.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn egp_probe_set_callback(
+    probe: EgpProbe,
+    callback: EgpCompletionCallback,
+    user_data: *mut c_void,
+) -> EgpResult {
+    call(|| session(probe)?.set_callback(Completion::new(callback, user_data)))
+}
+
+/// Starts the probe on the library's worker threads and returns at once. A probe runs once.
+/// Then call `egp_probe_poll` (from a game loop, every frame is fine) until `finished` is 1.
+#[unsafe(no_mangle)]
+pub extern "C" fn egp_probe_start(probe: EgpProbe) -> EgpResult {
+    call(|| session(probe)?.start(probe))
+}
+
+/// Writes the probe's progress into `out_progress`, without blocking.
+///
+/// Returns `EGP_RESULT_NOT_STARTED` (with `out_progress` still filled: state CREATED) before
+/// `egp_probe_start`. The run's own outcome is `out_progress->status`.
+///
+/// # Safety
+/// `out_progress` must be NULL or valid for one write of `EgpProgress`, owned by the caller.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn egp_probe_poll(
+    probe: EgpProbe,
+    out_progress: *mut EgpProgress,
+) -> EgpResult {
+    call(|| {
+        if out_progress.is_null() {
+            return Err(FfiError::null("out_progress"));
+        }
+        let progress = session(probe)?.progress();
+        // SAFETY: checked non-NULL; valid for one write (contract).
+        unsafe { write_out(out_progress, progress, "out_progress") }?;
+        if progress.state == crate::session::EgpState::Created as u32 {
+            return Err(FfiError::new(
+                EgpResult::NotStarted,
+                "the probe has not been started: call egp_probe_start",
+            ));
+        }
+        Ok(())
+    })
+}
+
+fn copy_text(
+    probe: EgpProbe,
+    buf: *mut c_char,
+    len: usize,
+    out_needed: *mut usize,
+    pick: fn(&crate::session::Texts) -> &str,
+) -> Result<(), FfiError> {
+    if buf.is_null() && len > 0 {
+        return Err(FfiError::null("buf"));
+    }
+    session(probe)?.with_texts(|texts| {
+        // SAFETY: `buf` is NULL with `len == 0` or valid for `len` bytes, `out_needed` NULL or
+        // valid for one write (contracts of the two callers).
+        unsafe { write_str(pick(texts), buf, len, out_needed) }
+    })?
+}
+
+/// Copies the finished probe's report (JSON: every location ranked, with its statistics,
+/// `unreachable`, `excluded`, `payload`, timings) into `buf` with a NUL.
+///
+/// `*out_needed` (when not NULL) receives the size needed including the NUL; when `len` is too
+/// small `EGP_RESULT_BUFFER_TOO_SMALL` is returned (buf holds `""`): call again with a buffer
+/// of that size. `buf` may be NULL when `len` is 0 to ask for the size. Before the end:
+/// `EGP_RESULT_NOT_FINISHED`; a run that failed returns its error code.
+///
+/// # Safety
+/// `buf` must be NULL or valid for writes of `len` bytes; `out_needed` NULL or valid for one
+/// write. Both are the caller's and are not kept.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn egp_probe_result_json(
+    probe: EgpProbe,
+    buf: *mut c_char,
+    len: usize,
+    out_needed: *mut usize,
+) -> EgpResult {
+    call(|| copy_text(probe, buf, len, out_needed, |t| &t.report_json))
+}
+
+/// Copies the matchmaker payload, `{"<attribute>": {"<City>": <ms>, ...}}` with only the
+/// reachable, non-excluded locations, into `buf`, as `egp_probe_result_json` does. Put its
+/// inner object into the ticket's `attributes`.
+///
+/// # Safety
+/// As `egp_probe_result_json`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn egp_probe_payload_json(
+    probe: EgpProbe,
+    buf: *mut c_char,
+    len: usize,
+    out_needed: *mut usize,
+) -> EgpResult {
+    call(|| copy_text(probe, buf, len, out_needed, |t| &t.payload_json))
+}
+
+/// Asks the probe to stop sending; it finishes shortly after with what was measured so far
+/// (`cancelled` is 1 in its progress). A probe not started yet is finished as
+/// `EGP_RESULT_CANCELLED`. Cancelling twice, or a finished probe, is fine.
+#[unsafe(no_mangle)]
+pub extern "C" fn egp_probe_cancel(probe: EgpProbe) -> EgpResult {
+    call(|| {
+        session(probe)?.cancel();
+        Ok(())
+    })
+}
+
+/// For tools: starts the probe if needed and blocks the calling thread until it has ended;
+/// returns the run's result code. Never call it from a game's main thread, nor from the
+/// completion callback (`EGP_RESULT_RUNTIME`).
+#[unsafe(no_mangle)]
+pub extern "C" fn egp_probe_run_blocking(probe: EgpProbe) -> EgpResult {
+    call(|| {
+        runtime::ensure_may_block("egp_probe_run_blocking")?;
+        let session = session(probe)?;
+        if session.progress().state == crate::session::EgpState::Created as u32 {
+            session.start(probe)?;
+        }
+        session.wait()
+    })
+}
+
+/// Releases the probe: cancels it if running and detaches the callback (once this returns,
+/// the callback is not running and never will). The handle is invalid afterwards; freeing it
+/// again returns `EGP_RESULT_INVALID_HANDLE`. Freeing `EGP_PROBE_NONE` does nothing and
+/// returns `EGP_RESULT_OK`, like `free(NULL)`.
+#[unsafe(no_mangle)]
+pub extern "C" fn egp_probe_free(probe: EgpProbe) -> EgpResult {
+    call(|| {
+        if probe == EGP_PROBE_NONE {
+            return Ok(());
+        }
+        let session = PROBES
+            .remove(probe)
+            .ok_or_else(|| FfiError::handle(probe))?;
+        session.release();
+        Ok(())
+    })
+}
+
+/// Copies the message of the last failed call **on this thread** into `buf` with a NUL (`""`
+/// when none failed), as `egp_probe_result_json` copies text. This call does not change the
+/// last error, even when it fails.
+///
+/// # Safety
+/// `buf` must be NULL or valid for writes of `len` bytes; `out_needed` NULL or valid for one
+/// write. Both are the caller's and are not kept.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn egp_last_error_message(
+    buf: *mut c_char,
+    len: usize,
+    out_needed: *mut usize,
+) -> EgpResult {
+    let message = boundary::value(String::new(), last_error::message);
+    boundary::value(EgpResult::Panic, || {
+        // SAFETY: forwarded contract; the result is returned without touching the last error.
+        match unsafe { write_str(&message, buf, len, out_needed) } {
+            Ok(()) => EgpResult::Ok,
+            Err(e) => e.code,
+        }
+    })
+}
+
+/// The code of the last failed call on this thread (`EGP_RESULT_OK` when none failed).
+#[unsafe(no_mangle)]
+pub extern "C" fn egp_last_error_code() -> EgpResult {
+    boundary::value(EgpResult::Panic, last_error::code)
+}

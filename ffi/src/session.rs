@@ -1,0 +1,352 @@
+//! One probe as the C side sees it: created, running on the shared runtime, finished.
+//!
+//! The facade's [`ProbeHandle`] is kept while the run goes on (so progress can be read at any
+//! time); a small supervisor task on the runtime notices the end, stores the report as JSON
+//! text, wakes blocking waiters and fires the completion callback.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use probe::{ProbeBuilder, ProbeError, ProbeHandle, Progress, Report};
+
+use crate::callback::{CallbackSlot, Completion, EgpProbe};
+use crate::result::{EgpResult, FfiError};
+use crate::runtime;
+
+/// How often the supervisor looks whether the run has ended.
+const SUPERVISE_EVERY: Duration = Duration::from_millis(5);
+
+/// Where a probe is in its life (`EgpProgress::state`).
+#[repr(u32)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EgpState {
+    /// Created, not started.
+    Created = 0,
+    /// Started; the result is not ready yet.
+    Running = 1,
+    /// Ended: the result (or the reason there is none) is ready.
+    Finished = 2,
+}
+
+/// A snapshot of a probe's progress, filled by `egp_probe_poll`.
+///
+/// This struct is never extended; a later version would add a new poll function instead.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct EgpProgress {
+    /// Probes sent so far.
+    pub probes_sent: u64,
+    /// Replies received and used as samples so far.
+    pub samples: u64,
+    /// Beacons whose measurement has ended.
+    pub targets_done: u32,
+    /// Beacons being measured.
+    pub targets_total: u32,
+    /// An `EgpState` value.
+    pub state: u32,
+    /// The run's `EgpResult`: `EGP_RESULT_NOT_STARTED` or `EGP_RESULT_NOT_FINISHED` before
+    /// the end, then `EGP_RESULT_OK` when a report is ready, or why there is none.
+    pub status: u32,
+    /// 1 once the best location is known (others may still be measured), else 0.
+    pub decided: u32,
+    /// 1 once the result is ready (`egp_probe_result_json` will then not return NOT_FINISHED).
+    pub finished: u32,
+    /// 1 when the probe was cancelled (its report then holds what was measured until then).
+    pub cancelled: u32,
+    /// Always 0.
+    pub reserved: u32,
+}
+
+/// The texts a finished run hands out.
+#[derive(Debug)]
+pub(crate) struct Texts {
+    /// The whole report, pretty JSON.
+    pub report_json: String,
+    /// The matchmaker payload (`{"beacons": {"City": ms, ...}}`), compact JSON.
+    pub payload_json: String,
+}
+
+#[derive(Debug)]
+struct Outcome {
+    result: Result<Texts, FfiError>,
+    progress: Progress,
+}
+
+#[derive(Debug)]
+enum State {
+    Created(Box<ProbeBuilder>),
+    Running {
+        handle: Option<ProbeHandle>,
+        last: Progress,
+    },
+    Finished(Box<Outcome>),
+}
+
+/// A probe owned by the C side through the registry.
+#[derive(Debug)]
+pub(crate) struct Session {
+    state: Mutex<State>,
+    ended: Condvar,
+    beacons: u32,
+    cancel_requested: AtomicBool,
+    callback: CallbackSlot,
+}
+
+impl Session {
+    /// A probe over `beacons` beacons, not started.
+    pub(crate) fn new(builder: ProbeBuilder, beacons: usize) -> Self {
+        Self {
+            state: Mutex::new(State::Created(Box::new(builder))),
+            ended: Condvar::new(),
+            beacons: u32::try_from(beacons).unwrap_or(u32::MAX),
+            cancel_requested: AtomicBool::new(false),
+            callback: CallbackSlot::default(),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // Every transition is one assignment of the whole state: a poisoned lock is consistent.
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Hands a previous report to the run (sticky best location). Only before the start.
+    pub(crate) fn set_previous(&self, report: Report) -> Result<(), FfiError> {
+        match &mut *self.lock() {
+            State::Created(builder) => {
+                let taken = std::mem::take(builder.as_mut());
+                **builder = taken.previous(report);
+                Ok(())
+            }
+            _ => Err(too_late("egp_probe_set_previous_json")),
+        }
+    }
+
+    /// Sets the completion callback. Only before the start.
+    pub(crate) fn set_callback(&self, completion: Option<Completion>) -> Result<(), FfiError> {
+        match &*self.lock() {
+            State::Created(_) => {
+                self.callback.set(completion);
+                Ok(())
+            }
+            _ => Err(too_late("egp_probe_set_callback")),
+        }
+    }
+
+    /// Starts the run on the shared runtime; returns at once.
+    pub(crate) fn start(self: &Arc<Self>, id: EgpProbe) -> Result<(), FfiError> {
+        let runtime = runtime::get()?;
+        let mut state = self.lock();
+        let builder = match &mut *state {
+            State::Created(builder) => std::mem::take(builder.as_mut()),
+            State::Running { .. } => return Err(already_started()),
+            State::Finished(outcome) => {
+                return Err(match &outcome.result {
+                    Err(e) if e.code == EgpResult::Cancelled => e.clone(),
+                    _ => already_started(),
+                });
+            }
+        };
+        let started = {
+            let _context = runtime.enter();
+            builder.start()
+        };
+        match started {
+            Ok(handle) => {
+                *state = State::Running {
+                    handle: Some(handle),
+                    last: Progress::default(),
+                };
+                drop(state);
+                runtime.spawn(supervise(Arc::clone(self), id));
+                Ok(())
+            }
+            Err(err) => {
+                let error = FfiError::from(err);
+                *state = State::Finished(Box::new(Outcome {
+                    result: Err(error.clone()),
+                    progress: Progress::default(),
+                }));
+                drop(state);
+                self.ended.notify_all();
+                Err(error)
+            }
+        }
+    }
+
+    /// Progress so far; never blocks for longer than a lock held for a few instructions.
+    pub(crate) fn progress(&self) -> EgpProgress {
+        let cancelled = u32::from(self.cancel_requested.load(Ordering::Relaxed));
+        let (progress, state, status) = match &*self.lock() {
+            State::Created(_) => {
+                let waiting = Progress {
+                    targets_total: self.beacons,
+                    ..Progress::default()
+                };
+                (waiting, EgpState::Created, EgpResult::NotStarted)
+            }
+            State::Running { handle, last } => {
+                let now = handle.as_ref().map_or(*last, ProbeHandle::progress);
+                (now, EgpState::Running, EgpResult::NotFinished)
+            }
+            State::Finished(outcome) => {
+                let status = outcome
+                    .result
+                    .as_ref()
+                    .err()
+                    .map_or(EgpResult::Ok, |e| e.code);
+                (outcome.progress, EgpState::Finished, status)
+            }
+        };
+        let finished = state == EgpState::Finished;
+        EgpProgress {
+            probes_sent: progress.probes_sent,
+            samples: progress.samples,
+            targets_done: progress.targets_done,
+            targets_total: progress.targets_total,
+            state: state as u32,
+            status: status as u32,
+            decided: u32::from(progress.decided),
+            finished: u32::from(finished),
+            cancelled,
+            reserved: 0,
+        }
+    }
+
+    /// Asks the run to stop; a probe not started yet is finished as cancelled. Idempotent.
+    pub(crate) fn cancel(&self) {
+        let mut state = self.lock();
+        match &mut *state {
+            State::Created(_) => {
+                self.cancel_requested.store(true, Ordering::Relaxed);
+                *state = State::Finished(Box::new(Outcome {
+                    result: Err(FfiError::new(
+                        EgpResult::Cancelled,
+                        "the probe was cancelled before it started: there is no result",
+                    )),
+                    progress: Progress {
+                        targets_total: self.beacons,
+                        ..Progress::default()
+                    },
+                }));
+                drop(state);
+                self.ended.notify_all();
+            }
+            State::Running { handle, .. } => {
+                self.cancel_requested.store(true, Ordering::Relaxed);
+                if let Some(handle) = handle {
+                    handle.cancel();
+                }
+            }
+            State::Finished(_) => {}
+        }
+    }
+
+    /// Reads the finished run's texts.
+    pub(crate) fn with_texts<R>(&self, read: impl FnOnce(&Texts) -> R) -> Result<R, FfiError> {
+        match &*self.lock() {
+            State::Created(_) => Err(FfiError::new(
+                EgpResult::NotStarted,
+                "the probe has not been started: call egp_probe_start first",
+            )),
+            State::Running { .. } => Err(FfiError::new(
+                EgpResult::NotFinished,
+                "the probe is still running: poll until EgpProgress.finished is 1",
+            )),
+            State::Finished(outcome) => match &outcome.result {
+                Ok(texts) => Ok(read(texts)),
+                Err(error) => Err(error.clone()),
+            },
+        }
+    }
+
+    /// Blocks until the run has ended; returns its status.
+    pub(crate) fn wait(&self) -> Result<(), FfiError> {
+        let mut state = self.lock();
+        loop {
+            match &*state {
+                State::Created(_) => {
+                    return Err(FfiError::new(
+                        EgpResult::NotStarted,
+                        "the probe has not been started",
+                    ));
+                }
+                State::Finished(outcome) => {
+                    return outcome.result.as_ref().map(|_| ()).map_err(Clone::clone);
+                }
+                State::Running { .. } => {
+                    state = self
+                        .ended
+                        .wait(state)
+                        .unwrap_or_else(PoisonError::into_inner);
+                }
+            }
+        }
+    }
+
+    /// Called by `egp_probe_free`: stops the run and makes sure the callback will not fire.
+    pub(crate) fn release(&self) {
+        self.cancel();
+        self.callback.detach();
+    }
+
+    /// Takes the facade handle out once its task has ended, keeping the last progress.
+    fn take_if_ended(&self) -> Option<ProbeHandle> {
+        let mut state = self.lock();
+        let State::Running { handle, last } = &mut *state else {
+            return None;
+        };
+        if !handle.as_ref().is_some_and(ProbeHandle::is_finished) {
+            return None;
+        }
+        let ended = handle.take()?;
+        *last = ended.progress();
+        Some(ended)
+    }
+
+    fn finish(&self, id: EgpProbe, result: Result<Report, ProbeError>) {
+        let result = result.map_err(FfiError::from).map(|report| Texts {
+            report_json: report.to_json_pretty(),
+            payload_json: report.payload.to_string(),
+        });
+        let status = result.as_ref().err().map_or(EgpResult::Ok, |e| e.code);
+        {
+            let mut state = self.lock();
+            let progress = match &*state {
+                State::Running { last, .. } => *last,
+                _ => Progress::default(),
+            };
+            *state = State::Finished(Box::new(Outcome { result, progress }));
+        }
+        self.ended.notify_all();
+        tracing::debug!(probe = id, %status, "probe finished");
+        self.callback.fire(id, status);
+    }
+}
+
+async fn supervise(session: Arc<Session>, id: EgpProbe) {
+    let mut tick = tokio::time::interval(SUPERVISE_EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let handle = loop {
+        tick.tick().await;
+        if let Some(handle) = session.take_if_ended() {
+            break handle;
+        }
+    };
+    let result = handle.wait().await;
+    session.finish(id, result);
+}
+
+fn too_late(what: &str) -> FfiError {
+    FfiError::new(
+        EgpResult::AlreadyStarted,
+        format!("{what} must be called before egp_probe_start"),
+    )
+}
+
+fn already_started() -> FfiError {
+    FfiError::new(
+        EgpResult::AlreadyStarted,
+        "the probe was already started: a probe runs once, create a new one to probe again",
+    )
+}
