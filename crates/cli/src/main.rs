@@ -1,1 +1,23 @@
-fn main() {}
+//! `edgegap-probe`: probe Edgegap ping beacons, rank locations, submit matchmaker tickets.
+//!
+//! `main` only parses the command line and maps the outcome to an exit code; each command
+//! lives in its own module.
+
+mod app;
+mod beacon_sim;
+mod beacons;
+mod cli;
+mod demo;
+mod error;
+mod exit;
+mod logging;
+mod output;
+mod probe;
+mod progress;
+mod source;
+mod storage;
+mod ticket;
+
+fn main() -> std::process::ExitCode {
+    std::process::ExitCode::from(app::main())
+}

@@ -1,0 +1,80 @@
+//! Parses the command line, runs the command, and turns the outcome into an exit code and a
+//! message on stderr (never a panic or a backtrace for a user's mistake).
+
+use std::io::Write;
+use std::time::Duration;
+
+use clap::Parser;
+
+use crate::cli::{Cli, Command};
+use crate::error::CliError;
+use crate::{beacon_sim, beacons, demo, exit, logging, probe, storage, ticket};
+
+/// Runs the program; returns the process exit code.
+pub fn main() -> u8 {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => {
+            // --help and --version are "errors" printed to stdout with success.
+            let _ = err.print();
+            return if err.use_stderr() {
+                exit::USAGE
+            } else {
+                exit::OK
+            };
+        }
+    };
+    logging::init(cli.verbose);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            return fail(&CliError::Other(format!(
+                "could not start the async runtime: {err}"
+            )));
+        }
+    };
+    let result = runtime.block_on(run(cli.command));
+    // Do not wait for stray tasks (a blocked stdin reader, say) once the command is done.
+    runtime.shutdown_timeout(Duration::from_millis(200));
+    match result {
+        Ok(()) => exit::OK,
+        Err(err) => fail(&err),
+    }
+}
+
+async fn run(command: Command) -> Result<(), CliError> {
+    match command {
+        Command::Demo(args) => demo::run(args).await,
+        Command::Probe(args) => probe::run(args).await,
+        Command::Beacons(args) => beacons::run_beacons(args).await,
+        Command::Locations(args) => beacons::run_locations(args).await,
+        Command::Ticket(args) => ticket::run(args).await,
+        Command::Beacon(args) => beacon_sim::run(args).await,
+        Command::Storage(args) => storage::run(args).await,
+    }
+}
+
+/// Prints the error and its hint on stderr; returns its exit code.
+fn fail(err: &CliError) -> u8 {
+    let mut stderr = std::io::stderr().lock();
+    let _ = writeln!(stderr, "edgegap-probe: error: {err}");
+    if let Some(hint) = err.hint() {
+        let _ = writeln!(stderr, "  hint: {hint}");
+    }
+    err.exit_code()
+}
+
+/// Writes `text` to stdout and flushes; a closed pipe (`| head`) is not an error.
+pub fn write_stdout(text: &str) -> Result<(), CliError> {
+    let mut stdout = std::io::stdout().lock();
+    match stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        Err(err) if err.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => other.map_err(CliError::Write),
+    }
+}

@@ -1,0 +1,616 @@
+//! The command line, as clap derive types. Every command's `--help` ends with examples.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::source::BeaconFlag;
+
+/// Find the Edgegap location closest to this machine, and hand it to the matchmaker.
+#[derive(Debug, Parser)]
+#[command(
+    name = "edgegap-probe",
+    version,
+    about,
+    long_about = "Find the Edgegap location closest to this machine: probe every Edgegap ping beacon \
+                  (UDP, TCP or ICMP), rank the locations, and produce the matchmaker's `beacons` \
+                  attribute or submit a ticket with it.",
+    after_help = ROOT_HELP
+)]
+pub struct Cli {
+    /// More logs on stderr: -v info, -vv debug, -vvv trace (RUST_LOG overrides).
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Examples and exit codes at the end of the root `--help` (a test checks every code of
+/// [`crate::exit`] is listed).
+const ROOT_HELP: &str = "\
+Examples:
+  edgegap-probe demo
+  edgegap-probe probe --beacons-file beacons.json
+  edgegap-probe probe --matchmaker-url https://mm.example.com --json
+  edgegap-probe ticket --matchmaker-url https://mm.example.com --profile casual
+
+Tokens come from --matchmaker-token / --api-token or, better, from the EDGEGAP_MATCHMAKER_TOKEN /
+EDGEGAP_API_TOKEN environment variables; they are never printed.
+
+Exit codes:
+  0    success
+  1    other error (a file that cannot be read or written, a socket that cannot be opened)
+  2    usage error (unknown flag, malformed argument such as a bad --beacon)
+  3    no location reachable (every beacon down, blocked or filtered)
+  4    API error (refused token, HTTP error, server unreachable, ticket cancelled)
+  5    unusable input (empty beacon list, file of neither beacon-list shape, bad scenario)
+  130  interrupted by Ctrl-C (a pending ticket is cancelled first)";
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Probe simulated beacons on loopback and show the ranking (no account needed).
+    #[command(after_help = DEMO_HELP)]
+    Demo(DemoArgs),
+    /// Probe beacons and rank their locations.
+    #[command(after_help = PROBE_HELP)]
+    Probe(ProbeArgs),
+    /// List the ping beacons of the matchmaker or the Edgegap API.
+    #[command(after_help = BEACONS_HELP)]
+    Beacons(ListArgs),
+    /// List the locations of the matchmaker's beacons or of the Edgegap API.
+    #[command(after_help = LOCATIONS_HELP)]
+    Locations(ListArgs),
+    /// Probe, create a matchmaker ticket with the latencies, and wait for the assignment.
+    #[command(after_help = TICKET_HELP)]
+    Ticket(TicketArgs),
+    /// Run simulated beacons on loopback (for testing a game against known latencies).
+    #[command(after_help = BEACON_HELP)]
+    Beacon(BeaconArgs),
+    /// Administer endpoint storage and pull profiles (Edgegap Integration API).
+    #[command(after_help = STORAGE_HELP)]
+    Storage(StorageArgs),
+}
+
+const DEMO_HELP: &str = "\
+Starts ten simulated beacons on 127.0.0.11-20 with realistic delays, jitter and loss (Singapore is
+down), probes them like real ones and prints the ranking and the payload a ticket would carry.
+
+Examples:
+  edgegap-probe demo
+  edgegap-probe demo --json
+  edgegap-probe demo --payload
+
+Exit codes: 0 success, 1 error, 2 usage, 3 no location reachable (see edgegap-probe --help).";
+
+const PROBE_HELP: &str = "\
+Beacons come from --beacons-file and --beacon (combined), else from the matchmaker
+(--matchmaker-url), else from the Edgegap API (--api-token). A beacons file may be the Edgegap
+v1 shape {\"locations\": [...]} or the matchmaker shape {\"beacons\": [...]}.
+
+Examples:
+  edgegap-probe probe --beacons-file beacons.json
+  curl -s ... | edgegap-probe probe --beacons-file - --json
+  edgegap-probe probe --beacon Montreal=127.0.0.5:9000 --beacon Tokyo=127.0.0.6:9000/tcp
+  edgegap-probe probe --beacon Paris=192.0.2.7/icmp --beacon Oslo=[::1]:9000
+  EDGEGAP_MATCHMAKER_TOKEN=... edgegap-probe probe --matchmaker-url https://mm.example.com --payload
+  EDGEGAP_API_TOKEN=... edgegap-probe probe --protocol tcp --statistic mean --max-latency-ms 150
+
+ICMP needs permission: run with --protocol udp or tcp, or allow unprivileged ICMP sockets with
+  sudo sysctl -w net.ipv4.ping_group_range=\"0 2147483647\"
+
+Exit codes: 0 success, 1 error, 2 usage, 3 no location reachable, 4 API error, 5 unusable
+beacon list (see edgegap-probe --help).";
+
+const BEACONS_HELP: &str = "\
+Examples:
+  EDGEGAP_MATCHMAKER_TOKEN=... edgegap-probe beacons --matchmaker-url https://mm.example.com
+  EDGEGAP_API_TOKEN=... edgegap-probe beacons --json
+
+Exit codes: 0 success, 2 usage, 4 API error (see edgegap-probe --help).";
+
+const LOCATIONS_HELP: &str = "\
+With --matchmaker-url: the distinct locations of the matchmaker's beacons.
+With an API token: every location of GET /v1/locations.
+
+Examples:
+  EDGEGAP_API_TOKEN=... edgegap-probe locations
+  edgegap-probe locations --matchmaker-url https://mm.example.com --matchmaker-token ... --json
+
+Exit codes: 0 success, 2 usage, 4 API error (see edgegap-probe --help).";
+
+const TICKET_HELP: &str = "\
+Probes the beacons (by default the matchmaker's own list), creates a ticket whose attribute
+(--attribute, default `beacons`) holds the latency of every reachable location, waits for the
+assignment and prints it. Ctrl-C deletes the ticket and exits with 130.
+
+Examples:
+  EDGEGAP_MATCHMAKER_TOKEN=... edgegap-probe ticket --matchmaker-url https://mm.example.com --profile casual
+  edgegap-probe ticket --matchmaker-url https://mm.example.com --profile ranked --player-ip 203.0.113.7 --json
+
+Exit codes: 0 success, 1 error, 2 usage, 3 no location reachable, 4 API error (incl. a ticket
+the matchmaker cancelled), 130 interrupted (see edgegap-probe --help).";
+
+const BEACON_HELP: &str = "\
+Prints the beacon list as JSON on stdout (feed it to `probe --beacons-file`), then serves until
+Ctrl-C. Addresses must be loopback (127.0.0.0/8 or ::1): this is a test tool, it never listens on
+a real interface. --delay-ms, --jitter-ms and --loss are given once for all beacons or once per
+--listen, in the same order.
+
+Examples:
+  edgegap-probe beacon --listen 127.0.0.5:9000 --delay-ms 40
+  edgegap-probe beacon --listen Montreal=127.0.0.5:9000 --delay-ms 12 --listen Tokyo=127.0.0.6:9000 --delay-ms 160
+  edgegap-probe beacon --scenario crates/sim/scenarios/demo.toml --shape matchmaker > beacons.json &
+  edgegap-probe probe --beacons-file beacons.json";
+
+const STORAGE_HELP: &str = "\
+Each subcommand maps to one Integration API call; bodies come from --file (JSON, `-` for stdin)
+or from flags. Needs the API token (--api-token or EDGEGAP_API_TOKEN).
+
+Examples:
+  edgegap-probe storage endpoint list
+  edgegap-probe storage endpoint create --name logs --endpoint https://s3.example.com --bucket b \\
+      --access-key-id AKIA... --secret-access-key ...
+  edgegap-probe storage endpoint update logs --file endpoint.json
+  edgegap-probe storage pull-profile create logs --name maps --source maps/ --source-type Folder \\
+      --destination /srv/maps
+  edgegap-probe storage pull-profile link logs maps --app my-game --version v1.2
+
+Exit codes: 0 success, 1 error, 2 usage, 4 API error, 5 unusable body (see edgegap-probe --help).";
+
+/// How to print a probe result.
+#[derive(Debug, Clone, Copy, Default, Args)]
+#[group(multiple = false)]
+pub struct OutputArgs {
+    /// Print the full report as JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+    /// Print only the ticket attribute object, e.g. {"Montreal": 12.3, "Tokyo": 181.0}.
+    #[arg(long)]
+    pub payload: bool,
+}
+
+/// `demo`.
+#[derive(Debug, Clone, Args)]
+pub struct DemoArgs {
+    /// Output format.
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// The matchmaker to talk to.
+#[derive(Debug, Clone, Default, Args)]
+pub struct MatchmakerArgs {
+    /// Base URL of the matchmaker API, e.g. https://abc.edgegap.net
+    #[arg(long, value_name = "URL")]
+    pub matchmaker_url: Option<String>,
+    /// The matchmaker's token, sent raw in `Authorization`.
+    #[arg(
+        long,
+        value_name = "TOKEN",
+        env = "EDGEGAP_MATCHMAKER_TOKEN",
+        hide_env_values = true
+    )]
+    pub matchmaker_token: Option<String>,
+}
+
+/// The Edgegap Integration API.
+#[derive(Debug, Clone, Args)]
+pub struct ApiArgs {
+    /// Base URL of the Edgegap Integration API.
+    #[arg(long, value_name = "URL", default_value = "https://api.edgegap.com")]
+    pub api_url: String,
+    /// The organisation's API token (backend use only; never ship it in a game).
+    #[arg(
+        long,
+        value_name = "TOKEN",
+        env = "EDGEGAP_API_TOKEN",
+        hide_env_values = true
+    )]
+    pub api_token: Option<String>,
+}
+
+/// Where the beacons come from.
+#[derive(Debug, Clone, Args)]
+pub struct SourceArgs {
+    /// A beacon-list JSON file, either shape; `-` reads stdin.
+    #[arg(long, value_name = "FILE")]
+    pub beacons_file: Option<PathBuf>,
+    /// One beacon: CITY=HOST:PORT[/udp|/tcp], CITY=HOST/icmp; IPv6 as [::1]:9000. Repeatable.
+    #[arg(long, value_name = "CITY=HOST:PORT[/PROTO]")]
+    pub beacon: Vec<BeaconFlag>,
+    /// The matchmaker to get the beacon list from.
+    #[command(flatten)]
+    pub matchmaker: MatchmakerArgs,
+    /// The Edgegap API to get the beacon list from.
+    #[command(flatten)]
+    pub api: ApiArgs,
+}
+
+/// Transport choice on the command line.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
+pub enum ProtocolArg {
+    /// UDP when the beacon has a UDP port, else TCP, else ICMP.
+    #[default]
+    Auto,
+    /// UDP echo.
+    Udp,
+    /// TCP handshake time.
+    Tcp,
+    /// ICMP echo (needs permission, see --help).
+    Icmp,
+}
+
+/// Address family on the command line.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
+pub enum IpArg {
+    /// Either (IPv4 preferred for names with both).
+    #[default]
+    Any,
+    /// IPv4 only.
+    V4,
+    /// IPv6 only.
+    V6,
+}
+
+/// How to probe and rank.
+#[derive(Debug, Clone, Args)]
+pub struct ProbeOpts {
+    /// Transport.
+    #[arg(long, value_enum, default_value_t = ProtocolArg::Auto)]
+    pub protocol: ProtocolArg,
+    /// Samples wanted per beacon [default: 5].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub count: Option<u32>,
+    /// Milliseconds between two probes to one beacon [default: 20].
+    #[arg(long, value_name = "MS")]
+    pub interval_ms: Option<u64>,
+    /// Per-probe timeout in milliseconds [default: 1000].
+    #[arg(long, value_name = "MS", value_parser = clap::value_parser!(u64).range(1..))]
+    pub timeout_ms: Option<u64>,
+    /// Limit for the whole run in milliseconds [default: 10000].
+    #[arg(long, value_name = "MS", value_parser = clap::value_parser!(u64).range(1..))]
+    pub deadline_ms: Option<u64>,
+    /// Leave out locations above this latency (like the matchmaker's max_latency).
+    #[arg(long, value_name = "MS")]
+    pub max_latency_ms: Option<f64>,
+    /// The figure locations are ranked by: median, mean, trimmed-mean or min [default: median].
+    #[arg(long, value_name = "NAME")]
+    pub statistic: Option<edgegap_probe::Statistic>,
+    /// Name of the ticket attribute (the matchmaker's `latencies` rule).
+    #[arg(long, value_name = "NAME", default_value = "beacons")]
+    pub attribute: String,
+    /// Saved report: keeps the previous best when still close, re-probes only the top few.
+    #[arg(long, value_name = "FILE")]
+    pub cache: Option<PathBuf>,
+    /// Address family.
+    #[arg(long, value_enum, default_value_t = IpArg::Any)]
+    pub ip: IpArg,
+    /// Accept any datagram from a beacon's address and port as its reply (non-echo beacons).
+    #[arg(long)]
+    pub lenient: bool,
+    /// Measure every location fully instead of stopping those that can no longer win.
+    #[arg(long)]
+    pub no_early_decision: bool,
+}
+
+/// `probe`.
+#[derive(Debug, Clone, Args)]
+pub struct ProbeArgs {
+    /// Where the beacons come from.
+    #[command(flatten)]
+    pub source: SourceArgs,
+    /// How to probe and rank.
+    #[command(flatten)]
+    pub opts: ProbeOpts,
+    /// Output format.
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// `beacons` and `locations`.
+#[derive(Debug, Clone, Args)]
+pub struct ListArgs {
+    /// The matchmaker to ask (takes precedence over the API).
+    #[command(flatten)]
+    pub matchmaker: MatchmakerArgs,
+    /// The Edgegap API to ask.
+    #[command(flatten)]
+    pub api: ApiArgs,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `ticket`.
+#[derive(Debug, Clone, Args)]
+pub struct TicketArgs {
+    /// Where the beacons come from (default: the matchmaker's own list).
+    #[command(flatten)]
+    pub source: SourceArgs,
+    /// How to probe and rank.
+    #[command(flatten)]
+    pub opts: ProbeOpts,
+    /// The matchmaking profile.
+    #[arg(long)]
+    pub profile: String,
+    /// The player's public IP, when the matchmaker cannot see it (a backend creating tickets).
+    #[arg(long, value_name = "IP")]
+    pub player_ip: Option<std::net::IpAddr>,
+    /// Give up waiting for an assignment after this many seconds (the ticket is deleted).
+    #[arg(long, value_name = "SECONDS", default_value_t = 600)]
+    pub wait_timeout: u64,
+    /// Milliseconds between two polls of the ticket (with +/-20 % jitter).
+    #[arg(long, value_name = "MS", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(10..))]
+    pub poll_interval_ms: u64,
+    /// Print the ticket with its assignment as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Which beacon-list shape `beacon` prints.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
+pub enum ShapeArg {
+    /// Edgegap v1 API: {"locations": [...]}.
+    #[default]
+    V1,
+    /// Matchmaker: {"beacons": [...]}.
+    Matchmaker,
+}
+
+/// `beacon`.
+#[derive(Debug, Clone, Args)]
+pub struct BeaconArgs {
+    /// A scenario file (.toml or .json), as in crates/sim/scenarios.
+    #[arg(long, value_name = "FILE", conflicts_with = "listen")]
+    pub scenario: Option<PathBuf>,
+    /// A beacon: [CITY=]ADDRESS:PORT on loopback; UDP and TCP on that port. Repeatable.
+    #[arg(long, value_name = "[CITY=]ADDR:PORT")]
+    pub listen: Vec<String>,
+    /// UDP reply delay in milliseconds (once, or once per --listen).
+    #[arg(long, value_name = "MS")]
+    pub delay_ms: Vec<f64>,
+    /// Random extra delay in +/- milliseconds (once, or once per --listen).
+    #[arg(long, value_name = "MS")]
+    pub jitter_ms: Vec<f64>,
+    /// Probability 0..1 of not answering a datagram (once, or once per --listen).
+    #[arg(long, value_name = "P")]
+    pub loss: Vec<f64>,
+    /// Beacon-list shape to print.
+    #[arg(long, value_enum, default_value_t = ShapeArg::V1)]
+    pub shape: ShapeArg,
+}
+
+/// `storage`.
+#[derive(Debug, Clone, Args)]
+pub struct StorageArgs {
+    /// The Edgegap API.
+    #[command(flatten)]
+    pub api: ApiArgs,
+    /// What to administer.
+    #[command(subcommand)]
+    pub command: StorageCommand,
+}
+
+/// `storage endpoint|pull-profile`.
+#[derive(Debug, Clone, Subcommand)]
+pub enum StorageCommand {
+    /// Endpoint storage (S3 buckets).
+    #[command(subcommand)]
+    Endpoint(EndpointCommand),
+    /// Pull profiles of an endpoint storage.
+    #[command(subcommand)]
+    PullProfile(PullProfileCommand),
+}
+
+/// Fields of an endpoint storage body.
+#[derive(Debug, Clone, Default, Args)]
+pub struct EndpointFields {
+    /// The whole JSON body; `-` reads stdin. Flags given as well override its fields.
+    #[arg(long, value_name = "FILE")]
+    pub file: Option<PathBuf>,
+    /// Full URL of the S3 endpoint.
+    #[arg(long, value_name = "URL")]
+    pub endpoint: Option<String>,
+    /// Bucket name.
+    #[arg(long)]
+    pub bucket: Option<String>,
+    /// S3 access key id.
+    #[arg(long, value_name = "ID")]
+    pub access_key_id: Option<String>,
+    /// S3 secret access key (or EDGEGAP_S3_SECRET_ACCESS_KEY).
+    #[arg(
+        long,
+        value_name = "KEY",
+        env = "EDGEGAP_S3_SECRET_ACCESS_KEY",
+        hide_env_values = true
+    )]
+    pub secret_access_key: Option<String>,
+    /// Format of exported logs.
+    #[arg(long, value_name = "FORMAT")]
+    pub output_format: Option<String>,
+}
+
+/// `storage endpoint ...`.
+#[derive(Debug, Clone, Subcommand)]
+pub enum EndpointCommand {
+    /// List every endpoint storage (GET /v1/storage/endpoints).
+    List(JsonFlag),
+    /// Show one (GET /v1/storage/endpoint/{name}).
+    Get {
+        /// Endpoint storage name.
+        name: String,
+        /// Print JSON.
+        #[command(flatten)]
+        json: JsonFlag,
+    },
+    /// Create one (POST /v1/storage/endpoint).
+    Create {
+        /// Endpoint storage name (or `name` in --file).
+        #[arg(long)]
+        name: Option<String>,
+        /// Body fields.
+        #[command(flatten)]
+        fields: EndpointFields,
+        /// Print JSON.
+        #[command(flatten)]
+        json: JsonFlag,
+    },
+    /// Change one (PATCH /v1/storage/endpoint/{name}); only the given fields change.
+    Update {
+        /// Endpoint storage name.
+        name: String,
+        /// New name.
+        #[arg(long, value_name = "NAME")]
+        rename: Option<String>,
+        /// Body fields.
+        #[command(flatten)]
+        fields: EndpointFields,
+        /// Print JSON.
+        #[command(flatten)]
+        json: JsonFlag,
+    },
+    /// Delete one (DELETE /v1/storage/endpoint/{name}).
+    Delete {
+        /// Endpoint storage name.
+        name: String,
+    },
+}
+
+/// Fields of a pull profile body.
+#[derive(Debug, Clone, Default, Args)]
+pub struct PullProfileFields {
+    /// The whole JSON body; `-` reads stdin. Flags given as well override its fields.
+    #[arg(long, value_name = "FILE")]
+    pub file: Option<PathBuf>,
+    /// Path in the bucket to fetch.
+    #[arg(long, value_name = "PATH")]
+    pub source: Option<String>,
+    /// Whether the source is a `File` or a `Folder`.
+    #[arg(long, value_name = "TYPE")]
+    pub source_type: Option<String>,
+    /// Where the source goes in the container.
+    #[arg(long, value_name = "PATH")]
+    pub destination: Option<String>,
+}
+
+/// `storage pull-profile ...`.
+#[derive(Debug, Clone, Subcommand)]
+pub enum PullProfileCommand {
+    /// List the pull profiles of an endpoint storage.
+    List {
+        /// Endpoint storage name.
+        endpoint: String,
+        /// Print JSON.
+        #[command(flatten)]
+        json: JsonFlag,
+    },
+    /// Show one pull profile.
+    Get {
+        /// Endpoint storage name.
+        endpoint: String,
+        /// Pull profile name.
+        profile: String,
+        /// Print JSON.
+        #[command(flatten)]
+        json: JsonFlag,
+    },
+    /// Create a pull profile.
+    Create {
+        /// Endpoint storage name.
+        endpoint: String,
+        /// Pull profile name (or `name` in --file).
+        #[arg(long)]
+        name: Option<String>,
+        /// Body fields.
+        #[command(flatten)]
+        fields: PullProfileFields,
+        /// Print JSON.
+        #[command(flatten)]
+        json: JsonFlag,
+    },
+    /// Change a pull profile; only the given fields change.
+    Update {
+        /// Endpoint storage name.
+        endpoint: String,
+        /// Pull profile name.
+        profile: String,
+        /// New name.
+        #[arg(long, value_name = "NAME")]
+        rename: Option<String>,
+        /// Body fields.
+        #[command(flatten)]
+        fields: PullProfileFields,
+        /// Print JSON.
+        #[command(flatten)]
+        json: JsonFlag,
+    },
+    /// Delete a pull profile.
+    Delete {
+        /// Endpoint storage name.
+        endpoint: String,
+        /// Pull profile name.
+        profile: String,
+    },
+    /// Link a pull profile to an application version.
+    Link(LinkArgs),
+    /// Unlink a pull profile from an application version.
+    Unlink(LinkArgs),
+}
+
+/// `--json` alone.
+#[derive(Debug, Clone, Copy, Default, Args)]
+pub struct JsonFlag {
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// A pull profile and an application version.
+#[derive(Debug, Clone, Args)]
+pub struct LinkArgs {
+    /// Endpoint storage name.
+    pub endpoint: String,
+    /// Pull profile name.
+    pub profile: String,
+    /// Application name.
+    #[arg(long)]
+    pub app: String,
+    /// Application version name.
+    #[arg(long)]
+    pub version: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::*;
+    use crate::exit;
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn the_root_help_lists_every_exit_code() {
+        let codes = [
+            exit::OK,
+            exit::FAILURE,
+            exit::USAGE,
+            exit::NO_LOCATION_REACHABLE,
+            exit::API,
+            exit::BAD_INPUT,
+            exit::INTERRUPTED,
+        ];
+        for code in codes {
+            let listed = ROOT_HELP
+                .lines()
+                .any(|line| line.trim_start().starts_with(&format!("{code} ")));
+            assert!(listed, "exit code {code} is missing from --help");
+        }
+    }
+}

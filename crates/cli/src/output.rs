@@ -1,0 +1,149 @@
+//! What goes to stdout: the ranking table, the JSON report, the payload, plain lists.
+//!
+//! Everything here renders to a `String`; the caller writes it, so a closed pipe is handled in
+//! one place.
+
+use comfy_table::presets::UTF8_FULL_CONDENSED;
+use comfy_table::{Cell, CellAlignment, ContentArrangement, Table};
+use edgegap_probe::rank::UnreachableLocation;
+use edgegap_probe::{LocationReport, Report};
+
+use crate::cli::OutputArgs;
+
+/// The report in the format the flags ask for.
+pub fn report(report: &Report, format: OutputArgs) -> String {
+    if format.json {
+        let mut text = report.to_json_pretty();
+        text.push('\n');
+        text
+    } else if format.payload {
+        payload(report)
+    } else {
+        report_tables(report)
+    }
+}
+
+/// The ticket attribute object alone, e.g. `{"beacons": {"Montreal": 12.3}}`, pretty-printed.
+pub fn payload(report: &Report) -> String {
+    let mut text =
+        serde_json::to_string_pretty(&report.payload).unwrap_or_else(|_| "{}".to_owned());
+    text.push('\n');
+    text
+}
+
+/// A new table in the house style.
+pub fn table(header: &[&str]) -> Table {
+    let mut table = Table::new();
+    table
+        .load_preset(UTF8_FULL_CONDENSED)
+        .set_content_arrangement(ContentArrangement::Dynamic)
+        .set_header(header.iter().map(|h| Cell::new(*h)));
+    table
+}
+
+/// Right-aligns the given columns (numbers).
+pub fn align_right(table: &mut Table, columns: &[usize]) {
+    for &i in columns {
+        if let Some(column) = table.column_mut(i) {
+            column.set_cell_alignment(CellAlignment::Right);
+        }
+    }
+}
+
+/// Milliseconds as shown in tables: one decimal, or `-` when undefined.
+pub fn ms(value: Option<f64>) -> String {
+    match value {
+        Some(v) if v.is_finite() => format!("{v:.1} ms"),
+        _ => "-".to_owned(),
+    }
+}
+
+fn percent(value: Option<f64>) -> String {
+    match value {
+        Some(v) if v.is_finite() => format!("{:.0} %", v * 100.0),
+        _ => "-".to_owned(),
+    }
+}
+
+fn location_rows(table: &mut Table, locations: &[LocationReport]) {
+    for l in locations {
+        let rank = if l.sticky {
+            format!("{} (kept)", l.rank)
+        } else {
+            l.rank.to_string()
+        };
+        table.add_row(vec![
+            rank,
+            l.city.clone(),
+            l.country.clone(),
+            ms(l.rtt_ms.p50),
+            ms(l.rtt_ms.p90),
+            ms(l.rtt_ms.jitter),
+            percent(l.loss),
+            l.protocol.map_or("-", |p| p.as_str()).to_owned(),
+        ]);
+    }
+}
+
+const RANK_HEADER: [&str; 8] = [
+    "rank", "city", "country", "p50", "p90", "jitter", "loss", "protocol",
+];
+
+/// The ranking, the excluded locations and the unreachable ones, as tables.
+pub fn report_tables(report: &Report) -> String {
+    let mut out = String::new();
+    if report.locations.is_empty() {
+        out.push_str("No location reachable.\n");
+    } else {
+        let mut ranked = table(&RANK_HEADER);
+        location_rows(&mut ranked, &report.locations);
+        align_right(&mut ranked, &[0, 3, 4, 5, 6]);
+        out.push_str(&ranked.to_string());
+        out.push('\n');
+    }
+    if !report.excluded.is_empty() {
+        let limit = report
+            .config
+            .as_ref()
+            .and_then(|c| c.max_latency_ms)
+            .map_or_else(String::new, |m| format!(" {m} ms"));
+        out.push_str("\nAbove the latency limit");
+        out.push_str(&limit);
+        out.push_str(" (left out of the payload):\n");
+        let mut excluded = table(&RANK_HEADER);
+        location_rows(&mut excluded, &report.excluded);
+        align_right(&mut excluded, &[0, 3, 4, 5, 6]);
+        out.push_str(&excluded.to_string());
+        out.push('\n');
+    }
+    if !report.unreachable.is_empty() {
+        out.push_str("\nUnreachable (left out of the payload):\n");
+        out.push_str(&unreachable_table(&report.unreachable));
+        out.push('\n');
+    }
+    out
+}
+
+fn unreachable_table(unreachable: &[UnreachableLocation]) -> String {
+    let mut table = table(&["city", "country", "reason"]);
+    for u in unreachable {
+        let reason = if u.reasons.is_empty() {
+            "no reply".to_owned()
+        } else {
+            u.reasons.join("; ")
+        };
+        table.add_row(vec![u.city.clone(), u.country.clone(), reason]);
+    }
+    table.to_string()
+}
+
+/// The one-line timing summary printed under a table.
+pub fn timing(report: &Report) -> String {
+    match report.decision_ms {
+        Some(decided) => format!(
+            "Best location known after {decided:.0} ms; probing took {:.0} ms in all.\n",
+            report.duration_ms
+        ),
+        None => format!("Probing took {:.0} ms.\n", report.duration_ms),
+    }
+}

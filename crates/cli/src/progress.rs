@@ -1,0 +1,80 @@
+//! Runs a probe to its end, with a progress bar on stderr when stderr is a terminal, and
+//! Ctrl-C stopping it early (the report then holds what was measured so far).
+
+use std::io::IsTerminal;
+use std::time::Duration;
+
+use edgegap_probe::{Beacon, Probe, ProbeConfig, Report};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use crate::error::CliError;
+
+const POLL: Duration = Duration::from_millis(50);
+
+/// How a probe run ended.
+#[derive(Debug)]
+pub struct Probed {
+    /// The report (partial when interrupted).
+    pub report: Report,
+    /// Whether Ctrl-C stopped it.
+    pub interrupted: bool,
+    /// How many beacons were probed.
+    pub beacons: usize,
+}
+
+fn bar(total: u64) -> ProgressBar {
+    if !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
+    if let Ok(style) = ProgressStyle::with_template(
+        "{spinner} probing {pos}/{len} beacons [{bar:30}] {msg} {elapsed}",
+    ) {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar
+}
+
+/// Probes `beacons` with `config` and returns the report.
+pub async fn run(beacons: Vec<Beacon>, config: ProbeConfig) -> Result<Probed, CliError> {
+    let count = beacons.len();
+    let handle = Probe::builder()
+        .beacons(beacons)
+        .config(config)
+        .start()
+        .map_err(CliError::Probe)?;
+    let bar = bar(count as u64);
+    let cancel = handle.canceller();
+    let ctrl_c = tokio::signal::ctrl_c();
+    tokio::pin!(ctrl_c);
+    let mut interrupted = false;
+    let mut signal_seen = false;
+    let mut ticker = tokio::time::interval(POLL);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    while !handle.is_finished() {
+        tokio::select! {
+            _ = ticker.tick() => {
+                let p = handle.progress();
+                bar.set_length(u64::from(p.targets_total.max(1)));
+                bar.set_position(u64::from(p.targets_done));
+                let decided = if p.decided { ", best known" } else { "" };
+                bar.set_message(format!("{} samples{decided}", p.samples));
+            }
+            signal = &mut ctrl_c, if !signal_seen => {
+                signal_seen = true;
+                if signal.is_ok() {
+                    tracing::warn!("interrupted: stopping the probe");
+                    cancel();
+                    interrupted = true;
+                }
+            }
+        }
+    }
+    bar.finish_and_clear();
+    let report = handle.wait().await.map_err(CliError::Probe)?;
+    Ok(Probed {
+        report,
+        interrupted,
+        beacons: count,
+    })
+}

@@ -1,0 +1,328 @@
+//! `storage`: endpoint storage and pull profiles, one subcommand per Integration API call.
+
+use std::path::Path;
+
+use edgegap_probe::api::IntegrationClient;
+use edgegap_probe::api::integration::{
+    EndpointStorage, EndpointStorageCreate, EndpointStorageUpdate, OutputFormat, PullProfile,
+    PullProfileCreate, PullProfileUpdate, SourceType,
+};
+use edgegap_probe::api::token::SecretString;
+use futures::TryStreamExt;
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use crate::app::write_stdout;
+use crate::beacons::api_client;
+use crate::cli::{
+    EndpointCommand, EndpointFields, PullProfileCommand, PullProfileFields, StorageArgs,
+    StorageCommand,
+};
+use crate::error::CliError;
+use crate::output::table;
+
+/// Page size of the listings.
+const PAGE: u32 = 100;
+
+/// Runs `storage`.
+pub async fn run(args: StorageArgs) -> Result<(), CliError> {
+    let client = api_client(&args.api)?;
+    match args.command {
+        StorageCommand::Endpoint(command) => endpoint(&client, command).await,
+        StorageCommand::PullProfile(command) => pull_profile(&client, command).await,
+    }
+}
+
+async fn endpoint(client: &IntegrationClient, command: EndpointCommand) -> Result<(), CliError> {
+    match command {
+        EndpointCommand::List(flag) => {
+            let all: Vec<EndpointStorage> =
+                client.endpoint_storages_stream(PAGE).try_collect().await?;
+            print(&all, flag.json, endpoints_table)
+        }
+        EndpointCommand::Get { name, json } => {
+            let one = client.get_endpoint_storage(&name).await?;
+            print(&[one], json.json, endpoints_table)
+        }
+        EndpointCommand::Create { name, fields, json } => {
+            let mut body = body(fields.file.as_deref())?;
+            set(&mut body, "name", name);
+            endpoint_fields(&mut body, fields);
+            let create = EndpointStorageCreate {
+                name: required(&body, "name")?,
+                access_key_id: required(&body, "access_key_id")?,
+                endpoint: required(&body, "endpoint")?,
+                bucket: required(&body, "bucket")?,
+                output_format: output_format(&body)?,
+                secret_access_key: SecretString::new(required(&body, "secret_access_key")?),
+            };
+            let created = client.create_endpoint_storage(&create).await?;
+            print(&[created], json.json, endpoints_table)
+        }
+        EndpointCommand::Update {
+            name,
+            rename,
+            fields,
+            json,
+        } => {
+            let mut body = body(fields.file.as_deref())?;
+            set(&mut body, "name", rename);
+            endpoint_fields(&mut body, fields);
+            let update = EndpointStorageUpdate {
+                name: optional(&body, "name")?,
+                access_key_id: optional(&body, "access_key_id")?,
+                secret_access_key: optional(&body, "secret_access_key")?.map(SecretString::new),
+                endpoint: optional(&body, "endpoint")?,
+                bucket: optional(&body, "bucket")?,
+                output_format: output_format(&body)?,
+            };
+            let updated = client.update_endpoint_storage(&name, &update).await?;
+            print(&[updated], json.json, endpoints_table)
+        }
+        EndpointCommand::Delete { name } => {
+            client.delete_endpoint_storage(&name).await?;
+            write_stdout(&format!("deleted endpoint storage {name:?}\n"))
+        }
+    }
+}
+
+async fn pull_profile(
+    client: &IntegrationClient,
+    command: PullProfileCommand,
+) -> Result<(), CliError> {
+    match command {
+        PullProfileCommand::List { endpoint, json } => {
+            let all: Vec<PullProfile> = client
+                .pull_profiles_stream(&endpoint, PAGE)
+                .try_collect()
+                .await?;
+            print(&all, json.json, profiles_table)
+        }
+        PullProfileCommand::Get {
+            endpoint,
+            profile,
+            json,
+        } => {
+            let one = client.get_pull_profile(&endpoint, &profile).await?;
+            print(&[one], json.json, profiles_table)
+        }
+        PullProfileCommand::Create {
+            endpoint,
+            name,
+            fields,
+            json,
+        } => {
+            let mut body = body(fields.file.as_deref())?;
+            set(&mut body, "name", name);
+            profile_fields(&mut body, fields);
+            let create = PullProfileCreate {
+                name: required(&body, "name")?,
+                source: required(&body, "source")?,
+                source_type: source_type(&body)?.ok_or_else(|| missing("source_type"))?,
+                destination: required(&body, "destination")?,
+            };
+            let created = client.create_pull_profile(&endpoint, &create).await?;
+            print(&[created], json.json, profiles_table)
+        }
+        PullProfileCommand::Update {
+            endpoint,
+            profile,
+            rename,
+            fields,
+            json,
+        } => {
+            let mut body = body(fields.file.as_deref())?;
+            set(&mut body, "name", rename);
+            profile_fields(&mut body, fields);
+            let update = PullProfileUpdate {
+                name: optional(&body, "name")?,
+                source: optional(&body, "source")?,
+                source_type: source_type(&body)?,
+                destination: optional(&body, "destination")?,
+            };
+            let updated = client
+                .update_pull_profile(&endpoint, &profile, &update)
+                .await?;
+            print(&[updated], json.json, profiles_table)
+        }
+        PullProfileCommand::Delete { endpoint, profile } => {
+            client.delete_pull_profile(&endpoint, &profile).await?;
+            write_stdout(&format!(
+                "deleted pull profile {profile:?} of endpoint storage {endpoint:?}\n"
+            ))
+        }
+        PullProfileCommand::Link(link) => {
+            let linked = client
+                .link_pull_profile(&link.endpoint, &link.profile, &link.app, &link.version)
+                .await?;
+            let text = serde_json::to_string_pretty(&linked).map_err(encode)?;
+            write_stdout(&format!("{text}\n"))
+        }
+        PullProfileCommand::Unlink(link) => {
+            client
+                .unlink_pull_profile(&link.endpoint, &link.profile, &link.app, &link.version)
+                .await?;
+            write_stdout(&format!(
+                "unlinked pull profile {:?} from {} version {}\n",
+                link.profile, link.app, link.version
+            ))
+        }
+    }
+}
+
+#[allow(clippy::needless_pass_by_value)] // used as `map_err(encode)`
+fn encode(e: serde_json::Error) -> CliError {
+    CliError::Other(format!("cannot encode the answer as JSON: {e}"))
+}
+
+/// Prints items as JSON (one object for a single get/create/update, else an array) or a table.
+fn print<T: Serialize>(
+    items: &[T],
+    json: bool,
+    render: fn(&[T]) -> String,
+) -> Result<(), CliError> {
+    let text = if json {
+        let value = match items {
+            [one] => serde_json::to_value(one),
+            many => serde_json::to_value(many),
+        }
+        .map_err(encode)?;
+        serde_json::to_string_pretty(&value).map_err(encode)?
+    } else {
+        render(items)
+    };
+    write_stdout(&format!("{text}\n"))
+}
+
+fn endpoints_table(items: &[EndpointStorage]) -> String {
+    let mut t = table(&[
+        "name",
+        "endpoint",
+        "bucket",
+        "access key id",
+        "format",
+        "updated",
+    ]);
+    for e in items {
+        t.add_row(vec![
+            e.name.clone(),
+            e.endpoint.clone(),
+            e.bucket.clone(),
+            e.access_key_id.clone(),
+            e.output_format
+                .as_ref()
+                .map_or_else(String::new, |f| format!("{f:?}").to_uppercase()),
+            e.last_updated.clone().unwrap_or_default(),
+        ]);
+    }
+    t.to_string()
+}
+
+fn profiles_table(items: &[PullProfile]) -> String {
+    let mut t = table(&["name", "source", "type", "destination", "updated"]);
+    for p in items {
+        t.add_row(vec![
+            p.name.clone(),
+            p.source.clone(),
+            format!("{:?}", p.source_type),
+            p.destination.clone(),
+            p.last_updated.clone().unwrap_or_default(),
+        ]);
+    }
+    t.to_string()
+}
+
+/// The JSON object of `--file` (`-`: stdin), or an empty one.
+fn body(file: Option<&Path>) -> Result<Map<String, Value>, CliError> {
+    let Some(path) = file else {
+        return Ok(Map::new());
+    };
+    let read_error = |source| CliError::Read {
+        path: path.to_owned(),
+        source,
+    };
+    let text = if path.as_os_str() == "-" {
+        std::io::read_to_string(std::io::stdin()).map_err(read_error)?
+    } else {
+        std::fs::read_to_string(path).map_err(read_error)?
+    };
+    match serde_json::from_str::<Value>(&text) {
+        Ok(Value::Object(map)) => Ok(map),
+        Ok(_) => Err(CliError::BadInput(format!(
+            "{}: the body must be a JSON object",
+            path.display()
+        ))),
+        Err(e) => Err(CliError::BadInput(format!(
+            "{}: not valid JSON: {e}",
+            path.display()
+        ))),
+    }
+}
+
+fn set(body: &mut Map<String, Value>, key: &str, value: Option<String>) {
+    if let Some(value) = value {
+        body.insert(key.to_owned(), Value::String(value));
+    }
+}
+
+fn endpoint_fields(body: &mut Map<String, Value>, f: EndpointFields) {
+    set(body, "endpoint", f.endpoint);
+    set(body, "bucket", f.bucket);
+    set(body, "access_key_id", f.access_key_id);
+    set(body, "secret_access_key", f.secret_access_key);
+    set(body, "output_format", f.output_format);
+}
+
+fn profile_fields(body: &mut Map<String, Value>, f: PullProfileFields) {
+    set(body, "source", f.source);
+    set(body, "source_type", f.source_type);
+    set(body, "destination", f.destination);
+}
+
+fn missing(key: &str) -> CliError {
+    CliError::usage(
+        format!("missing {key}"),
+        format!(
+            "give --{} or put \"{key}\" in --file",
+            key.replace('_', "-")
+        ),
+    )
+}
+
+fn optional(body: &Map<String, Value>, key: &str) -> Result<Option<String>, CliError> {
+    match body.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(_) => Err(CliError::BadInput(format!("\"{key}\" must be a string"))),
+    }
+}
+
+fn required(body: &Map<String, Value>, key: &str) -> Result<String, CliError> {
+    optional(body, key)?.ok_or_else(|| missing(key))
+}
+
+fn output_format(body: &Map<String, Value>) -> Result<Option<OutputFormat>, CliError> {
+    optional(body, "output_format")?
+        .map(|f| match f.to_ascii_uppercase().as_str() {
+            "TEXT" => Ok(OutputFormat::Text),
+            "NDJSON" => Ok(OutputFormat::Ndjson),
+            _ => Err(CliError::usage(
+                format!("unknown output format {f:?}"),
+                "use TEXT or NDJSON",
+            )),
+        })
+        .transpose()
+}
+
+fn source_type(body: &Map<String, Value>) -> Result<Option<SourceType>, CliError> {
+    optional(body, "source_type")?
+        .map(|t| match t.to_ascii_lowercase().as_str() {
+            "file" => Ok(SourceType::File),
+            "folder" | "directory" => Ok(SourceType::Folder),
+            _ => Err(CliError::usage(
+                format!("unknown source type {t:?}"),
+                "use File or Folder",
+            )),
+        })
+        .transpose()
+}
