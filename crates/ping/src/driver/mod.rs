@@ -469,7 +469,7 @@ fn drain_errors(machine: &mut Machine, family: Family, socket: Option<&UdpSocket
             match entry {
                 Ok(err) => match err.dest {
                     Some(dest) if err.refused => {
-                        machine.on_udp_refused(Instant::now(), family, dest, &buf[..err.len])
+                        machine.on_udp_refused(Instant::now(), family, dest, &buf[..err.len]);
                     }
                     dest => debug!(?dest, errno = err.errno, "socket error queue entry ignored"),
                 },

@@ -1,0 +1,72 @@
+//! 1,000 UDP targets in one run: all answered, through one socket per family, without
+//! the process's descriptor count growing with the number of targets.
+mod common;
+
+use std::net::IpAddr;
+use std::time::Duration;
+
+use common::{sim, targets};
+use edgegap_beacon_sim::BeaconSpec;
+use edgegap_ping::{EngineConfig, ProtocolChoice, TargetStatus};
+
+fn open_fds() -> usize {
+    std::fs::read_dir("/proc/self/fd").map_or(0, Iterator::count)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_thousand_udp_targets_share_two_sockets() {
+    let specs = (0..1000u32)
+        .map(|i| {
+            let ip = IpAddr::from([127, 1, (i / 250) as u8, (i % 250 + 1) as u8]);
+            let mut b = BeaconSpec::new(&format!("b{i}"), ip, 0.0);
+            b.tcp = false;
+            b
+        })
+        .collect();
+    let sim = sim(specs).await;
+    let before = open_fds();
+    let config = EngineConfig {
+        count: 2,
+        extra_probes: 4,
+        interval: Duration::from_millis(5),
+        min_gap: Duration::from_micros(100),
+        timeout: Duration::from_millis(500),
+        ..EngineConfig::default()
+    };
+    let mut run = edgegap_ping::start(targets(&sim, ProtocolChoice::Udp), config).unwrap();
+    let mut peak = open_fds();
+    let mut seen = 0u32;
+    while let Some(_event) = run.events.recv().await {
+        seen += 1;
+        if seen.is_multiple_of(100) {
+            peak = peak.max(open_fds());
+        }
+    }
+    let summary = run.finish().await;
+    assert_eq!(summary.targets.len(), 1000);
+    let complete = summary
+        .targets
+        .iter()
+        .filter(|s| s.status == TargetStatus::Complete && s.answered == 2)
+        .count();
+    assert_eq!(
+        complete,
+        1000,
+        "{:?}",
+        summary.targets.iter().find(|s| s.answered < 2)
+    );
+    eprintln!(
+        "fds before {before}, peak {peak}, elapsed {:?}, foreign {}",
+        summary.elapsed, summary.foreign
+    );
+    // Two UDP sockets and a few runtime descriptors, not one per target.
+    assert!(
+        peak <= before + 16,
+        "descriptors: {before} before, {peak} during the run"
+    );
+    assert!(
+        summary.elapsed < Duration::from_secs(5),
+        "{:?}",
+        summary.elapsed
+    );
+}
