@@ -81,20 +81,60 @@ impl Page for LocationList {
     }
 }
 
-/// How logs are written to the bucket (`output_format`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-pub enum OutputFormat {
-    /// Plain text (the API's default).
-    #[default]
-    #[serde(rename = "TEXT")]
-    Text,
-    /// Newline-delimited JSON.
-    #[serde(rename = "NDJSON")]
-    Ndjson,
-    /// A value this client does not know (answers only; never send it).
-    #[serde(other, skip_serializing)]
-    Unknown,
+/// Defines a string enum of the spec that keeps values this client does not know.
+macro_rules! string_enum {
+    ($(#[$doc:meta])* $name:ident { $($(#[$vdoc:meta])* $variant:ident => $text:literal),+ $(,)? }) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+        pub enum $name {
+            $($(#[$vdoc])* $variant,)+
+            /// A value this client does not know, kept as the API sent it.
+            Other(String),
+        }
+
+        impl $name {
+            /// The value as the API spells it.
+            pub fn as_str(&self) -> &str {
+                match self {
+                    $(Self::$variant => $text,)+
+                    Self::Other(text) => text,
+                }
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.serialize_str(self.as_str())
+            }
+        }
+
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                let text = String::deserialize(deserializer)?;
+                Ok(match text.as_str() {
+                    $($text => Self::$variant,)+
+                    _ => Self::Other(text),
+                })
+            }
+        }
+    };
 }
+
+string_enum!(
+    /// How logs are written to the bucket (`output_format`; the API defaults to `TEXT`).
+    OutputFormat {
+        /// Plain text.
+        Text => "TEXT",
+        /// Newline-delimited JSON.
+        Ndjson => "NDJSON",
+    }
+);
 
 /// An endpoint storage (schema `EndpointStorage`). The `secret_access_key` is never returned.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -191,18 +231,15 @@ impl Page for EndpointStorageList {
     }
 }
 
-/// Whether a pull profile's source is a file or a folder (`source_type`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-pub enum SourceType {
-    /// One file.
-    File,
-    /// A folder.
-    Folder,
-    /// A value this client does not know (answers only; never send it).
-    #[default]
-    #[serde(other, skip_serializing)]
-    Unknown,
-}
+string_enum!(
+    /// Whether a pull profile's source is a file or a folder (`source_type`).
+    SourceType {
+        /// One file.
+        File => "File",
+        /// A folder.
+        Folder => "Folder",
+    }
+);
 
 /// A pull profile (schema `PullProfile`): what to copy from the bucket into a container.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -215,7 +252,7 @@ pub struct PullProfile {
     pub source: String,
     /// File or folder.
     #[serde(default)]
-    pub source_type: SourceType,
+    pub source_type: Option<SourceType>,
     /// Destination path in the container.
     #[serde(default)]
     pub destination: String,
@@ -334,10 +371,11 @@ mod tests {
             r#"{"name":"p","source":"s","source_type":"Symlink","destination":"/d","new":1}"#,
         )
         .unwrap();
-        assert_eq!(p.source_type, SourceType::Unknown);
+        assert_eq!(p.source_type, Some(SourceType::Other("Symlink".into())));
+        assert_eq!(serde_json::to_value(&p).unwrap()["source_type"], "Symlink");
         let e: EndpointStorage =
             serde_json::from_str(r#"{"name":"e","output_format":"PARQUET"}"#).unwrap();
-        assert_eq!(e.output_format, Some(OutputFormat::Unknown));
+        assert_eq!(e.output_format, Some(OutputFormat::Other("PARQUET".into())));
         let u = PullProfileUpdate {
             destination: Some("/x".into()),
             ..PullProfileUpdate::default()

@@ -1,0 +1,237 @@
+//! Paginated listings, page by page and as streams, against wiremock on 127.0.0.1.
+#![cfg(feature = "http")]
+
+mod common;
+
+use common::{API_TOKEN, assert_request, integration_client, received};
+use edgegap_api::ApiError;
+use edgegap_api::integration::LocationQuery;
+use futures::{StreamExt, TryStreamExt};
+use serde_json::{Value, json};
+use wiremock::matchers::{method, path, query_param};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+fn beacon(i: usize) -> Value {
+    json!({"host": format!("198.51.100.{i}"), "udp_port": 5000, "location": {"city": format!("City{i}")}})
+}
+
+fn pagination(number: u32, has_next: bool) -> Value {
+    json!({"number": number, "next_page_number": if has_next { json!(number + 1) } else { Value::Null },
+           "previous_page_number": if number > 1 { json!(number - 1) } else { Value::Null },
+           "paginator": {"num_pages": 3}, "has_next": has_next, "has_previous": number > 1})
+}
+
+async fn mount_page(server: &MockServer, route: &str, page: u32, body: Value) {
+    Mock::given(method("GET"))
+        .and(path(route))
+        .and(query_param("page", page.to_string()))
+        .respond_with(ResponseTemplate::new(200).set_body_json(body))
+        .expect(1)
+        .mount(server)
+        .await;
+}
+
+#[tokio::test]
+async fn a_three_page_beacon_listing_yields_every_beacon_once_and_stops_on_the_short_page() {
+    let server = MockServer::start().await;
+    let route = "/v1/locations/beacons";
+    // 4 + 4 + 2 beacons with limit 4: the short third page is the last one (the beacon listing
+    // has no pagination object in the spec).
+    mount_page(
+        &server,
+        route,
+        1,
+        json!({"count": 4, "locations": (0..4).map(beacon).collect::<Vec<_>>()}),
+    )
+    .await;
+    mount_page(
+        &server,
+        route,
+        2,
+        json!({"count": 4, "locations": (4..8).map(beacon).collect::<Vec<_>>()}),
+    )
+    .await;
+    mount_page(
+        &server,
+        route,
+        3,
+        json!({"count": 2, "locations": (8..10).map(beacon).collect::<Vec<_>>()}),
+    )
+    .await;
+    let client = integration_client(&server);
+    let hosts: Vec<String> = client
+        .beacons_stream(4)
+        .map_ok(|b| b.host)
+        .try_collect()
+        .await
+        .unwrap();
+    let want: Vec<String> = (0..10).map(|i| format!("198.51.100.{i}")).collect();
+    assert_eq!(hosts, want, "every beacon exactly once, in order");
+    let reqs = received(&server).await;
+    assert_eq!(reqs.len(), 3, "no request after the short page");
+    for (i, req) in reqs.iter().enumerate() {
+        let page = (i + 1).to_string();
+        assert_request(
+            req,
+            "GET",
+            route,
+            &[("page", &page), ("limit", "4")],
+            &format!("token {API_TOKEN}"),
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_beacon_listing_that_ends_on_a_full_page_stops_on_the_empty_one() {
+    let server = MockServer::start().await;
+    let route = "/v1/locations/beacons";
+    mount_page(
+        &server,
+        route,
+        1,
+        json!({"count": 2, "locations": [beacon(1), beacon(2)]}),
+    )
+    .await;
+    mount_page(&server, route, 2, json!({"count": 0, "locations": []})).await;
+    let got: Vec<_> = integration_client(&server)
+        .beacons_stream(2)
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(got.len(), 2);
+    assert_eq!(received(&server).await.len(), 2);
+}
+
+#[tokio::test]
+async fn beacons_collects_every_page_into_the_shared_type() {
+    let server = MockServer::start().await;
+    let route = "/v1/locations/beacons";
+    mount_page(
+        &server,
+        route,
+        1,
+        json!({"count": 3, "locations": (0..3).map(beacon).collect::<Vec<_>>()}),
+    )
+    .await;
+    let beacons = integration_client(&server).beacons().await.unwrap();
+    assert_eq!(beacons.len(), 3);
+    assert_eq!(beacons[2].location.city, "City2");
+    assert_eq!(beacons[2].udp_port, Some(5000));
+}
+
+#[tokio::test]
+async fn a_three_page_pull_profile_listing_follows_has_next() {
+    let server = MockServer::start().await;
+    let route = "/v1/storage/endpoint/logs/pull-profiles";
+    let profile = |n: u32| json!({"name": format!("p{n}"), "source": "s", "source_type": "File", "destination": "/d"});
+    // Full pages of 2 everywhere: only `has_next = false` can end this listing.
+    mount_page(&server, route, 1, json!({"pull_profiles": [profile(1), profile(2)], "total_count": 6, "pagination": pagination(1, true)})).await;
+    mount_page(&server, route, 2, json!({"pull_profiles": [profile(3), profile(4)], "total_count": 6, "pagination": pagination(2, true)})).await;
+    mount_page(&server, route, 3, json!({"pull_profiles": [profile(5), profile(6)], "total_count": 6, "pagination": pagination(3, false)})).await;
+    let names: Vec<String> = integration_client(&server)
+        .pull_profiles_stream("logs", 2)
+        .map_ok(|p| p.name)
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(names, ["p1", "p2", "p3", "p4", "p5", "p6"]);
+    assert_eq!(
+        received(&server).await.len(),
+        3,
+        "stopped on has_next = false"
+    );
+}
+
+#[tokio::test]
+async fn the_locations_stream_keeps_its_filters_on_every_page() {
+    let server = MockServer::start().await;
+    let route = "/v1/locations";
+    let loc = |c: &str| {
+        json!({"city": c, "country": "X", "continent": "Y", "administrative_division": "Z",
+                               "timezone": "UTC", "latitude": 1.0, "longitude": 2.0})
+    };
+    mount_page(
+        &server,
+        route,
+        1,
+        json!({"locations": [loc("A")], "total_count": 2, "pagination": pagination(1, true)}),
+    )
+    .await;
+    mount_page(
+        &server,
+        route,
+        2,
+        json!({"locations": [loc("B")], "total_count": 2, "pagination": pagination(2, false)}),
+    )
+    .await;
+    let query = LocationQuery {
+        app: Some("game".into()),
+        version: Some("v2".into()),
+        limit: Some(1),
+        ..LocationQuery::default()
+    };
+    let cities: Vec<String> = integration_client(&server)
+        .locations_stream(query)
+        .map_ok(|l| l.city)
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(cities, ["A", "B"]);
+    let reqs = received(&server).await;
+    let auth = format!("token {API_TOKEN}");
+    assert_request(
+        &reqs[0],
+        "GET",
+        route,
+        &[
+            ("app", "game"),
+            ("version", "v2"),
+            ("page", "1"),
+            ("limit", "1"),
+        ],
+        &auth,
+    );
+    assert_request(
+        &reqs[1],
+        "GET",
+        route,
+        &[
+            ("app", "game"),
+            ("version", "v2"),
+            ("page", "2"),
+            ("limit", "1"),
+        ],
+        &auth,
+    );
+}
+
+#[tokio::test]
+async fn a_failing_page_ends_the_stream_with_its_error() {
+    let server = MockServer::start().await;
+    let route = "/v1/storage/endpoints";
+    let ep = |n: &str| json!({"name": n, "access_key_id": "k", "endpoint": "e", "bucket": "b"});
+    mount_page(
+        &server,
+        route,
+        1,
+        json!({"endpoints": [ep("a")], "pagination": pagination(1, true)}),
+    )
+    .await;
+    Mock::given(method("GET"))
+        .and(path(route))
+        .and(query_param("page", "2"))
+        .respond_with(ResponseTemplate::new(401).set_body_json(json!({"message": "token expired"})))
+        .mount(&server)
+        .await;
+    let items: Vec<Result<_, ApiError>> = integration_client(&server)
+        .endpoint_storages_stream(1)
+        .collect()
+        .await;
+    assert_eq!(items.len(), 2);
+    assert_eq!(items[0].as_ref().unwrap().name, "a");
+    assert!(
+        matches!(items[1], Err(ApiError::Unauthorized { .. })),
+        "{:?}",
+        items[1]
+    );
+}
