@@ -307,12 +307,14 @@ fn location_report(
     beacons: &[&BeaconMeasurement],
     config: &RankConfig,
 ) -> Option<LocationReport> {
-    let mut merged = Stats::new();
+    // With a single beacon (the usual case) its statistics are the location's: no second
+    // histogram, no second pass over it.
+    let mut merged: Option<Stats> = None;
+    let mut single: Option<Metrics> = None;
     let mut reports = Vec::with_capacity(beacons.len());
     let mut protocol: Option<ProtocolLabel> = None;
     for b in beacons {
         let stats = Stats::from_measurement(b);
-        merged.merge(&stats);
         if stats.has_samples()
             && let Some(p) = b.protocol
         {
@@ -336,8 +338,18 @@ fn location_report(
             rtt_ms: RttSummary::from(&metrics),
             unreachable: (!stats.has_samples()).then(|| reason_of(b)),
         });
+        if let Some(m) = &mut merged {
+            m.merge(&stats);
+        } else {
+            merged = Some(stats);
+            single = Some(metrics);
+        }
     }
-    let metrics = merged.metrics();
+    let metrics = match (beacons.len(), single, merged) {
+        (1, Some(metrics), _) => metrics,
+        (_, _, Some(merged)) => merged.metrics(),
+        _ => return None,
+    };
     let statistic_ms = metrics.statistic(config.statistic)?;
     let score_ms = metrics.score(config)?;
     Some(LocationReport {

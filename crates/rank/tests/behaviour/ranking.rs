@@ -317,3 +317,24 @@ fn degraded_is_outside_the_band_of_the_saved_score() {
     );
     assert!(degraded(saved, f64::NAN, 1.2, 90.0));
 }
+
+#[test]
+fn a_single_beacon_location_has_the_figures_of_a_merged_one() {
+    let samples = [10.0, 12.0, 11.0, 30.0, 13.0, 12.5];
+    let alone = rank(
+        &[beacon("Rome", "Italy", "r", &samples)],
+        &RankConfig::default(),
+        None,
+    );
+    let mut silent = dead("Rome", "Italy", "r2", None);
+    (silent.sent, silent.lost) = (0, 0);
+    let merged = rank(
+        &[beacon("Rome", "Italy", "r", &samples), silent],
+        &RankConfig::default(),
+        None,
+    );
+    let (a, m) = (alone.best().unwrap(), merged.best().unwrap());
+    assert_eq!(a.rtt_ms, m.rtt_ms);
+    assert_eq!(a.score_ms.to_bits(), m.score_ms.to_bits());
+    assert_eq!(a.rtt_ms, a.beacons[0].rtt_ms);
+}
