@@ -7,6 +7,9 @@ use serde::{Deserialize, Serialize};
 use crate::error::EngineError;
 use crate::payload;
 
+/// The longest duration a configuration may hold (keeps instant arithmetic far from overflow).
+const MAX_DURATION: Duration = Duration::from_secs(24 * 3600);
+
 /// Which IP family to probe over.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -80,6 +83,17 @@ impl EngineConfig {
                 payload::HEADER_LEN,
                 payload::MAX_LEN
             ))
+        } else if [
+            self.interval,
+            self.min_gap,
+            self.timeout,
+            self.timeout_floor,
+        ]
+        .into_iter()
+        .chain(self.deadline)
+        .any(|d| d > MAX_DURATION)
+        {
+            Some("interval, min_gap, timeout, timeout_floor and deadline must each be at most 24 hours".to_owned())
         } else if self.max_concurrent_connects == 0 {
             Some("max_concurrent_connects must be at least 1".to_owned())
         } else {

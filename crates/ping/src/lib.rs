@@ -5,6 +5,26 @@
 //! takes `now` as a parameter; the tokio transports only move bytes.
 //!
 //! This crate knows nothing about Edgegap, locations or ranking.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), edgegap_ping::EngineError> {
+//! use edgegap_ping::{EngineConfig, Event, Host, Ports, ProtocolChoice, TargetId, TargetSpec};
+//! let targets = vec![TargetSpec {
+//!     id: TargetId(0),
+//!     host: Host::parse("127.0.0.1"),
+//!     ports: Ports { udp: Some(9000), tcp: None },
+//!     protocol: ProtocolChoice::Auto,
+//! }];
+//! let mut run = edgegap_ping::start(targets, EngineConfig::default())?;
+//! while let Some(event) = run.events.recv().await {
+//!     if let Event::Done { summary } = event {
+//!         println!("{}: {} {:?}", summary.id, summary.status, summary.rtts);
+//!     }
+//! }
+//! let summary = run.finish().await;
+//! # let _ = summary;
+//! # Ok(()) }
+//! ```
 
 pub mod config;
 mod driver;

@@ -275,7 +275,7 @@ async fn stop_target_ends_it_and_the_others_go_on() {
                 ..
             } if stopped_done.is_none() => control.stop_target(TargetId(0)),
             Event::Done { summary } if summary.id == TargetId(0) => {
-                stopped_done = Some(summary.clone())
+                stopped_done = Some(summary.clone());
             }
             _ => {}
         }

@@ -26,19 +26,20 @@ pub(crate) fn client(family: Family) -> Result<Client, Unreachable> {
         .build();
     Client::new(&config).map_err(|e| {
         debug!(error = %e, ?family, "no ICMP socket");
-        if e.kind() == io::ErrorKind::PermissionDenied || e.raw_os_error() == Some(libc::EPERM) {
-            let first_line = e
-                .to_string()
-                .lines()
-                .last()
-                .unwrap_or_default()
-                .trim()
-                .to_owned();
-            Unreachable::IcmpNotPermitted(first_line)
-        } else {
-            Unreachable::SendFailed(format!("cannot open an ICMP socket: {e}"))
-        }
+        classify(&e)
     })
+}
+
+/// What a failure to open an ICMP socket means for the targets that need it.
+fn classify(e: &io::Error) -> Unreachable {
+    if e.kind() == io::ErrorKind::PermissionDenied || e.raw_os_error() == Some(libc::EPERM) {
+        // surge-ping's own message ends with the OS error; our Display says how to fix it.
+        let text = e.to_string();
+        let detail = text.lines().last().unwrap_or_default().trim();
+        Unreachable::IcmpNotPermitted(detail.trim_start_matches("Original error: ").to_owned())
+    } else {
+        Unreachable::SendFailed(format!("cannot open an ICMP socket: {e}"))
+    }
 }
 
 /// Sends one echo request and reports the reply's round-trip time (measured by
@@ -64,4 +65,27 @@ pub(crate) async fn probe(
         },
     };
     let _ = inbound.send(outcome);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn permission_errors_say_how_to_enable_icmp() {
+        let denied = io::Error::new(
+            io::ErrorKind::PermissionDenied,
+            "Permission denied creating ICMP socket. On Linux, you may need to:\n1. ...\nOriginal error: Operation not permitted (os error 1)",
+        );
+        let why = classify(&denied);
+        assert_eq!(
+            why,
+            Unreachable::IcmpNotPermitted("Operation not permitted (os error 1)".into())
+        );
+        assert!(why.to_string().contains("ping_group_range"));
+        assert!(matches!(
+            classify(&io::Error::from_raw_os_error(libc::EAFNOSUPPORT)),
+            Unreachable::SendFailed(_)
+        ));
+    }
 }

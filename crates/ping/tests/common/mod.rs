@@ -64,7 +64,22 @@ impl Outcome {
     }
 
     /// Checks the invariants every run must keep.
-    pub fn assert_invariants(&self) {
+    pub fn assert_invariants(&self, config: &EngineConfig) {
+        let sends: Vec<Instant> = self
+            .events
+            .iter()
+            .filter_map(|(_, e)| match e {
+                Event::Sent { at, .. } => Some(*at),
+                _ => None,
+            })
+            .collect();
+        for pair in sends.windows(2) {
+            assert!(
+                pair[1] - pair[0] >= config.min_gap,
+                "two sends {:?} apart",
+                pair[1] - pair[0]
+            );
+        }
         assert_eq!(
             self.summary.targets.len(),
             self.events
@@ -92,7 +107,7 @@ impl Outcome {
 /// Runs the engine to the end, reading every event.
 pub async fn run(targets: Vec<TargetSpec>, config: EngineConfig) -> Outcome {
     let started = Instant::now();
-    let mut run = edgegap_ping::start(targets, config).expect("run starts");
+    let mut run = edgegap_ping::start(targets, config.clone()).expect("run starts");
     let mut events = Vec::new();
     while let Some(e) = run.events.recv().await {
         events.push((Instant::now(), e));
@@ -103,7 +118,7 @@ pub async fn run(targets: Vec<TargetSpec>, config: EngineConfig) -> Outcome {
         events,
         summary,
     };
-    outcome.assert_invariants();
+    outcome.assert_invariants(&config);
     outcome
 }
 
