@@ -11,6 +11,7 @@
 //!
 //! Tokens are newtypes ([`ApiToken`], [`MatchmakerToken`], [`ServerBrowserToken`]) whose
 //! `Debug` and `Display` print `***`; no error or log line ever holds one.
+#![cfg_attr(all(doctest, feature = "http"), doc = include_str!("../README.md"))]
 
 pub mod beacon;
 pub mod error;
