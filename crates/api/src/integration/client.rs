@@ -422,3 +422,19 @@ fn link_resource(endpoint: &str, profile: &str, app: &str, version: &str) -> Str
         "link of pull profile {profile:?} (endpoint storage {endpoint:?}) to app {app:?} version {version:?}"
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_default_base_url_is_edgegaps_and_debug_hides_the_token() {
+        let client = IntegrationClient::new(ApiToken::new("unit-secret")).unwrap();
+        assert_eq!(client.base_url(), "https://api.edgegap.com/");
+        let debug = format!("{client:?}");
+        assert!(
+            !debug.contains("unit-secret") && debug.contains("***"),
+            "{debug}"
+        );
+    }
+}
