@@ -370,3 +370,218 @@ pub unsafe extern "C" fn egp_last_error_message(
 pub extern "C" fn egp_last_error_code() -> EgpResult {
     boundary::value(EgpResult::Panic, last_error::code)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::net::UdpSocket;
+    use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+    use std::time::{Duration, Instant};
+
+    use super::*;
+    use crate::session::EgpState;
+
+    /// A UDP echo beacon on loopback, served by a thread until dropped.
+    struct Echo {
+        port: u16,
+        stop: Arc<AtomicBool>,
+    }
+
+    impl Echo {
+        fn start() -> Echo {
+            let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+            socket
+                .set_read_timeout(Some(Duration::from_millis(20)))
+                .unwrap();
+            let port = socket.local_addr().unwrap().port();
+            let stop = Arc::new(AtomicBool::new(false));
+            let running = Arc::clone(&stop);
+            std::thread::spawn(move || {
+                let mut buf = [0_u8; 2048];
+                while !running.load(Ordering::Relaxed) {
+                    if let Ok((n, from)) = socket.recv_from(&mut buf) {
+                        let _ = socket.send_to(&buf[..n], from);
+                    }
+                }
+            });
+            Echo { port, stop }
+        }
+
+        fn list(&self) -> String {
+            format!(
+                r#"{{"count": 1, "locations": [{{"host": "127.0.0.1", "udp_port": {},
+                   "location": {{"city": "Echoville", "country": "Loopback"}}}}]}}"#,
+                self.port
+            )
+        }
+    }
+
+    impl Drop for Echo {
+        fn drop(&mut self) {
+            self.stop.store(true, Ordering::Relaxed);
+        }
+    }
+
+    fn cstring(text: &str) -> std::ffi::CString {
+        std::ffi::CString::new(text).unwrap()
+    }
+
+    fn read(probe: EgpProbe, payload: bool) -> Result<String, EgpResult> {
+        let reader = if payload {
+            egp_probe_payload_json
+        } else {
+            egp_probe_result_json
+        };
+        let mut needed = 0_usize;
+        // SAFETY: size query with a NULL buffer of length 0; `needed` is live.
+        let code = unsafe { reader(probe, std::ptr::null_mut(), 0, &raw mut needed) };
+        if code != EgpResult::BufferTooSmall {
+            return Err(code);
+        }
+        let mut buf = vec![0_u8; needed];
+        // SAFETY: `buf` has `needed` bytes.
+        let code = unsafe { reader(probe, buf.as_mut_ptr().cast(), needed, std::ptr::null_mut()) };
+        if code != EgpResult::Ok {
+            return Err(code);
+        }
+        buf.pop();
+        Ok(String::from_utf8(buf).unwrap())
+    }
+
+    fn create(list: &str, config: &str) -> EgpProbe {
+        let (list, config) = (cstring(list), cstring(config));
+        let mut probe = EGP_PROBE_NONE;
+        // SAFETY: live C strings and a live out-pointer.
+        let code = unsafe { egp_probe_create_json(list.as_ptr(), config.as_ptr(), &raw mut probe) };
+        assert_eq!(code, EgpResult::Ok, "{}", last_error::message());
+        probe
+    }
+
+    fn poll(probe: EgpProbe) -> (EgpResult, EgpProgress) {
+        let mut progress = EgpProgress::default();
+        // SAFETY: `progress` is live.
+        let code = unsafe { egp_probe_poll(probe, &raw mut progress) };
+        (code, progress)
+    }
+
+    static CALLBACK_STATUS: AtomicU32 = AtomicU32::new(u32::MAX);
+
+    unsafe extern "C" fn record(_: EgpProbe, status: EgpResult, _: *mut c_void) {
+        CALLBACK_STATUS.store(status as u32, Ordering::SeqCst);
+    }
+
+    #[test]
+    fn a_probe_runs_from_create_to_free_against_a_loopback_echo() {
+        let echo = Echo::start();
+        let probe = create(&echo.list(), r#"{"count": 3, "interval_ms": 5}"#);
+        assert_eq!(poll(probe).0, EgpResult::NotStarted);
+        assert_eq!(poll(probe).1.targets_total, 1);
+        // SAFETY: a static function and NULL user data.
+        let code = unsafe { egp_probe_set_callback(probe, Some(record), std::ptr::null_mut()) };
+        assert_eq!(code, EgpResult::Ok);
+
+        assert_eq!(egp_probe_start(probe), EgpResult::Ok);
+        assert_eq!(egp_probe_start(probe), EgpResult::AlreadyStarted);
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let progress = loop {
+            let (code, progress) = poll(probe);
+            assert_eq!(code, EgpResult::Ok);
+            if progress.finished == 1 || Instant::now() > deadline {
+                break progress;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        };
+        assert_eq!(progress.state, EgpState::Finished as u32);
+        assert_eq!(progress.status, EgpResult::Ok as u32);
+        assert!(progress.samples >= 1, "{progress:?}");
+
+        let report = read(probe, false).unwrap();
+        assert!(report.contains("\"city\": \"Echoville\""), "{report}");
+        let payload: serde_json::Value = serde_json::from_str(&read(probe, true).unwrap()).unwrap();
+        assert!(
+            payload["beacons"]["Echoville"]
+                .as_f64()
+                .is_some_and(|ms| ms >= 0.0),
+            "{payload}"
+        );
+
+        let waited = Instant::now();
+        while CALLBACK_STATUS.load(Ordering::SeqCst) == u32::MAX
+            && waited.elapsed() < Duration::from_secs(5)
+        {
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        assert_eq!(CALLBACK_STATUS.load(Ordering::SeqCst), EgpResult::Ok as u32);
+
+        assert_eq!(egp_probe_free(probe), EgpResult::Ok);
+        assert_eq!(egp_probe_free(probe), EgpResult::InvalidHandle);
+        assert_eq!(read(probe, false), Err(EgpResult::InvalidHandle));
+    }
+
+    #[test]
+    fn run_blocking_is_refused_on_a_runtime_thread() {
+        let echo = Echo::start();
+        let probe = create(&echo.list(), r#"{"count": 1}"#);
+        let code = runtime::get()
+            .unwrap()
+            .block_on(async move { egp_probe_run_blocking(probe) });
+        assert_eq!(code, EgpResult::Runtime);
+        assert_eq!(egp_probe_run_blocking(probe), EgpResult::Ok);
+        assert!(read(probe, false).unwrap().contains("Echoville"));
+        assert_eq!(egp_probe_free(probe), EgpResult::Ok);
+    }
+
+    #[test]
+    fn both_beacon_list_shapes_are_accepted_and_bad_ones_rejected() {
+        let matchmaker = r#"{"count": 1, "beacons": [{"fqdn": "b.invalid", "public_ip": "127.0.0.1",
+            "udp_port": 9, "tcp_port": 9, "location": {"city": "Montreal"}}]}"#;
+        let probe = create(matchmaker, "{}");
+        assert_eq!(poll(probe).1.targets_total, 1);
+        assert_eq!(egp_probe_free(probe), EgpResult::Ok);
+
+        for (list, expected) in [
+            ("{not json", EgpResult::BadBeaconList),
+            (r#"{"something": []}"#, EgpResult::BadBeaconList),
+            (r#"{"locations": []}"#, EgpResult::NoBeacons),
+        ] {
+            let list = cstring(list);
+            let mut probe = 77;
+            // SAFETY: live C string, NULL config (defaults), live out-pointer.
+            let code = unsafe { egp_probe_create(list.as_ptr(), std::ptr::null(), &raw mut probe) };
+            assert_eq!(code, expected);
+            assert_eq!(probe, EGP_PROBE_NONE);
+            assert_eq!(egp_last_error_code(), expected);
+        }
+    }
+
+    #[test]
+    fn last_error_message_reports_its_size_and_keeps_the_error() {
+        assert_eq!(egp_probe_cancel(u64::MAX), EgpResult::InvalidHandle);
+        let mut needed = 0_usize;
+        // SAFETY: size query; `needed` is live.
+        let code = unsafe { egp_last_error_message(std::ptr::null_mut(), 0, &raw mut needed) };
+        assert_eq!(code, EgpResult::BufferTooSmall);
+        let mut buf = vec![0_u8; needed];
+        // SAFETY: `buf` has `needed` bytes.
+        let code = unsafe {
+            egp_last_error_message(buf.as_mut_ptr().cast(), needed, std::ptr::null_mut())
+        };
+        assert_eq!(code, EgpResult::Ok);
+        let text = CStr::from_bytes_with_nul(&buf).unwrap().to_str().unwrap();
+        assert!(text.contains(&u64::MAX.to_string()), "{text}");
+        assert_eq!(egp_last_error_code(), EgpResult::InvalidHandle);
+    }
+
+    #[test]
+    fn static_strings_are_nul_terminated() {
+        // SAFETY: both functions return pointers to static NUL-terminated strings.
+        let version = unsafe { CStr::from_ptr(egp_version()) };
+        assert_eq!(version.to_str().unwrap(), env!("CARGO_PKG_VERSION"));
+        // SAFETY: as above.
+        let name = unsafe { CStr::from_ptr(egp_result_name(EgpResult::NotFinished as u32)) };
+        assert_eq!(name.to_str().unwrap(), "EGP_RESULT_NOT_FINISHED");
+        // SAFETY: as above.
+        let unknown = unsafe { CStr::from_ptr(egp_result_name(1234)) };
+        assert_eq!(unknown.to_str().unwrap(), "EGP_RESULT_UNKNOWN");
+        assert_eq!(egp_abi_version(), EGP_ABI_VERSION);
+    }
+}
