@@ -43,7 +43,7 @@ Exit codes:
   0    success
   1    other error (a file that cannot be read or written, a socket that cannot be opened)
   2    usage error (unknown flag, malformed argument such as a bad --beacon)
-  3    no location reachable (every beacon down, blocked or filtered)
+  3    no location reachable (every beacon down, blocked or filtered, or above --max-latency-ms)
   4    API error (refused token, HTTP error, server unreachable, ticket cancelled)
   5    unusable input (empty beacon list, file of neither beacon-list shape, bad scenario)
   130  interrupted by Ctrl-C (a pending ticket is cancelled first)";

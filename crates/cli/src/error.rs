@@ -62,6 +62,15 @@ pub enum CliError {
         /// What the unreachable beacons reported, when it suggests a cause (ICMP permission).
         icmp_denied: bool,
     },
+    /// Locations answered, but all above `--max-latency-ms`.
+    #[error(
+        "no location within the latency limit: {answered} location(s) answered, all above \
+         --max-latency-ms"
+    )]
+    AboveLimit {
+        /// How many locations answered.
+        answered: usize,
+    },
     /// An Edgegap API or matchmaker call failed.
     #[error("{0}")]
     Api(#[from] ApiError),
@@ -111,7 +120,7 @@ impl CliError {
                 ProbeError::NoBeacons | ProbeError::BeaconList(_) => exit::BAD_INPUT,
                 _ => exit::FAILURE,
             },
-            Self::NothingReachable { .. } => exit::NO_LOCATION_REACHABLE,
+            Self::NothingReachable { .. } | Self::AboveLimit { .. } => exit::NO_LOCATION_REACHABLE,
             Self::Api(err) => match err {
                 ApiError::BeaconList { .. } => exit::BAD_INPUT,
                 ApiError::Cancelled { .. } => exit::INTERRUPTED,
@@ -144,6 +153,9 @@ impl CliError {
                  --timeout-ms, or run with -v to see each beacon's error"
                     .to_owned()
             }),
+            Self::AboveLimit { .. } => {
+                Some("raise --max-latency-ms, or leave it out to rank every location".to_owned())
+            }
             Self::Api(err) => api_hint(err),
             Self::Sim(_) => Some(
                 "simulated beacons bind loopback addresses (127.0.0.0/8); on macOS only 127.0.0.1 \

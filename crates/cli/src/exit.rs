@@ -8,7 +8,8 @@ pub const OK: u8 = 0;
 pub const FAILURE: u8 = 1;
 /// Usage error: an unknown flag, a missing or malformed argument (clap's own code for this).
 pub const USAGE: u8 = 2;
-/// The probe ran, but no location answered (every beacon down, blocked or filtered).
+/// The probe ran, but no location answered (every beacon down, blocked or filtered), or every
+/// location that did is above `--max-latency-ms`.
 pub const NO_LOCATION_REACHABLE: u8 = 3;
 /// An Edgegap API or matchmaker call failed (refused token, HTTP error, unreachable server,
 /// malformed answer, ticket cancelled).

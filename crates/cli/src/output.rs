@@ -50,9 +50,11 @@ pub fn align_right(table: &mut Table, columns: &[usize]) {
     }
 }
 
-/// Milliseconds as shown in tables: one decimal, or `-` when undefined.
+/// Milliseconds as shown in tables: one decimal (three below 1 ms, so a fast loopback
+/// figure never reads as `0.0`), or `-` when undefined.
 pub fn ms(value: Option<f64>) -> String {
     match value {
+        Some(v) if v.is_finite() && v < 1.0 => format!("{v:.3} ms"),
         Some(v) if v.is_finite() => format!("{v:.1} ms"),
         _ => "-".to_owned(),
     }

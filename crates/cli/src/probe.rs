@@ -89,14 +89,9 @@ pub fn outcome(probed: &Probed) -> Result<(), CliError> {
     let report = &probed.report;
     if report.locations.is_empty() {
         if !report.excluded.is_empty() {
-            return Err(CliError::usage(
-                format!(
-                    "no location within the latency limit: {} location(s) answered, all above \
-                     --max-latency-ms",
-                    report.excluded.len()
-                ),
-                "raise --max-latency-ms or leave it out",
-            ));
+            return Err(CliError::AboveLimit {
+                answered: report.excluded.len(),
+            });
         }
         return Err(CliError::NothingReachable {
             beacons: probed.beacons,
@@ -104,4 +99,92 @@ pub fn outcome(probed: &Probed) -> Result<(), CliError> {
         });
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn report_with_reason(reason: &str) -> Report {
+        Report::from_json(&format!(
+            r#"{{"locations": [], "excluded": [], "payload": {{"beacons": {{}}}},
+                "duration_ms": 5.0, "decision_ms": null,
+                "unreachable": [{{"city": "Oslo", "country": "Norway", "reasons": [{reason:?}],
+                                 "beacons": []}}]}}"#
+        ))
+        .unwrap()
+    }
+
+    #[test]
+    fn icmp_refused_by_the_os_suggests_udp_or_the_sysctl() {
+        let probed = Probed {
+            report: report_with_reason(
+                "ICMP is not permitted (Operation not permitted (os error 1))",
+            ),
+            interrupted: false,
+            beacons: 1,
+        };
+        let err = outcome(&probed).unwrap_err();
+        assert_eq!(err.exit_code(), crate::exit::NO_LOCATION_REACHABLE);
+        let hint = err.hint().unwrap();
+        assert!(
+            hint.contains("--protocol udp") && hint.contains("ping_group_range"),
+            "{hint}"
+        );
+
+        let timeout = Probed {
+            report: report_with_reason("no reply: every probe timed out"),
+            interrupted: false,
+            beacons: 1,
+        };
+        let hint = outcome(&timeout).unwrap_err().hint().unwrap();
+        assert!(!hint.contains("ping_group_range"), "{hint}");
+    }
+
+    #[test]
+    fn options_reach_the_probe_configuration() {
+        use clap::Parser;
+        let cli = crate::cli::Cli::parse_from([
+            "edgegap-probe",
+            "probe",
+            "--count",
+            "3",
+            "--timeout-ms",
+            "20",
+            "--statistic",
+            "trimmed-mean",
+            "--max-latency-ms",
+            "150",
+            "--attribute",
+            "ping",
+            "--protocol",
+            "tcp",
+            "--no-early-decision",
+            "--ip",
+            "v6",
+        ]);
+        let crate::cli::Command::Probe(args) = cli.command else {
+            panic!("not probe");
+        };
+        let config = config(&args.opts).unwrap();
+        assert_eq!(config.engine.count, 3);
+        assert_eq!(config.engine.timeout, Duration::from_millis(20));
+        assert!(config.engine.timeout_floor <= config.engine.timeout);
+        assert_eq!(config.engine.ip_version, IpVersion::V6);
+        assert_eq!(config.rank.statistic, edgegap_probe::Statistic::TrimmedMean);
+        assert_eq!(config.rank.max_latency_ms, Some(150.0));
+        assert_eq!(config.rank.attribute, "ping");
+        assert_eq!(config.protocol, ProtocolChoice::Tcp);
+        assert!(!config.early_decision);
+
+        let bad = crate::cli::Cli::parse_from(["edgegap-probe", "probe", "--max-latency-ms=-5"]);
+        let crate::cli::Command::Probe(args) = bad.command else {
+            panic!("not probe");
+        };
+        assert_eq!(config_error_code(&args.opts), Some(crate::exit::USAGE));
+    }
+
+    fn config_error_code(opts: &ProbeOpts) -> Option<u8> {
+        config(opts).err().map(|e| e.exit_code())
+    }
 }

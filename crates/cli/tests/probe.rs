@@ -190,6 +190,39 @@ async fn all_beacons_down_is_no_location_reachable() {
     assert_eq!(report["unreachable"].as_array().unwrap().len(), 4);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn max_latency_leaves_slow_locations_out_of_the_payload() {
+    let sim = known().await;
+    let list = file_with(&sim.beacon_list_v1());
+    let out = run(bin()
+        .args([
+            "probe",
+            "--json",
+            "--max-latency-ms",
+            "60",
+            "--no-early-decision",
+        ])
+        .arg("--beacons-file")
+        .arg(list.path())
+        .args(FAST));
+    assert_eq!(out.code, OK, "{out:?}");
+    let report = out.json();
+    assert_eq!(report["excluded"][0]["city"], "Far", "{}", out.stdout);
+    let kept = cities(&report["payload"]["beacons"]);
+    assert_eq!(
+        kept,
+        ["Mid", "Near"].iter().map(|c| (*c).to_owned()).collect()
+    );
+
+    let out = run(bin()
+        .args(["probe", "--payload", "--max-latency-ms", "1"])
+        .arg("--beacons-file")
+        .arg(list.path())
+        .args(FAST));
+    assert_eq!(out.code, NO_LOCATION_REACHABLE, "{out:?}");
+    assert!(out.stderr.contains("latency limit"), "{}", out.stderr);
+}
+
 #[test]
 fn bad_inputs_give_the_documented_code_and_say_what_to_do() {
     let empty = run(bin()
