@@ -317,8 +317,10 @@ pub extern "C" fn egp_probe_run_blocking(probe: EgpProbe) -> EgpResult {
     call(|| {
         runtime::ensure_may_block("egp_probe_run_blocking")?;
         let session = session(probe)?;
-        if session.progress().state == crate::session::EgpState::Created as u32 {
-            session.start(probe)?;
+        // Starts it unless it already runs or ran (then this only waits for the end).
+        match session.start(probe) {
+            Err(e) if e.code == EgpResult::AlreadyStarted => {}
+            other => other?,
         }
         session.wait()
     })

@@ -305,9 +305,19 @@ impl Session {
     }
 
     fn finish(&self, id: EgpProbe, result: Result<Report, ProbeError>) {
-        let result = result.map_err(FfiError::from).map(|report| Texts {
-            report_json: report.to_json_pretty(),
-            payload_json: report.payload.to_string(),
+        // This runs on a runtime task, outside any entry point's panic boundary: a panic while
+        // serialising must still finish the probe (as PANIC) rather than leave it running.
+        let result = result.map_err(FfiError::from).and_then(|report| {
+            std::panic::catch_unwind(|| Texts {
+                report_json: report.to_json_pretty(),
+                payload_json: report.payload.to_string(),
+            })
+            .map_err(|_| {
+                FfiError::new(
+                    EgpResult::Panic,
+                    "internal error (please report it): the report could not be serialised",
+                )
+            })
         });
         let status = result.as_ref().err().map_or(EgpResult::Ok, |e| e.code);
         {
