@@ -1,14 +1,14 @@
 //! The tokio driver: moves bytes between the sockets and the sans-I/O core, and
 //! sleeps until the core's next deadline. No probe logic lives here.
 
-mod errqueue;
 mod icmp;
+mod sys;
 mod tcp;
 mod udp;
 
 use std::collections::{HashMap, HashSet};
 use std::io;
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -239,13 +239,11 @@ impl Engine {
                 Some(Command::Stop(id)) = self.commands.recv() => {
                     self.machine.stop_target(Instant::now(), id);
                 }
-                r = recv(udp4, &mut buf4) => {
-                    let now = Instant::now();
-                    handle_recv(&mut self.machine, Family::V4, udp4, r, now, &mut buf4);
+                () = readable(udp4) => {
+                    drain_datagrams(&mut self.machine, Family::V4, udp4, &mut buf4);
                 }
-                r = recv(udp6, &mut buf6) => {
-                    let now = Instant::now();
-                    handle_recv(&mut self.machine, Family::V6, udp6, r, now, &mut buf6);
+                () = readable(udp6) => {
+                    drain_datagrams(&mut self.machine, Family::V6, udp6, &mut buf6);
                 }
                 () = error_ready(udp4) => {
                     drain_errors(&mut self.machine, Family::V4, udp4, &mut buf4);
@@ -398,9 +396,14 @@ impl Engine {
     }
 }
 
-async fn recv(socket: Option<&UdpSocket>, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
+async fn readable(socket: Option<&UdpSocket>) {
     match socket {
-        Some(socket) => socket.recv_from(buf).await,
+        Some(socket) => {
+            if let Err(e) = socket.readable().await {
+                debug!(error = %e, "waiting for datagrams failed");
+                std::future::pending::<()>().await;
+            }
+        }
         None => std::future::pending().await,
     }
 }
@@ -424,23 +427,20 @@ async fn sleep_until(wake: Option<Instant>) {
     }
 }
 
-/// Handles one received datagram (or error), then everything else already queued.
-fn handle_recv(
+/// Hands every queued datagram to the core, each with the instant it arrived.
+fn drain_datagrams(
     machine: &mut Machine,
     family: Family,
     socket: Option<&UdpSocket>,
-    first: io::Result<(usize, SocketAddr)>,
-    now: Instant,
     buf: &mut [u8],
 ) {
     let Some(socket) = socket else { return };
-    let mut result = first;
-    let mut at = now;
     loop {
-        match result {
-            Ok((len, from)) => machine.on_datagram(at, family, from, &buf[..len]),
+        match socket.try_io(Interest::READABLE, || sys::recv(socket, buf)) {
+            Ok(d) => machine.on_datagram(d.received_at, family, d.from, &buf[..d.len]),
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
             Err(e) if e.kind() == io::ErrorKind::ConnectionRefused => {
+                // A port unreachable is waiting in the error queue.
                 drain_errors(machine, family, Some(socket), buf);
             }
             Err(e) => {
@@ -448,8 +448,6 @@ fn handle_recv(
                 return;
             }
         }
-        result = socket.try_recv_from(buf);
-        at = Instant::now();
     }
 }
 
@@ -462,9 +460,9 @@ fn drain_errors(machine: &mut Machine, family: Family, socket: Option<&UdpSocket
     for direct in [false, true] {
         loop {
             let entry = if direct {
-                errqueue::recv(socket, buf)
+                sys::recv_error(socket, buf)
             } else {
-                socket.try_io(Interest::ERROR, || errqueue::recv(socket, buf))
+                socket.try_io(Interest::ERROR, || sys::recv_error(socket, buf))
             };
             match entry {
                 Ok(err) => match err.dest {

@@ -7,7 +7,7 @@ use socket2::{Domain, Socket, Type};
 use tokio::net::UdpSocket;
 use tracing::debug;
 
-use super::errqueue;
+use super::sys;
 use crate::machine::Family;
 
 /// Opens an unconnected, non-blocking UDP socket of `family` on an ephemeral port,
@@ -27,8 +27,11 @@ pub(crate) fn bind(family: Family) -> io::Result<UdpSocket> {
         debug!(error = %e, "could not enlarge the UDP receive buffer");
     }
     socket.bind(&addr.into())?;
-    if let Err(e) = errqueue::enable(&socket, family) {
+    if let Err(e) = sys::enable(&socket, family) {
         debug!(error = %e, ?family, "no socket error queue: port unreachable will show as timeouts");
+    }
+    if let Err(e) = sys::enable_timestamps(&socket) {
+        debug!(error = %e, ?family, "no receive timestamps: RTTs include the wait to be read");
     }
     UdpSocket::from_std(socket.into())
 }

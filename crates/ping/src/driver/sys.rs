@@ -1,0 +1,319 @@
+//! The raw socket calls of the UDP path (Linux), the one module with `unsafe` code.
+//!
+//! - The error queue: how an unconnected UDP socket learns that a probe was answered with
+//!   ICMP port unreachable. With `IP_RECVERR` / `IPV6_RECVERR` set, the kernel queues each
+//!   ICMP error that matches one of our datagrams; `recvmsg(MSG_ERRQUEUE)` returns a copy of
+//!   the original datagram, its destination in `msg_name`, and a `sock_extended_err`
+//!   control message saying what happened.
+//! - Receive timestamps: with `SO_TIMESTAMPNS` the kernel stamps each datagram when it
+//!   arrives, so the time it waited in the socket queue for a busy process to read it can
+//!   be taken off its round-trip time (see [`Datagram::received_at`]).
+#![allow(unsafe_code)]
+
+use std::io;
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use tokio::net::UdpSocket;
+
+use crate::machine::Family;
+
+/// One entry read from the error queue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct QueuedError {
+    /// Where the datagram that caused it was going.
+    pub(crate) dest: Option<SocketAddr>,
+    /// Whether an ICMP/ICMPv6 message reported `ECONNREFUSED` (port unreachable).
+    pub(crate) refused: bool,
+    /// The reported errno.
+    pub(crate) errno: i32,
+    /// How many bytes of the original datagram were copied into the buffer.
+    pub(crate) len: usize,
+}
+
+/// One datagram read from the socket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Datagram {
+    /// Its length (bytes in the buffer).
+    pub(crate) len: usize,
+    /// Who sent it.
+    pub(crate) from: SocketAddr,
+    /// When it reached the socket, as a monotonic instant: the instant it was read, less
+    /// the time it waited in the socket queue as the kernel's receive timestamp tells.
+    /// The realtime clock only measures that wait, and only a wait of at most
+    /// [`MAX_QUEUE_WAIT`] is trusted, so a clock step can never make a reply look faster
+    /// by more than that (and in practice not at all).
+    pub(crate) received_at: Instant,
+}
+
+/// Longest time in the socket queue the receive timestamp may take off a round trip.
+pub(crate) const MAX_QUEUE_WAIT: Duration = Duration::from_millis(100);
+
+/// The monotonic instant a datagram arrived, from the instant and wall time it was read
+/// and the kernel's (wall clock) arrival stamp.
+fn arrival(
+    read_at: Instant,
+    read_wall: std::time::SystemTime,
+    stamp: Option<std::time::SystemTime>,
+) -> Instant {
+    stamp
+        .and_then(|stamp| read_wall.duration_since(stamp).ok())
+        .filter(|wait| *wait <= MAX_QUEUE_WAIT)
+        .and_then(|wait| read_at.checked_sub(wait))
+        .unwrap_or(read_at)
+}
+
+#[cfg(any(target_os = "linux", target_os = "android"))]
+mod imp {
+    use std::mem::{size_of, size_of_val, zeroed};
+    use std::net::{Ipv4Addr, Ipv6Addr, SocketAddrV4, SocketAddrV6};
+    use std::os::fd::AsRawFd;
+    use std::ptr;
+
+    use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+    use super::{Datagram, Family, QueuedError, SocketAddr, UdpSocket, arrival, io};
+
+    /// Turns on `SO_TIMESTAMPNS`: the kernel stamps each received datagram.
+    pub(crate) fn enable_timestamps(socket: &socket2::Socket) -> io::Result<()> {
+        setsockopt_on(socket, libc::SOL_SOCKET, libc::SO_TIMESTAMPNS)
+    }
+
+    /// Turns on `IP_RECVERR` (or `IPV6_RECVERR`) for the socket.
+    pub(crate) fn enable(socket: &socket2::Socket, family: Family) -> io::Result<()> {
+        let (level, name) = match family {
+            Family::V4 => (libc::SOL_IP, libc::IP_RECVERR),
+            Family::V6 => (libc::SOL_IPV6, libc::IPV6_RECVERR),
+        };
+        setsockopt_on(socket, level, name)
+    }
+
+    fn setsockopt_on(
+        socket: &socket2::Socket,
+        level: libc::c_int,
+        name: libc::c_int,
+    ) -> io::Result<()> {
+        let on: libc::c_int = 1;
+        // SAFETY: the fd is a valid open socket owned by `socket` for the whole call;
+        // `on` is a live c_int and the length passed is exactly its size.
+        let rc = unsafe {
+            libc::setsockopt(
+                socket.as_raw_fd(),
+                level,
+                name,
+                ptr::from_ref(&on).cast::<libc::c_void>(),
+                size_of::<libc::c_int>() as libc::socklen_t,
+            )
+        };
+        if rc == 0 {
+            Ok(())
+        } else {
+            Err(io::Error::last_os_error())
+        }
+    }
+
+    /// Reads one datagram without blocking (`WouldBlock` when there is none), with its
+    /// arrival instant corrected by the kernel's receive timestamp when there is one.
+    pub(crate) fn recv(socket: &UdpSocket, buf: &mut [u8]) -> io::Result<Datagram> {
+        // SAFETY: all-zero bytes are a valid value for these plain C structs.
+        let mut name: libc::sockaddr_storage = unsafe { zeroed() };
+        let mut control = [0u64; 16];
+        let mut iov = libc::iovec {
+            iov_base: buf.as_mut_ptr().cast(),
+            iov_len: buf.len(),
+        };
+        // SAFETY: as above.
+        let mut msg: libc::msghdr = unsafe { zeroed() };
+        msg.msg_name = ptr::from_mut(&mut name).cast();
+        msg.msg_namelen = size_of::<libc::sockaddr_storage>() as libc::socklen_t;
+        msg.msg_iov = ptr::from_mut(&mut iov);
+        msg.msg_iovlen = 1;
+        msg.msg_control = control.as_mut_ptr().cast();
+        msg.msg_controllen = size_of_val(&control) as _;
+        // SAFETY: every pointer in `msg` points to a live local (`name`, `iov` and through it
+        // `buf`, `control`) whose size is the length given next to it; they outlive the call.
+        let n = unsafe { libc::recvmsg(socket.as_raw_fd(), &raw mut msg, libc::MSG_DONTWAIT) };
+        let read_at = Instant::now();
+        let read_wall = SystemTime::now();
+        if n < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        let mut stamp = None;
+        // SAFETY: `msg` was filled by a successful recvmsg; CMSG_FIRSTHDR/CMSG_NXTHDR only
+        // walk within `msg_control`/`msg_controllen`, and return null at its end.
+        let mut cmsg = unsafe { libc::CMSG_FIRSTHDR(&raw const msg) };
+        while !cmsg.is_null() {
+            // SAFETY: `cmsg` is non-null and points into `control`, checked by the CMSG macros.
+            let (level, kind) = unsafe { ((*cmsg).cmsg_level, (*cmsg).cmsg_type) };
+            if level == libc::SOL_SOCKET && kind == libc::SCM_TIMESTAMPNS {
+                // SAFETY: for SCM_TIMESTAMPNS the kernel places a `timespec` in the data;
+                // read_unaligned copes with any alignment of CMSG_DATA.
+                let ts: libc::timespec =
+                    unsafe { ptr::read_unaligned(libc::CMSG_DATA(cmsg).cast::<libc::timespec>()) };
+                if let (Ok(secs), Ok(nanos)) = (u64::try_from(ts.tv_sec), u32::try_from(ts.tv_nsec))
+                {
+                    stamp = UNIX_EPOCH.checked_add(std::time::Duration::new(secs, nanos));
+                }
+            }
+            // SAFETY: as for CMSG_FIRSTHDR.
+            cmsg = unsafe { libc::CMSG_NXTHDR(&raw const msg, cmsg) };
+        }
+        let from = socket_addr(&name)
+            .ok_or_else(|| io::Error::other("datagram from an unknown address family"))?;
+        Ok(Datagram {
+            len: (n as usize).min(buf.len()),
+            from,
+            received_at: arrival(read_at, read_wall, stamp),
+        })
+    }
+
+    /// Reads one entry of the error queue without blocking (`WouldBlock` when it is empty).
+    pub(crate) fn recv_error(socket: &UdpSocket, buf: &mut [u8]) -> io::Result<QueuedError> {
+        // SAFETY: all-zero bytes are a valid value for these plain C structs.
+        let mut name: libc::sockaddr_storage = unsafe { zeroed() };
+        // u64 elements keep the control buffer aligned for cmsghdr.
+        let mut control = [0u64; 64];
+        let mut iov = libc::iovec {
+            iov_base: buf.as_mut_ptr().cast(),
+            iov_len: buf.len(),
+        };
+        // SAFETY: as above.
+        let mut msg: libc::msghdr = unsafe { zeroed() };
+        msg.msg_name = ptr::from_mut(&mut name).cast();
+        msg.msg_namelen = size_of::<libc::sockaddr_storage>() as libc::socklen_t;
+        msg.msg_iov = ptr::from_mut(&mut iov);
+        msg.msg_iovlen = 1;
+        msg.msg_control = control.as_mut_ptr().cast();
+        msg.msg_controllen = size_of_val(&control) as _;
+        // SAFETY: every pointer in `msg` points to a live local (`name`, `iov` and through it
+        // `buf`, `control`) whose size is the length given next to it; they outlive the call.
+        let n = unsafe {
+            libc::recvmsg(
+                socket.as_raw_fd(),
+                &raw mut msg,
+                libc::MSG_ERRQUEUE | libc::MSG_DONTWAIT,
+            )
+        };
+        if n < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        let mut refused = false;
+        let mut errno = 0;
+        // SAFETY: `msg` was filled by a successful recvmsg; CMSG_FIRSTHDR/CMSG_NXTHDR only
+        // walk within `msg_control`/`msg_controllen`, and return null at its end.
+        let mut cmsg = unsafe { libc::CMSG_FIRSTHDR(&raw const msg) };
+        while !cmsg.is_null() {
+            // SAFETY: `cmsg` is non-null and points into `control`, checked by the CMSG macros.
+            let (level, kind) = unsafe { ((*cmsg).cmsg_level, (*cmsg).cmsg_type) };
+            let is_err = (level == libc::SOL_IP && kind == libc::IP_RECVERR)
+                || (level == libc::SOL_IPV6 && kind == libc::IPV6_RECVERR);
+            if is_err {
+                // SAFETY: for IP(V6)_RECVERR the kernel places a `sock_extended_err` in the
+                // data; read_unaligned copes with any alignment of CMSG_DATA.
+                let ee: libc::sock_extended_err = unsafe {
+                    ptr::read_unaligned(libc::CMSG_DATA(cmsg).cast::<libc::sock_extended_err>())
+                };
+                errno = i32::try_from(ee.ee_errno).unwrap_or(i32::MAX);
+                let from_icmp = ee.ee_origin == libc::SO_EE_ORIGIN_ICMP
+                    || ee.ee_origin == libc::SO_EE_ORIGIN_ICMP6;
+                refused = from_icmp && errno == libc::ECONNREFUSED;
+            }
+            // SAFETY: as for CMSG_FIRSTHDR.
+            cmsg = unsafe { libc::CMSG_NXTHDR(&raw const msg, cmsg) };
+        }
+        Ok(QueuedError {
+            dest: socket_addr(&name),
+            refused,
+            errno,
+            len: (n as usize).min(buf.len()),
+        })
+    }
+
+    fn socket_addr(name: &libc::sockaddr_storage) -> Option<SocketAddr> {
+        match i32::from(name.ss_family) {
+            libc::AF_INET => {
+                // SAFETY: the family says the storage holds a sockaddr_in, which fits in it.
+                let sin: libc::sockaddr_in = unsafe { ptr::read(ptr::from_ref(name).cast()) };
+                let ip = Ipv4Addr::from(u32::from_be(sin.sin_addr.s_addr));
+                Some(SocketAddr::V4(SocketAddrV4::new(
+                    ip,
+                    u16::from_be(sin.sin_port),
+                )))
+            }
+            libc::AF_INET6 => {
+                // SAFETY: the family says the storage holds a sockaddr_in6, which fits in it.
+                let sin6: libc::sockaddr_in6 = unsafe { ptr::read(ptr::from_ref(name).cast()) };
+                let ip = Ipv6Addr::from(sin6.sin6_addr.s6_addr);
+                Some(SocketAddr::V6(SocketAddrV6::new(
+                    ip,
+                    u16::from_be(sin6.sin6_port),
+                    sin6.sin6_flowinfo,
+                    sin6.sin6_scope_id,
+                )))
+            }
+            _ => None,
+        }
+    }
+}
+
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+mod imp {
+    use std::time::Instant;
+
+    use super::{Datagram, Family, QueuedError, UdpSocket, io};
+
+    /// No kernel receive timestamps here: the read instant is used.
+    pub(crate) fn enable_timestamps(_socket: &socket2::Socket) -> io::Result<()> {
+        Err(io::Error::new(
+            io::ErrorKind::Unsupported,
+            "no receive timestamps on this platform",
+        ))
+    }
+
+    /// Reads one datagram without blocking.
+    pub(crate) fn recv(socket: &UdpSocket, buf: &mut [u8]) -> io::Result<Datagram> {
+        let (len, from) = socket.try_recv_from(buf)?;
+        Ok(Datagram {
+            len,
+            from,
+            received_at: Instant::now(),
+        })
+    }
+
+    /// The error queue is Linux-only; elsewhere port unreachable shows as timeouts.
+    pub(crate) fn enable(_socket: &socket2::Socket, _family: Family) -> io::Result<()> {
+        Err(io::Error::new(
+            io::ErrorKind::Unsupported,
+            "no socket error queue on this platform",
+        ))
+    }
+
+    /// Always `WouldBlock`: nothing is ever queued.
+    pub(crate) fn recv_error(_socket: &UdpSocket, _buf: &mut [u8]) -> io::Result<QueuedError> {
+        Err(io::ErrorKind::WouldBlock.into())
+    }
+}
+
+pub(crate) use imp::{enable, enable_timestamps, recv, recv_error};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::UNIX_EPOCH;
+
+    #[test]
+    fn the_queue_wait_is_taken_off_only_when_plausible() {
+        let read_at = Instant::now();
+        let wall = UNIX_EPOCH + Duration::from_secs(1_000_000);
+        let ms = Duration::from_millis;
+        assert_eq!(
+            arrival(read_at, wall, Some(wall - ms(3))),
+            read_at.checked_sub(ms(3)).unwrap()
+        );
+        assert_eq!(arrival(read_at, wall, None), read_at);
+        // A stamp in the future (clock stepped back) or too old (clock stepped forward,
+        // or a stamp we cannot trust): no correction, the round trip can only look slower.
+        assert_eq!(arrival(read_at, wall, Some(wall + ms(3))), read_at);
+        assert_eq!(arrival(read_at, wall, Some(wall - ms(500))), read_at);
+    }
+}
