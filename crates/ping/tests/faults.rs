@@ -321,3 +321,58 @@ async fn ipv6_udp_to_loopback() {
         ms(m)
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_deadline_ends_the_run_like_cancel() {
+    let mut silent = beacon("silent", 58, 5.0);
+    silent.silent = true;
+    let sim = sim(vec![silent]).await;
+    let config = EngineConfig {
+        deadline: Some(Duration::from_millis(150)),
+        ..EngineConfig::default()
+    };
+    let out = run(targets(&sim, ProtocolChoice::Udp), config).await;
+    let s = &out.summary.targets[0];
+    assert!(out.summary.cancelled);
+    assert_eq!(s.status, TargetStatus::Cancelled, "{s:?}");
+    assert_eq!(
+        s.cancelled, s.sent,
+        "every probe was still in flight (1 s timeout): {s:?}"
+    );
+    assert!(out.summary.elapsed >= Duration::from_millis(150));
+    assert!(
+        out.summary.elapsed < Duration::from_secs(1),
+        "{:?}",
+        out.summary.elapsed
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dropping_a_run_stops_its_probes() {
+    let mut silent = beacon("silent", 59, 5.0);
+    silent.silent = true;
+    let sim = sim(vec![silent]).await;
+    let config = EngineConfig {
+        count: 1000,
+        extra_probes: 0,
+        interval: Duration::from_millis(5),
+        ..EngineConfig::default()
+    };
+    let mut run = edgegap_ping::start(targets(&sim, ProtocolChoice::Udp), config).unwrap();
+    // Wait until probes flow, then drop the run without finishing it.
+    while let Some(e) = run.events.recv().await {
+        if matches!(e, Event::Sent { seq, .. } if seq.0 >= 3) {
+            break;
+        }
+    }
+    drop(run);
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let settled = sim.stats()[0].udp_received;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(settled >= 3);
+    assert_eq!(
+        sim.stats()[0].udp_received,
+        settled,
+        "probes kept coming after the run was dropped"
+    );
+}
