@@ -71,7 +71,14 @@ pub struct RankConfig {
     /// The statistic a location is judged by (default: median).
     pub statistic: Statistic,
     /// Milliseconds added per unit of loss fraction: with the default 100.0, 2 % loss costs 2 ms.
+    /// The loss fraction scored is smoothed by the prior below (the reported `loss` is not).
     pub loss_penalty_ms: f64,
+    /// How many loss-free probes the scored loss assumes on top of those measured (default 20).
+    /// A loss fraction measured over a handful of probes is mostly noise (one lost probe of six
+    /// is not "17 % loss"), so the score uses `lost / (received + lost + loss_prior_probes)`:
+    /// no loss costs nothing, one early loss costs little, a long run converges to what was
+    /// measured.
+    pub loss_prior_probes: f64,
     /// Weight of the jitter in the score: `score += jitter_weight * jitter_ms` (default 0.5).
     pub jitter_weight: f64,
     /// Relative width of the near-tie band: a score is a near tie of `best` when it is at most
@@ -91,6 +98,7 @@ impl Default for RankConfig {
         Self {
             statistic: Statistic::Median,
             loss_penalty_ms: 100.0,
+            loss_prior_probes: 20.0,
             jitter_weight: 0.5,
             tie_factor: 1.2,
             tie_margin_ms: 10.0,
@@ -101,6 +109,13 @@ impl Default for RankConfig {
 }
 
 impl RankConfig {
+    /// The loss fraction used in the score: `lost / (received + lost + loss_prior_probes)`.
+    /// `None` when nothing was resolved and there is no prior.
+    pub fn scored_loss(&self, received: u32, lost: u32) -> Option<f64> {
+        let total = f64::from(received) + f64::from(lost) + self.loss_prior_probes.max(0.0);
+        (total > 0.0).then(|| f64::from(lost) / total)
+    }
+
     /// Whether `score_ms` is a near tie of `best_ms` under this configuration's band.
     pub fn within_band(&self, score_ms: f64, best_ms: f64) -> bool {
         within_band(score_ms, best_ms, self.tie_factor, self.tie_margin_ms)
@@ -111,6 +126,7 @@ impl RankConfig {
     pub fn validate(&self) -> Result<(), RankError> {
         let non_negative = [
             ("loss_penalty_ms", self.loss_penalty_ms),
+            ("loss_prior_probes", self.loss_prior_probes),
             ("jitter_weight", self.jitter_weight),
             ("tie_margin_ms", self.tie_margin_ms),
         ];

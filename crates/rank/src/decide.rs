@@ -14,8 +14,10 @@ pub struct LiveLocation {
     pub key: LocationKey,
     /// Its samples so far, in milliseconds, in arrival order (non-finite values are ignored).
     pub rtts_ms: Vec<f64>,
-    /// Age of its oldest unanswered probe, in milliseconds: a lower bound on its next sample.
-    /// Used only while the location has no sample.
+    /// A lower bound, in milliseconds, on any sample still to come from its beacons that have
+    /// no sample yet: the age of their oldest unanswered probe, or `Some(0.0)` when such a
+    /// beacon has no probe in flight (no bound). `None` when every beacon that can still
+    /// answer already has a sample (a single-beacon location with samples, for example).
     pub oldest_outstanding_ms: Option<f64>,
     /// Whether all of its probes are settled (it will get no more samples).
     pub finished: bool,
@@ -42,8 +44,9 @@ pub struct Decision {
 ///   consecutive samples; loss is unknown during a run and counts 0.
 /// - The *leader* is the location with the lowest current score, ties by key, among those
 ///   with at least `leader_samples` (at least 1) samples that are not unreachable.
-/// - A location's *most optimistic score* is the minimum of its samples, or, while it has
-///   none, `oldest_outstanding_ms`, or 0 when it has neither; with zero penalties. No statistic
+/// - A location's *most optimistic score* is the minimum of its samples and of
+///   `oldest_outstanding_ms` (a location of several beacons may have samples from one and a
+///   faster one still silent), or 0 when it has neither; with zero penalties. No statistic
 ///   of samples that are all at least that bound can be below it.
 /// - A location is *hopeless* when it is not finished, not unreachable, not the leader, and
 ///   its most optimistic score is outside the near-tie band of the leader's current score
@@ -130,6 +133,7 @@ pub fn optimistic_ms(l: &LiveLocation) -> f64 {
         .filter(|v| v.is_finite())
         .reduce(f64::min);
     match (min, l.oldest_outstanding_ms) {
+        (Some(min), Some(age)) if age.is_finite() => min.min(age.max(0.0)),
         (Some(min), _) => min,
         (None, Some(age)) if age.is_finite() && age > 0.0 => age,
         _ => 0.0,

@@ -320,13 +320,15 @@ impl Metrics {
         }
     }
 
-    /// The score: `statistic + loss_penalty_ms * loss + jitter_weight * jitter`, where a
-    /// missing loss or jitter counts 0. `None` without samples.
+    /// The score: `statistic + loss_penalty_ms * scored loss + jitter_weight * jitter`, where
+    /// the scored loss is the measured one smoothed by the configured prior
+    /// ([`crate::RankConfig::scored_loss`]) and a missing jitter counts 0. `None` without samples.
     pub fn score(&self, config: &crate::RankConfig) -> Option<f64> {
         let value = self.statistic(config.statistic)?;
         Some(
             value
-                + config.loss_penalty_ms * self.loss.unwrap_or(0.0)
+                + config.loss_penalty_ms
+                    * config.scored_loss(self.received, self.lost).unwrap_or(0.0)
                 + config.jitter_weight * self.jitter.unwrap_or(0.0),
         )
     }
@@ -576,8 +578,14 @@ mod tests {
         close(m.statistic(Statistic::Mean), 15.2);
         close(m.statistic(Statistic::TrimmedMean), 12.0);
         close(m.statistic(Statistic::Min), 10.0);
-        // 12 + 100 * 0.02 + 0.5 * 9.75
-        close(m.score(&RankConfig::default()), 12.0 + 2.0 + 4.875);
+        // 12 + 100 * 1 / (50 + 20) + 0.5 * 9.75: loss shrunk by 20 loss-free prior probes.
+        close(m.score(&RankConfig::default()), 12.0 + 100.0 / 70.0 + 4.875);
+        let raw_loss = RankConfig {
+            loss_prior_probes: 0.0,
+            ..RankConfig::default()
+        };
+        // Without a prior: 12 + 100 * 0.02 + 0.5 * 9.75.
+        close(m.score(&raw_loss), 12.0 + 2.0 + 4.875);
         let plain = RankConfig {
             loss_penalty_ms: 0.0,
             jitter_weight: 0.0,
@@ -585,5 +593,23 @@ mod tests {
             ..RankConfig::default()
         };
         close(m.score(&plain), 10.0);
+    }
+
+    #[test]
+    fn one_lost_probe_of_six_costs_little() {
+        let mut s = stats_of(&[8.0, 8.0, 8.0, 8.0, 8.0]);
+        s.add_counters(Counters {
+            sent: 6,
+            received: 5,
+            lost: 1,
+            ..Counters::default()
+        });
+        let config = RankConfig {
+            jitter_weight: 0.0,
+            ..RankConfig::default()
+        };
+        // 8 + 100 * 1 / (6 + 20) = 8 + 3.85; the raw 1/6 would have cost 16.7 ms.
+        close(s.metrics().score(&config), 8.0 + 100.0 / 26.0);
+        close(s.metrics().loss, 1.0 / 6.0);
     }
 }

@@ -65,8 +65,8 @@ fn beacons_of_a_location_are_merged_and_one_live_beacon_makes_it_reachable() {
     assert!((paris.loss.unwrap() - 0.5).abs() < 1e-12);
     assert!((paris.rtt_ms.p50.unwrap() - 20.0).abs() < 1e-9);
     assert!((paris.rtt_ms.jitter.unwrap() - 10.0).abs() < 1e-9);
-    // Score: 20 + 100 * 0.5 + 0.5 * 10 = 75; the statistic stays 20.
-    assert!((paris.score_ms - 75.0).abs() < 1e-9);
+    // Score: 20 + 100 * 3 / (6 + 20 prior probes) + 0.5 * 10; the statistic stays 20.
+    assert!((paris.score_ms - (25.0 + 300.0 / 26.0)).abs() < 1e-9);
     let dead_beacon = paris.beacons.iter().find(|b| b.host == "p2").unwrap();
     assert_eq!(dead_beacon.unreachable.as_deref(), Some("timed out"));
     assert_eq!(dead_beacon.rtt_ms.p50, None);
@@ -113,7 +113,11 @@ fn payload_carries_the_statistic_rounded_not_the_score() {
     lossy.sent = 4;
     lossy.lost = 1;
     let input = [lossy, beacon("Dallas", "United States", "d", &[30.126])];
-    let r = rank(&input, &RankConfig::default(), None);
+    let raw_loss = RankConfig {
+        loss_prior_probes: 0.0,
+        ..RankConfig::default()
+    };
+    let r = rank(&input, &raw_loss, None);
     // Chicago's score is 12.344 + 25 + 0.5 * 0.001 > Dallas's 30.126.
     assert_eq!(cities(&r.locations), ["Dallas", "Chicago"]);
     assert_eq!(

@@ -1,0 +1,172 @@
+//! What the run has seen so far, per beacon and per location, for the early decision.
+//!
+//! The engine reports every send and reply; this keeps, per target, its samples and the send
+//! times of its unanswered probes (an unanswered probe sent `age` ago means its reply, if any,
+//! will be at least `age`), and asks `edgegap_rank::decide` which locations can no longer win.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use edgegap_ping::{Event, Seq, TargetId};
+use edgegap_rank::{LiveLocation, LocationKey, RankConfig, decide};
+
+use crate::targets::index_of;
+
+/// Below this many locations the decision is re-evaluated on every event; above it at most
+/// once per [`EVAL_EVERY`], so a run over thousands of beacons stays linear.
+const EVAL_ALWAYS_BELOW: usize = 64;
+const EVAL_EVERY: Duration = Duration::from_millis(5);
+
+#[derive(Debug, Default)]
+struct TargetLive {
+    rtts_ms: Vec<f64>,
+    outstanding: Vec<(Seq, Instant)>,
+    done: bool,
+    stop_requested: bool,
+}
+
+/// Live state of one run.
+#[derive(Debug)]
+pub(crate) struct LiveRun {
+    start: Instant,
+    targets: Vec<TargetLive>,
+    /// For each location: its key and the indices of its targets.
+    locations: Vec<(LocationKey, Vec<usize>)>,
+    decided_at: Option<Duration>,
+    last_eval: Option<Instant>,
+}
+
+impl LiveRun {
+    /// A run over targets `0..keys.len()`, target `i` belonging to location `keys[i]`.
+    pub(crate) fn new(keys: &[LocationKey], start: Instant) -> Self {
+        let mut by_key: HashMap<&LocationKey, usize> = HashMap::new();
+        let mut locations: Vec<(LocationKey, Vec<usize>)> = Vec::new();
+        for (i, key) in keys.iter().enumerate() {
+            let slot = *by_key.entry(key).or_insert_with(|| {
+                locations.push((key.clone(), Vec::new()));
+                locations.len() - 1
+            });
+            locations[slot].1.push(i);
+        }
+        Self {
+            start,
+            targets: keys.iter().map(|_| TargetLive::default()).collect(),
+            locations,
+            decided_at: None,
+            last_eval: None,
+        }
+    }
+
+    /// When the best location became known, measured from the start of the run.
+    pub(crate) fn decided_at(&self) -> Option<Duration> {
+        self.decided_at
+    }
+
+    fn target(&mut self, id: TargetId) -> Option<&mut TargetLive> {
+        self.targets.get_mut(index_of(id))
+    }
+
+    /// Takes one engine event into account.
+    pub(crate) fn observe(&mut self, event: &Event) {
+        match event {
+            Event::Sent { target, seq, at } => {
+                if let Some(t) = self.target(*target) {
+                    t.outstanding.push((*seq, *at));
+                }
+            }
+            Event::Reply { target, seq, rtt } => {
+                if let Some(t) = self.target(*target) {
+                    t.outstanding.retain(|(s, _)| s != seq);
+                    t.rtts_ms.push(rtt.as_secs_f64() * 1000.0);
+                }
+            }
+            Event::Timeout { target, seq } | Event::Failed { target, seq, .. } => {
+                if let Some(t) = self.target(*target) {
+                    t.outstanding.retain(|(s, _)| s != seq);
+                }
+            }
+            Event::Done { summary } => {
+                if let Some(t) = self.target(summary.id) {
+                    t.done = true;
+                    t.outstanding.clear();
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Re-evaluates the decision at `now` (throttled for large runs) and returns the targets
+    /// that should stop: those of locations that can no longer win, once they have a sample
+    /// (every reachable location is measured at least once).
+    pub(crate) fn evaluate(
+        &mut self,
+        now: Instant,
+        config: &RankConfig,
+        leader_samples: usize,
+        force: bool,
+    ) -> Vec<TargetId> {
+        let due = self.locations.len() < EVAL_ALWAYS_BELOW
+            || self
+                .last_eval
+                .is_none_or(|t| now.duration_since(t) >= EVAL_EVERY);
+        if !(force || due) {
+            return Vec::new();
+        }
+        self.last_eval = Some(now);
+        let live: Vec<LiveLocation> = self
+            .locations
+            .iter()
+            .map(|(key, members)| self.live_location(key, members, now))
+            .collect();
+        let decision = decide(&live, config, leader_samples);
+        if decision.decided && self.decided_at.is_none() {
+            self.decided_at = Some(now.duration_since(self.start));
+        }
+        let mut stop = Vec::new();
+        for key in &decision.hopeless {
+            let Some((_, members)) = self.locations.iter().find(|(k, _)| k == key) else {
+                continue;
+            };
+            for &i in members {
+                let t = &mut self.targets[i];
+                if !t.done && !t.stop_requested && !t.rtts_ms.is_empty() {
+                    t.stop_requested = true;
+                    stop.push(crate::targets::target_id(i));
+                }
+            }
+        }
+        stop
+    }
+
+    fn live_location(&self, key: &LocationKey, members: &[usize], now: Instant) -> LiveLocation {
+        let mut rtts_ms = Vec::new();
+        let mut finished = true;
+        // The earliest any not-yet-answered beacon of this location could still answer.
+        let mut bound_ms: Option<f64> = None;
+        let mut unbounded = false;
+        for &i in members {
+            let t = &self.targets[i];
+            rtts_ms.extend_from_slice(&t.rtts_ms);
+            finished &= t.done;
+            // A beacon with samples is bounded by them; one without is bounded by the age of
+            // its oldest unanswered probe, or not at all when it has none in flight.
+            if t.done || !t.rtts_ms.is_empty() {
+                continue;
+            }
+            match t.outstanding.iter().map(|(_, at)| *at).min() {
+                Some(oldest) => {
+                    let age = now.saturating_duration_since(oldest).as_secs_f64() * 1000.0;
+                    bound_ms = Some(bound_ms.map_or(age, |b: f64| b.min(age)));
+                }
+                None => unbounded = true,
+            }
+        }
+        LiveLocation {
+            key: key.clone(),
+            unreachable: finished && rtts_ms.is_empty(),
+            rtts_ms,
+            oldest_outstanding_ms: if unbounded { Some(0.0) } else { bound_ms },
+            finished,
+        }
+    }
+}

@@ -1,0 +1,367 @@
+//! The facade: beacons in, a ranked report out.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Instant, SystemTime};
+
+use edgegap_api::{Beacon, parse_beacon_list};
+use edgegap_ping::{Event, RunSummary, TargetSpec};
+use edgegap_rank::{LocationKey, Report, degraded, rank};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::config::ProbeConfig;
+use crate::error::ProbeError;
+use crate::live::LiveRun;
+use crate::measure::measurement;
+use crate::progress::{Progress, ProgressCounters};
+use crate::targets::{index_of, location_key, target_for};
+
+/// Entry point: `Probe::builder()`.
+#[derive(Debug, Clone, Copy)]
+pub struct Probe;
+
+impl Probe {
+    /// Starts describing a probe run.
+    pub fn builder() -> ProbeBuilder {
+        ProbeBuilder::default()
+    }
+}
+
+/// Describes a probe run: the beacons, the configuration and an optional previous report.
+#[derive(Debug, Clone, Default)]
+pub struct ProbeBuilder {
+    beacons: Vec<Beacon>,
+    config: ProbeConfig,
+    previous: Option<Report>,
+}
+
+impl ProbeBuilder {
+    /// The beacons to measure (from either beacon-list shape, see [`parse_beacon_list`]).
+    #[must_use]
+    pub fn beacons(mut self, beacons: impl IntoIterator<Item = Beacon>) -> Self {
+        self.beacons.extend(beacons);
+        self
+    }
+
+    /// Reads the beacons from a beacon-list JSON document of either published shape.
+    pub fn beacon_list_json(self, json: &str) -> Result<Self, ProbeError> {
+        Ok(self.beacons(parse_beacon_list(json)?))
+    }
+
+    /// The configuration (`ProbeConfig::default()` when not called).
+    #[must_use]
+    pub fn config(mut self, config: ProbeConfig) -> Self {
+        self.config = config;
+        self
+    }
+
+    /// A report of an earlier run: its best location is kept first while it stays inside the
+    /// near-tie band, and when it is younger than the configured TTL only its best locations are
+    /// re-probed unless they degraded. Overrides the configured cache file as the source.
+    #[must_use]
+    pub fn previous(mut self, report: Report) -> Self {
+        self.previous = Some(report);
+        self
+    }
+
+    /// Starts the run on the current tokio runtime and returns at once.
+    ///
+    /// # Errors
+    /// [`ProbeError::NoBeacons`] for an empty list. Must be called inside a tokio runtime.
+    pub fn start(self) -> Result<ProbeHandle, ProbeError> {
+        if self.beacons.is_empty() {
+            return Err(ProbeError::NoBeacons);
+        }
+        let previous = self.previous.or_else(|| load_cache(&self.config));
+        let counters = Arc::new(ProgressCounters::default());
+        let (cancel_tx, cancel_rx) = watch::channel(false);
+        let job = Job {
+            beacons: self.beacons,
+            config: self.config,
+            previous,
+            counters: Arc::clone(&counters),
+            cancel: cancel_rx,
+        };
+        let task = tokio::spawn(job.run());
+        Ok(ProbeHandle {
+            counters,
+            cancel: cancel_tx,
+            task,
+        })
+    }
+
+    /// Runs to the end and returns the report.
+    pub async fn run(self) -> Result<Report, ProbeError> {
+        self.start()?.wait().await
+    }
+
+    /// Runs to the end on a private runtime, for callers without an async runtime.
+    ///
+    /// # Errors
+    /// [`ProbeError::InsideAsyncRuntime`] when called from inside a tokio runtime.
+    pub fn run_blocking(self) -> Result<Report, ProbeError> {
+        if tokio::runtime::Handle::try_current().is_ok() {
+            return Err(ProbeError::InsideAsyncRuntime);
+        }
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(ProbeError::Runtime)?;
+        runtime.block_on(self.run())
+    }
+}
+
+/// A running probe: read its progress, cancel it, wait for its report.
+#[derive(Debug)]
+pub struct ProbeHandle {
+    counters: Arc<ProgressCounters>,
+    cancel: watch::Sender<bool>,
+    task: JoinHandle<Result<Report, ProbeError>>,
+}
+
+impl ProbeHandle {
+    /// A snapshot of the progress; never blocks.
+    pub fn progress(&self) -> Progress {
+        self.counters.snapshot()
+    }
+
+    /// Stops all sending at once; the report then holds what was measured so far.
+    pub fn cancel(&self) {
+        self.cancel.send_replace(true);
+    }
+
+    /// A cloneable way to cancel the run from elsewhere (a signal handler, another thread).
+    pub fn canceller(&self) -> impl Fn() + Send + Sync + 'static {
+        let cancel = self.cancel.clone();
+        move || {
+            cancel.send_replace(true);
+        }
+    }
+
+    /// Whether the report is ready.
+    pub fn is_finished(&self) -> bool {
+        self.task.is_finished()
+    }
+
+    /// Waits for the report.
+    pub async fn wait(self) -> Result<Report, ProbeError> {
+        match self.task.await {
+            Ok(result) => result,
+            Err(join) => Err(ProbeError::TaskFailed(join.to_string())),
+        }
+    }
+}
+
+fn load_cache(config: &ProbeConfig) -> Option<Report> {
+    let path = config.cache_file.as_ref()?;
+    if !path.exists() {
+        return None;
+    }
+    match Report::load(path) {
+        Ok(report) => Some(report),
+        Err(err) => {
+            tracing::warn!(path = %path.display(), %err, "ignoring unreadable cache file");
+            None
+        }
+    }
+}
+
+fn key_of(location: &edgegap_rank::LocationReport) -> LocationKey {
+    LocationKey {
+        city: location.city.clone(),
+        country: location.country.clone(),
+    }
+}
+
+/// One run, moved into its task.
+struct Job {
+    beacons: Vec<Beacon>,
+    config: ProbeConfig,
+    previous: Option<Report>,
+    counters: Arc<ProgressCounters>,
+    cancel: watch::Receiver<bool>,
+}
+
+/// What one engine run measured.
+struct Measured {
+    summary: RunSummary,
+    /// When the best location became known, from the start of the whole job.
+    decided_at: Option<std::time::Duration>,
+}
+
+impl Job {
+    async fn run(mut self) -> Result<Report, ProbeError> {
+        let started = Instant::now();
+        let result = self.probe(started).await;
+        self.counters.finished.store(true, Ordering::Release);
+        let report = result?;
+        if let Some(path) = &self.config.cache_file {
+            report.save(path).map_err(|source| ProbeError::CacheWrite {
+                path: path.clone(),
+                source,
+            })?;
+        }
+        Ok(report)
+    }
+
+    async fn probe(&mut self, started: Instant) -> Result<Report, ProbeError> {
+        let sticky = self.previous.as_ref().and_then(Report::best).map(key_of);
+        if let Some(report) = self.fast_reprobe(started, sticky.as_ref()).await? {
+            return Ok(report);
+        }
+        let all: Vec<usize> = (0..self.beacons.len()).collect();
+        let measured = self.measure(&all, started).await?;
+        Ok(self.report(&all, &measured, sticky.as_ref(), started))
+    }
+
+    /// With a fresh previous report, measures only its best locations; returns the report
+    /// when the previous best still holds, `None` when everything must be re-probed.
+    async fn fast_reprobe(
+        &mut self,
+        started: Instant,
+        sticky: Option<&LocationKey>,
+    ) -> Result<Option<Report>, ProbeError> {
+        let Some(previous) = &self.previous else {
+            return Ok(None);
+        };
+        if !previous.is_fresh(self.config.cache_ttl, SystemTime::now()) {
+            return Ok(None);
+        }
+        let Some(saved_best) = previous.best().cloned() else {
+            return Ok(None);
+        };
+        let top: Vec<LocationKey> = previous
+            .locations
+            .iter()
+            .take(self.config.cache_reprobe_top.max(1))
+            .map(key_of)
+            .collect();
+        let subset: Vec<usize> = (0..self.beacons.len())
+            .filter(|&i| top.contains(&location_key(&self.beacons[i])))
+            .collect();
+        if subset.is_empty() {
+            return Ok(None);
+        }
+        let measured = self.measure(&subset, started).await?;
+        let report = self.report(&subset, &measured, sticky, started);
+        let holds = report.best().is_some_and(|best| {
+            key_of(best) == key_of(&saved_best)
+                && !degraded(
+                    &saved_best,
+                    best.score_ms,
+                    self.config.degrade_factor,
+                    self.config.degrade_margin_ms,
+                )
+        });
+        tracing::debug!(holds, "fast re-probe of the saved best locations");
+        if holds || measured.summary.cancelled {
+            Ok(Some(report))
+        } else {
+            self.counters.decided.store(false, Ordering::Relaxed);
+            Ok(None)
+        }
+    }
+
+    fn report(
+        &self,
+        indices: &[usize],
+        measured: &Measured,
+        sticky: Option<&LocationKey>,
+        started: Instant,
+    ) -> Report {
+        let measurements: Vec<_> = measured
+            .summary
+            .targets
+            .iter()
+            .map(|summary| measurement(&self.beacons[indices[index_of(summary.id)]], summary))
+            .collect();
+        let ranking = rank(&measurements, &self.config.rank, sticky);
+        Report::new(
+            ranking,
+            &self.config.rank,
+            started.elapsed(),
+            measured.decided_at,
+        )
+    }
+
+    /// Runs the engine over the beacons at `indices` (target `i` is beacon `indices[i]`).
+    async fn measure(
+        &mut self,
+        indices: &[usize],
+        started: Instant,
+    ) -> Result<Measured, ProbeError> {
+        let targets: Vec<TargetSpec> = indices
+            .iter()
+            .enumerate()
+            .map(|(i, &b)| target_for(i, &self.beacons[b], self.config.protocol))
+            .collect();
+        let keys: Vec<LocationKey> = indices
+            .iter()
+            .map(|&b| location_key(&self.beacons[b]))
+            .collect();
+        let counters = &self.counters;
+        counters.targets_total.store(
+            u32::try_from(targets.len()).unwrap_or(u32::MAX),
+            Ordering::Relaxed,
+        );
+        counters.targets_done.store(0, Ordering::Relaxed);
+
+        let run_start = Instant::now();
+        let mut run = edgegap_ping::start(targets, self.config.engine.clone())?;
+        let control = run.control();
+        let mut live = LiveRun::new(&keys, run_start);
+        let leader_samples = self.config.engine.count as usize;
+        let mut cancelled = *self.cancel.borrow();
+        if cancelled {
+            control.cancel();
+        }
+        loop {
+            tokio::select! {
+                event = run.events.recv() => {
+                    let Some(event) = event else { break };
+                    count(counters, &event);
+                    live.observe(&event);
+                    let force = matches!(event, Event::Done { .. });
+                    let stop = live.evaluate(Instant::now(), &self.config.rank, leader_samples, force);
+                    if live.decided_at().is_some() {
+                        counters.decided.store(true, Ordering::Relaxed);
+                    }
+                    if self.config.early_decision {
+                        for id in stop {
+                            control.stop_target(id);
+                        }
+                    }
+                }
+                changed = self.cancel.changed(), if !cancelled => {
+                    if changed.is_err() || *self.cancel.borrow() {
+                        cancelled = true;
+                        control.cancel();
+                    }
+                }
+            }
+        }
+        let summary = run.finish().await;
+        Ok(Measured {
+            decided_at: live
+                .decided_at()
+                .map(|d| d + run_start.duration_since(started)),
+            summary,
+        })
+    }
+}
+
+fn count(counters: &ProgressCounters, event: &Event) {
+    match event {
+        Event::Sent { .. } => {
+            counters.probes_sent.fetch_add(1, Ordering::Relaxed);
+        }
+        Event::Reply { .. } => {
+            counters.samples.fetch_add(1, Ordering::Relaxed);
+        }
+        Event::Done { .. } => {
+            counters.targets_done.fetch_add(1, Ordering::Relaxed);
+        }
+        _ => {}
+    }
+}
