@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Side-by-side with fping: the same loopback targets, the same probe count and pacing, over ICMP.
+# Prints wall time, CPU time and peak memory of each, and the median RTT each reports.
+#
+#   benches/fping_compare.sh [TARGETS=256] [COUNT=10]
+#
+# Needs root (raw ICMP) or net.ipv4.ping_group_range opened, and fping (apt-get install fping).
+# Every target is a 127.0.x.y address: no packet leaves the machine.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+targets=${1:-256}
+count=${2:-10}
+command -v fping >/dev/null || { echo "fping is not installed: apt-get install -y fping" >&2; exit 1; }
+[ -x /usr/bin/time ] || { echo "GNU time is not installed: apt-get install -y time" >&2; exit 1; }
+
+cargo build --release -q -p edgegap-probe-cli
+bin=target/release/edgegap-probe
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+addresses=()
+for i in $(seq 1 "$targets"); do
+  addresses+=("127.0.$((10 + i / 250)).$((1 + i % 250))")
+done
+printf '%s\n' "${addresses[@]}" >"$work/targets.txt"
+python3 - "$work/targets.txt" >"$work/beacons.json" <<'PY'
+import json, sys
+hosts = [line.strip() for line in open(sys.argv[1]) if line.strip()]
+print(json.dumps({"count": len(hosts), "locations": [
+    {"host": h, "location": {"city": f"T{i:04d}", "country": "Loopback"}} for i, h in enumerate(hosts)]}))
+PY
+
+measure() { # name, command...
+  local name=$1; shift
+  /usr/bin/time -f "%e %U %S %M" -o "$work/$name.time" "$@" >"$work/$name.out" 2>"$work/$name.err" || true
+  read -r wall user sys rss <"$work/$name.time"
+  printf '%-16s wall %6.2f s   cpu %5.2f s   peak %6.1f MB\n' "$name" "$wall" \
+    "$(echo "$user + $sys" | bc)" "$(echo "scale=1; $rss / 1024" | bc)"
+}
+
+echo "== $targets loopback targets x $count ICMP probes, 20 ms per-target interval, 1 ms global gap"
+measure fping fping -q -C "$count" -p 20 -i 1 -f "$work/targets.txt"
+measure edgegap-probe "$bin" probe --beacons-file "$work/beacons.json" --protocol icmp \
+  --count "$count" --interval-ms 20 --json
+python3 - "$work" <<'PY'
+import json, statistics, sys
+work = sys.argv[1]
+vals = []
+for line in open(f"{work}/fping.err"):
+    if ":" in line:
+        vals += [float(v) for v in line.split(":", 1)[1].split() if v != "-"]
+print(f"fping          median RTT {statistics.median(vals) * 1000:.0f} us over {len(vals)} replies" if vals else "fping: no replies")
+try:
+    report = json.load(open(f"{work}/edgegap-probe.out"))
+    p50 = [loc["rtt_ms"]["p50"] for loc in report["locations"]]
+    print(f"edgegap-probe  median of per-target p50 {statistics.median(p50) * 1000:.0f} us over {len(p50)} targets, "
+          f"{len(report['unreachable'])} unreachable")
+except Exception as exc:  # noqa: BLE001
+    print("edgegap-probe: no report:", exc, open(f"{work}/edgegap-probe.err").read()[-500:])
+PY
