@@ -6,7 +6,7 @@
 use std::path::PathBuf;
 
 use edgegap_probe::ProbeError;
-use edgegap_probe::api::{ApiError, BeaconListError};
+use edgegap_probe::api::{ApiError, BeaconListError, Service};
 
 use crate::exit;
 
@@ -172,10 +172,16 @@ impl CliError {
 
 fn api_hint(err: &ApiError) -> Option<String> {
     match err {
-        ApiError::Unauthorized { .. } => Some(
-            "pass the right token with --matchmaker-token / EDGEGAP_MATCHMAKER_TOKEN (sent raw) or \
-             --api-token / EDGEGAP_API_TOKEN (sent as `token <API_TOKEN>`)"
+        ApiError::Unauthorized {
+            service: Service::Matchmaker,
+            ..
+        } => Some(
+            "pass the matchmaker's own token with --matchmaker-token or EDGEGAP_MATCHMAKER_TOKEN \
+             (not the Edgegap API token)"
                 .to_owned(),
+        ),
+        ApiError::Unauthorized { .. } => Some(
+            "pass the organisation's API token with --api-token or EDGEGAP_API_TOKEN".to_owned(),
         ),
         ApiError::Transport { .. } | ApiError::Timeout { .. } => {
             Some("check the URL and the network; the server did not answer".to_owned())

@@ -50,11 +50,11 @@ pub fn align_right(table: &mut Table, columns: &[usize]) {
     }
 }
 
-/// Milliseconds as shown in tables: one decimal (three below 1 ms, so a fast loopback
-/// figure never reads as `0.0`), or `-` when undefined.
+/// Milliseconds as shown in tables: one decimal (two below 1 ms, so a fast loopback figure
+/// never reads as `0.0`), or `-` when undefined.
 pub fn ms(value: Option<f64>) -> String {
     match value {
-        Some(v) if v.is_finite() && v < 1.0 => format!("{v:.3} ms"),
+        Some(v) if v.is_finite() && v < 1.0 => format!("{v:.2} ms"),
         Some(v) if v.is_finite() => format!("{v:.1} ms"),
         _ => "-".to_owned(),
     }
@@ -102,6 +102,18 @@ pub fn report_tables(report: &Report) -> String {
         align_right(&mut ranked, &[0, 3, 4, 5, 6]);
         out.push_str(&ranked.to_string());
         out.push('\n');
+        let most = report
+            .locations
+            .iter()
+            .map(|l| l.received)
+            .max()
+            .unwrap_or(0);
+        if report.locations.iter().any(|l| l.received < most) {
+            out.push_str(
+                "Locations that could no longer win were stopped early, with fewer samples \
+                 (--no-early-decision measures every one fully).\n",
+            );
+        }
     }
     if !report.excluded.is_empty() {
         let limit = report
