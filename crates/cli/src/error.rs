@@ -149,8 +149,8 @@ impl CliError {
             Self::NothingReachable { icmp_denied, .. } => Some(if *icmp_denied {
                 ICMP_HINT.to_owned()
             } else {
-                "check the network (a firewall dropping UDP? try `--protocol tcp`), raise \
-                 --timeout-ms, or run with -v to see each beacon's error"
+                "each beacon's reason is listed above (or in --json); check the addresses and the \
+                 network (a firewall dropping UDP? try `--protocol tcp`) or raise --timeout-ms"
                     .to_owned()
             }),
             Self::AboveLimit { .. } => {

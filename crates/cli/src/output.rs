@@ -151,13 +151,23 @@ fn unreachable_table(unreachable: &[UnreachableLocation]) -> String {
     table.to_string()
 }
 
+/// Whole milliseconds, or one decimal below 10 ms.
+fn duration(ms: f64) -> String {
+    if ms < 10.0 {
+        format!("{ms:.1} ms")
+    } else {
+        format!("{ms:.0} ms")
+    }
+}
+
 /// The one-line timing summary printed under a table.
 pub fn timing(report: &Report) -> String {
     match report.decision_ms {
         Some(decided) => format!(
-            "Best location known after {decided:.0} ms; probing took {:.0} ms in all.\n",
-            report.duration_ms
+            "Best location known after {}; probing took {} in all.\n",
+            duration(decided),
+            duration(report.duration_ms)
         ),
-        None => format!("Probing took {:.0} ms.\n", report.duration_ms),
+        None => format!("Probing took {}.\n", duration(report.duration_ms)),
     }
 }
