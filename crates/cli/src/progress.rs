@@ -27,9 +27,9 @@ fn bar(total: u64) -> ProgressBar {
         return ProgressBar::hidden();
     }
     let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
-    if let Ok(style) = ProgressStyle::with_template(
-        "{spinner} probing {pos}/{len} beacons [{bar:30}] {msg} {elapsed}",
-    ) {
+    if let Ok(style) =
+        ProgressStyle::with_template("{spinner} probing {pos}/{len} beacons [{bar:24}] {msg}")
+    {
         bar.set_style(style.progress_chars("=> "));
     }
     bar
