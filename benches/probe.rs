@@ -43,7 +43,7 @@ fn twelve_locations(c: &mut Criterion) {
         .sample_size(20)
         .measurement_time(Duration::from_secs(12));
     group.bench_function("full_report", |b| {
-        b.iter(|| run(&runtime, &json, &defaults))
+        b.iter(|| run(&runtime, &json, &defaults));
     });
     group.bench_function("decision", |b| {
         b.iter_custom(|iterations| {

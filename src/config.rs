@@ -17,6 +17,10 @@ pub struct ProbeConfig {
     pub protocol: ProtocolChoice,
     /// Stop probing locations that can no longer win once the leader is known (default on).
     pub early_decision: bool,
+    /// With `early_decision`, a beacon is stopped only once it has this many samples
+    /// (default 3), so every reachable location still gets a median that one outlier cannot
+    /// move, and a jitter figure.
+    pub early_decision_min_samples: u32,
     /// A saved report to read before the run (sticky choice, fast re-probe) and write after it.
     pub cache_file: Option<PathBuf>,
     /// How long a saved report may be reused for the fast re-probe (default 10 minutes).
@@ -37,6 +41,7 @@ impl Default for ProbeConfig {
             rank: RankConfig::default(),
             protocol: ProtocolChoice::Auto,
             early_decision: true,
+            early_decision_min_samples: 3,
             cache_file: None,
             cache_ttl: Duration::from_secs(600),
             cache_reprobe_top: 3,

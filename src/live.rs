@@ -17,6 +17,13 @@ use crate::targets::index_of;
 const EVAL_ALWAYS_BELOW: usize = 64;
 const EVAL_EVERY: Duration = Duration::from_millis(5);
 
+/// How many samples the leader needs before it leads, and a beacon before it may be stopped.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Thresholds {
+    pub leader_samples: usize,
+    pub min_samples: usize,
+}
+
 #[derive(Debug, Default)]
 struct TargetLive {
     rtts_ms: Vec<f64>,
@@ -96,13 +103,13 @@ impl LiveRun {
     }
 
     /// Re-evaluates the decision at `now` (throttled for large runs) and returns the targets
-    /// that should stop: those of locations that can no longer win, once they have a sample
-    /// (every reachable location is measured at least once).
+    /// that should stop: those of locations that can no longer win, once they have
+    /// `min_samples` samples (every reachable location is still measured).
     pub(crate) fn evaluate(
         &mut self,
         now: Instant,
         config: &RankConfig,
-        leader_samples: usize,
+        thresholds: Thresholds,
         force: bool,
     ) -> Vec<TargetId> {
         let due = self.locations.len() < EVAL_ALWAYS_BELOW
@@ -118,7 +125,7 @@ impl LiveRun {
             .iter()
             .map(|(key, members)| self.live_location(key, members, now))
             .collect();
-        let decision = decide(&live, config, leader_samples);
+        let decision = decide(&live, config, thresholds.leader_samples);
         if decision.decided && self.decided_at.is_none() {
             self.decided_at = Some(now.duration_since(self.start));
         }
@@ -129,7 +136,8 @@ impl LiveRun {
             };
             for &i in members {
                 let t = &mut self.targets[i];
-                if !t.done && !t.stop_requested && !t.rtts_ms.is_empty() {
+                if !t.done && !t.stop_requested && t.rtts_ms.len() >= thresholds.min_samples.max(1)
+                {
                     t.stop_requested = true;
                     stop.push(crate::targets::target_id(i));
                 }
@@ -168,5 +176,87 @@ impl LiveRun {
             oldest_outstanding_ms: if unbounded { Some(0.0) } else { bound_ms },
             finished,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(city: &str) -> LocationKey {
+        LocationKey::new(city, "")
+    }
+
+    const THRESHOLDS: Thresholds = Thresholds {
+        leader_samples: 3,
+        min_samples: 2,
+    };
+
+    /// Sends probe `seq` of target `t` at `t0 + at_ms`, answered after `rtt_ms` if given.
+    fn probe(live: &mut LiveRun, t0: Instant, t: usize, seq: u32, at_ms: u64, rtt_ms: Option<u64>) {
+        let target = crate::targets::target_id(t);
+        live.observe(&Event::Sent {
+            target,
+            seq: Seq(seq),
+            at: t0 + Duration::from_millis(at_ms),
+        });
+        if let Some(rtt) = rtt_ms {
+            live.observe(&Event::Reply {
+                target,
+                seq: Seq(seq),
+                rtt: Duration::from_millis(rtt),
+            });
+        }
+    }
+
+    #[test]
+    fn a_losing_location_is_stopped_only_once_it_has_enough_samples() {
+        let t0 = Instant::now();
+        let mut live = LiveRun::new(&[key("Near"), key("Far")], t0);
+        let config = RankConfig::default();
+        for seq in 0..3 {
+            probe(&mut live, t0, 0, seq, u64::from(seq) * 20, Some(10));
+        }
+        probe(&mut live, t0, 1, 10, 0, Some(100));
+        let now = t0 + Duration::from_millis(120);
+        assert!(
+            live.evaluate(now, &config, THRESHOLDS, true).is_empty(),
+            "one sample is not enough"
+        );
+        assert!(
+            live.decided_at().is_some(),
+            "Far cannot win: the best is known"
+        );
+        probe(&mut live, t0, 1, 11, 20, Some(101));
+        let stop = live.evaluate(now, &config, THRESHOLDS, true);
+        assert_eq!(stop, [crate::targets::target_id(1)]);
+        assert!(
+            live.evaluate(now, &config, THRESHOLDS, true).is_empty(),
+            "asked once only"
+        );
+    }
+
+    #[test]
+    fn a_silent_faster_beacon_keeps_its_location_in_the_race() {
+        // "Split" has a slow beacon with samples and a second one with a probe in flight for
+        // only 2 ms: that one could still answer in 2 ms, so Split is not hopeless.
+        let t0 = Instant::now();
+        let mut live = LiveRun::new(&[key("Near"), key("Split"), key("Split")], t0);
+        let config = RankConfig::default();
+        for seq in 0..3 {
+            probe(&mut live, t0, 0, seq, 0, Some(10));
+            probe(&mut live, t0, 1, 10 + seq, 0, Some(200));
+        }
+        probe(&mut live, t0, 2, 20, 298, None);
+        let now = t0 + Duration::from_millis(300);
+        assert!(live.evaluate(now, &config, THRESHOLDS, true).is_empty());
+        assert!(live.decided_at().is_none());
+        // Once that probe is 100 ms old without reply, Split can no longer win.
+        let later = t0 + Duration::from_millis(400);
+        assert_eq!(
+            live.evaluate(later, &config, THRESHOLDS, true),
+            [crate::targets::target_id(1)]
+        );
+        assert!(live.decided_at().is_some());
     }
 }

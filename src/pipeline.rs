@@ -12,7 +12,7 @@ use tokio::task::JoinHandle;
 
 use crate::config::ProbeConfig;
 use crate::error::ProbeError;
-use crate::live::LiveRun;
+use crate::live::{LiveRun, Thresholds};
 use crate::measure::measurement;
 use crate::progress::{Progress, ProgressCounters};
 use crate::targets::{index_of, location_key, target_for};
@@ -311,7 +311,10 @@ impl Job {
         let mut run = edgegap_ping::start(targets, self.config.engine.clone())?;
         let control = run.control();
         let mut live = LiveRun::new(&keys, run_start);
-        let leader_samples = self.config.engine.count as usize;
+        let thresholds = Thresholds {
+            leader_samples: self.config.engine.count as usize,
+            min_samples: self.config.early_decision_min_samples as usize,
+        };
         let mut cancelled = *self.cancel.borrow();
         if cancelled {
             control.cancel();
@@ -323,7 +326,7 @@ impl Job {
                     count(counters, &event);
                     live.observe(&event);
                     let force = matches!(event, Event::Done { .. });
-                    let stop = live.evaluate(Instant::now(), &self.config.rank, leader_samples, force);
+                    let stop = live.evaluate(Instant::now(), &self.config.rank, thresholds, force);
                     if live.decided_at().is_some() {
                         counters.decided.store(true, Ordering::Relaxed);
                     }
