@@ -82,14 +82,17 @@ fn location_rows(table: &mut Table, locations: &[LocationReport]) {
             ms(l.rtt_ms.p90),
             ms(l.rtt_ms.jitter),
             percent(l.loss),
+            format!("{}/{}", l.received, l.sent),
             l.protocol.map_or("-", |p| p.as_str()).to_owned(),
         ]);
     }
 }
 
-const RANK_HEADER: [&str; 8] = [
-    "rank", "city", "country", "p50", "p90", "jitter", "loss", "protocol",
+const RANK_HEADER: [&str; 9] = [
+    "rank", "city", "country", "p50", "p90", "jitter", "loss", "samples", "protocol",
 ];
+/// The numeric columns of [`RANK_HEADER`].
+const RANK_NUMERIC: [usize; 6] = [0, 3, 4, 5, 6, 7];
 
 /// The ranking, the excluded locations and the unreachable ones, as tables.
 pub fn report_tables(report: &Report) -> String {
@@ -99,19 +102,14 @@ pub fn report_tables(report: &Report) -> String {
     } else {
         let mut ranked = table(&RANK_HEADER);
         location_rows(&mut ranked, &report.locations);
-        align_right(&mut ranked, &[0, 3, 4, 5, 6]);
+        align_right(&mut ranked, &RANK_NUMERIC);
         out.push_str(&ranked.to_string());
         out.push('\n');
-        let most = report
-            .locations
-            .iter()
-            .map(|l| l.received)
-            .max()
-            .unwrap_or(0);
-        if report.locations.iter().any(|l| l.received < most) {
+        let most = report.locations.iter().map(|l| l.received).max();
+        if report.locations.iter().any(|l| Some(l.received) < most) {
             out.push_str(
-                "Locations that could no longer win were stopped early, with fewer samples \
-                 (--no-early-decision measures every one fully).\n",
+                "samples: replies used / probes sent. By default, locations that can no longer \
+                 win stop after 3 samples (--no-early-decision measures every one fully).\n",
             );
         }
     }
@@ -126,7 +124,7 @@ pub fn report_tables(report: &Report) -> String {
         out.push_str(" (left out of the payload):\n");
         let mut excluded = table(&RANK_HEADER);
         location_rows(&mut excluded, &report.excluded);
-        align_right(&mut excluded, &[0, 3, 4, 5, 6]);
+        align_right(&mut excluded, &RANK_NUMERIC);
         out.push_str(&excluded.to_string());
         out.push('\n');
     }

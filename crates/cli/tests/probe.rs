@@ -149,7 +149,7 @@ async fn the_table_lists_unreachable_locations_apart() {
         .split_once("Unreachable")
         .unwrap_or_else(|| panic!("no unreachable section:\n{}", out.stdout));
     for header in [
-        "rank", "city", "country", "p50", "p90", "jitter", "loss", "protocol",
+        "rank", "city", "country", "p50", "p90", "jitter", "loss", "samples", "protocol",
     ] {
         assert!(ranked.contains(header), "{header} missing:\n{}", out.stdout);
     }
