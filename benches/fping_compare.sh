@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Side-by-side with fping: the same loopback targets, the same probe count and pacing, over ICMP.
 # Prints wall time, CPU time and peak memory of each, and the median RTT each reports.
+# `edgegap-probe` does the same work as fping (--no-early-decision: every probe of every target);
+# `edgegap-default` is the default run, which stops targets that can no longer win.
 #
 #   benches/fping_compare.sh [TARGETS=256] [COUNT=10]
 #
@@ -41,6 +43,8 @@ measure() { # name, command...
 echo "== $targets loopback targets x $count ICMP probes, 20 ms per-target interval, 1 ms global gap"
 measure fping fping -q -C "$count" -p 20 -i 1 -f "$work/targets.txt"
 measure edgegap-probe "$bin" probe --beacons-file "$work/beacons.json" --protocol icmp \
+  --count "$count" --interval-ms 20 --no-early-decision --json
+measure edgegap-default "$bin" probe --beacons-file "$work/beacons.json" --protocol icmp \
   --count "$count" --interval-ms 20 --json
 python3 - "$work" <<'PY'
 import json, statistics, sys

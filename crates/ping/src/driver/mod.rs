@@ -4,6 +4,7 @@
 mod icmp;
 mod sys;
 mod tcp;
+mod timer;
 mod udp;
 
 use std::collections::{HashMap, HashSet};
@@ -97,6 +98,7 @@ pub fn start(targets: Vec<TargetSpec>, config: EngineConfig) -> Result<Run, Engi
         commands,
         events: Some(events_tx),
         token: token.clone(),
+        timer: timer::Timer::new(),
     };
     let handle = runtime.spawn(engine.run());
     Ok(Run {
@@ -193,10 +195,9 @@ struct Engine {
     commands: mpsc::UnboundedReceiver<Command>,
     events: Option<mpsc::UnboundedSender<Event>>,
     token: CancellationToken,
+    /// Waits for the core's next deadline with microsecond precision (pacing).
+    timer: timer::Timer,
 }
-
-/// Below this, tokio's millisecond timer is too coarse: the driver yields instead of sleeping.
-const TIMER_GRANULARITY: Duration = Duration::from_millis(1);
 
 impl Engine {
     async fn run(mut self) -> RunSummary {
@@ -216,7 +217,6 @@ impl Engine {
         let mut buf4 = vec![0u8; 65_536];
         let mut buf6 = vec![0u8; 65_536];
         let mut cancelled = false;
-        let spin = self.machine.config().min_gap < TIMER_GRANULARITY;
         loop {
             self.machine.handle_timeout(Instant::now());
             self.transmit().await;
@@ -224,10 +224,7 @@ impl Engine {
             if self.machine.is_finished() {
                 break;
             }
-            let now = Instant::now();
             let wake = self.machine.poll_timeout();
-            let short =
-                spin && wake.is_some_and(|w| w.saturating_duration_since(now) < TIMER_GRANULARITY);
             let udp4 = self.udp4.as_ref().ok();
             let udp6 = self.udp6.as_ref().ok();
             tokio::select! {
@@ -254,8 +251,7 @@ impl Engine {
                 Some(msg) = self.inbound.recv() => {
                     self.handle_inbound(msg);
                 }
-                () = tokio::task::yield_now(), if short => {}
-                () = sleep_until(wake), if !short => {}
+                () = self.timer.sleep_until(wake) => {}
                 Some(_) = self.tasks.join_next(), if !self.tasks.is_empty() => {}
             }
         }
@@ -416,13 +412,6 @@ async fn error_ready(socket: Option<&UdpSocket>) {
                 std::future::pending::<()>().await;
             }
         }
-        None => std::future::pending().await,
-    }
-}
-
-async fn sleep_until(wake: Option<Instant>) {
-    match wake {
-        Some(at) => tokio::time::sleep_until(at.into()).await,
         None => std::future::pending().await,
     }
 }
