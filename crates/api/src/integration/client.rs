@@ -12,7 +12,7 @@ use crate::beacon::{Beacon, BeaconList, IntegrationBeacon, LocationData};
 use crate::error::{ApiError, Service};
 use crate::pagination::page_stream;
 use crate::token::ApiToken;
-use crate::transport::{Call, HttpConfig, Transport, TransportOptions};
+use crate::transport::{ApiClient, Call, ClientBuilder, Connection, Transport};
 
 /// The Integration API's base URL.
 pub const DEFAULT_BASE_URL: &str = "https://api.edgegap.com";
@@ -37,10 +37,23 @@ pub struct IntegrationClient {
 }
 
 /// Builder of an [`IntegrationClient`].
-#[derive(Debug, Clone)]
-pub struct IntegrationClientBuilder {
-    token: ApiToken,
-    options: TransportOptions,
+pub type IntegrationClientBuilder = ClientBuilder<IntegrationClient>;
+
+impl ApiClient for IntegrationClient {
+    type Token = ApiToken;
+    const SERVICE: Service = Service::Integration;
+    const DEFAULT_BASE_URL: Option<&'static str> = Some(DEFAULT_BASE_URL);
+    fn secret(token: &ApiToken) -> &str {
+        token.expose_secret()
+    }
+    fn authorization(secret: &str) -> String {
+        format!("token {secret}")
+    }
+    fn from_connection(connection: Connection) -> Self {
+        Self {
+            transport: connection.0,
+        }
+    }
 }
 
 impl IntegrationClientBuilder {
@@ -49,34 +62,6 @@ impl IntegrationClientBuilder {
     pub fn base_url(mut self, url: impl Into<String>) -> Self {
         self.options.base_url = Some(url.into());
         self
-    }
-
-    /// Timeouts, body limit and retries.
-    #[must_use]
-    pub fn http_config(mut self, config: HttpConfig) -> Self {
-        self.options.config = config;
-        self
-    }
-
-    /// Uses this `reqwest::Client` (its connect timeout and user agent apply; the request
-    /// timeout of the [`HttpConfig`] is still set on every request).
-    #[must_use]
-    pub fn reqwest_client(mut self, client: reqwest::Client) -> Self {
-        self.options.client = Some(client);
-        self
-    }
-
-    /// Builds the client. Fails on an empty token or a base URL that is not http(s).
-    pub fn build(self) -> Result<IntegrationClient, ApiError> {
-        let secret = self.token.expose_secret();
-        let transport = Transport::new(
-            Service::Integration,
-            Some(DEFAULT_BASE_URL),
-            self.options,
-            &format!("token {secret}"),
-            secret,
-        )?;
-        Ok(IntegrationClient { transport })
     }
 }
 
@@ -92,10 +77,7 @@ impl IntegrationClient {
 
     /// A builder, to change the base URL, timeouts, retries or `reqwest::Client`.
     pub fn builder(token: ApiToken) -> IntegrationClientBuilder {
-        IntegrationClientBuilder {
-            token,
-            options: TransportOptions::default(),
-        }
+        IntegrationClientBuilder::new(token, None)
     }
 
     /// The base URL in use.

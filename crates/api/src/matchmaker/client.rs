@@ -9,7 +9,7 @@ use super::{
 use crate::beacon::Beacon;
 use crate::error::{ApiError, Service};
 use crate::token::MatchmakerToken;
-use crate::transport::{Call, HttpConfig, Transport, TransportOptions};
+use crate::transport::{ApiClient, Call, ClientBuilder, Connection, Transport};
 
 /// Client of one matchmaker's API (its own base URL, its own token sent raw). Cheap to clone.
 ///
@@ -31,33 +31,19 @@ pub struct MatchmakerClient {
 }
 
 /// Builder of a [`MatchmakerClient`].
-#[derive(Debug, Clone)]
-pub struct MatchmakerClientBuilder {
-    token: MatchmakerToken,
-    options: TransportOptions,
-}
+pub type MatchmakerClientBuilder = ClientBuilder<MatchmakerClient>;
 
-impl MatchmakerClientBuilder {
-    /// Timeouts, body limit and retries.
-    #[must_use]
-    pub fn http_config(mut self, config: HttpConfig) -> Self {
-        self.options.config = config;
-        self
+impl ApiClient for MatchmakerClient {
+    type Token = MatchmakerToken;
+    const SERVICE: Service = Service::Matchmaker;
+    const DEFAULT_BASE_URL: Option<&'static str> = None;
+    fn secret(token: &MatchmakerToken) -> &str {
+        token.expose_secret()
     }
-
-    /// Uses this `reqwest::Client` (its connect timeout and user agent apply; the request
-    /// timeout of the [`HttpConfig`] is still set on every request).
-    #[must_use]
-    pub fn reqwest_client(mut self, client: reqwest::Client) -> Self {
-        self.options.client = Some(client);
-        self
-    }
-
-    /// Builds the client. Fails on an empty token or a base URL that is not http(s).
-    pub fn build(self) -> Result<MatchmakerClient, ApiError> {
-        let secret = self.token.expose_secret();
-        let transport = Transport::new(Service::Matchmaker, None, self.options, secret, secret)?;
-        Ok(MatchmakerClient { transport })
+    fn from_connection(connection: Connection) -> Self {
+        Self {
+            transport: connection.0,
+        }
     }
 }
 
@@ -81,13 +67,7 @@ impl MatchmakerClient {
 
     /// A builder, to change timeouts, retries or the `reqwest::Client`.
     pub fn builder(base_url: impl Into<String>, token: MatchmakerToken) -> MatchmakerClientBuilder {
-        MatchmakerClientBuilder {
-            token,
-            options: TransportOptions {
-                base_url: Some(base_url.into()),
-                ..TransportOptions::default()
-            },
-        }
+        MatchmakerClientBuilder::new(token, Some(base_url.into()))
     }
 
     /// The base URL in use.

@@ -9,7 +9,7 @@ use super::{
 };
 use crate::error::{ApiError, Service};
 use crate::token::ServerBrowserToken;
-use crate::transport::{Call, HttpConfig, Transport, TransportOptions};
+use crate::transport::{ApiClient, Call, ClientBuilder, Connection, Transport};
 
 /// Client of a server browser (its own base URL, its own token sent raw). Cheap to clone.
 ///
@@ -29,33 +29,19 @@ pub struct ServerBrowserClient {
 }
 
 /// Builder of a [`ServerBrowserClient`].
-#[derive(Debug, Clone)]
-pub struct ServerBrowserClientBuilder {
-    token: ServerBrowserToken,
-    options: TransportOptions,
-}
+pub type ServerBrowserClientBuilder = ClientBuilder<ServerBrowserClient>;
 
-impl ServerBrowserClientBuilder {
-    /// Timeouts, body limit and retries.
-    #[must_use]
-    pub fn http_config(mut self, config: HttpConfig) -> Self {
-        self.options.config = config;
-        self
+impl ApiClient for ServerBrowserClient {
+    type Token = ServerBrowserToken;
+    const SERVICE: Service = Service::ServerBrowser;
+    const DEFAULT_BASE_URL: Option<&'static str> = None;
+    fn secret(token: &ServerBrowserToken) -> &str {
+        token.expose_secret()
     }
-
-    /// Uses this `reqwest::Client` (its connect timeout and user agent apply; the request
-    /// timeout of the [`HttpConfig`] is still set on every request).
-    #[must_use]
-    pub fn reqwest_client(mut self, client: reqwest::Client) -> Self {
-        self.options.client = Some(client);
-        self
-    }
-
-    /// Builds the client. Fails on an empty token or a base URL that is not http(s).
-    pub fn build(self) -> Result<ServerBrowserClient, ApiError> {
-        let secret = self.token.expose_secret();
-        let transport = Transport::new(Service::ServerBrowser, None, self.options, secret, secret)?;
-        Ok(ServerBrowserClient { transport })
+    fn from_connection(connection: Connection) -> Self {
+        Self {
+            transport: connection.0,
+        }
     }
 }
 
@@ -74,13 +60,7 @@ impl ServerBrowserClient {
         base_url: impl Into<String>,
         token: ServerBrowserToken,
     ) -> ServerBrowserClientBuilder {
-        ServerBrowserClientBuilder {
-            token,
-            options: TransportOptions {
-                base_url: Some(base_url.into()),
-                ..TransportOptions::default()
-            },
-        }
+        ServerBrowserClientBuilder::new(token, Some(base_url.into()))
     }
 
     /// The base URL in use.

@@ -2,8 +2,11 @@
 //! size-limited bodies, and errors that never hold a token.
 
 mod body;
+mod builder;
 mod retry;
 
+pub use builder::ClientBuilder;
+pub(crate) use builder::{ApiClient, Connection};
 pub use retry::RetryPolicy;
 
 use std::fmt;
