@@ -281,18 +281,7 @@ pub fn beacons_from_integration(
     to_beacons(entries)
 }
 
-impl crate::pagination::Page for BeaconList {
-    type Item = IntegrationBeacon;
-    fn items(&self) -> &[IntegrationBeacon] {
-        &self.locations
-    }
-    fn into_items(self) -> Vec<IntegrationBeacon> {
-        self.locations
-    }
-    fn pagination(&self) -> Option<&crate::pagination::Pagination> {
-        self.pagination.as_ref()
-    }
-}
+crate::pagination::impl_page!(BeaconList, IntegrationBeacon, locations);
 
 /// Reads a beacon list in either published shape (see the module docs), or a bare JSON
 /// array of beacons. Unknown fields are ignored; a malformed entry is an error that names it.

@@ -88,6 +88,26 @@ pub trait Page {
     fn pagination(&self) -> Option<&Pagination>;
 }
 
+/// `impl Page for $list` where the items are in the field `$items` and the `pagination`
+/// object in the field `pagination`.
+macro_rules! impl_page {
+    ($list:ty, $item:ty, $items:ident) => {
+        impl $crate::pagination::Page for $list {
+            type Item = $item;
+            fn items(&self) -> &[$item] {
+                &self.$items
+            }
+            fn into_items(self) -> Vec<$item> {
+                self.$items
+            }
+            fn pagination(&self) -> Option<&$crate::pagination::Pagination> {
+                self.pagination.as_ref()
+            }
+        }
+    };
+}
+pub(crate) use impl_page;
+
 /// Turns "fetch page n" into a stream of every item of every page, from page `first`.
 #[cfg(feature = "http")]
 pub(crate) fn page_stream<P, F, Fut>(

@@ -14,7 +14,7 @@ pub use client::{DEFAULT_BASE_URL, IntegrationClient, IntegrationClientBuilder};
 use serde::{Deserialize, Serialize};
 
 use crate::beacon::LocationData;
-use crate::pagination::{Page, Pagination};
+use crate::pagination::{Pagination, impl_page};
 use crate::token::SecretString;
 
 pub use crate::beacon::{BeaconList, IntegrationBeacon};
@@ -68,18 +68,7 @@ pub struct LocationList {
     pub pagination: Option<Pagination>,
 }
 
-impl Page for LocationList {
-    type Item = LocationData;
-    fn items(&self) -> &[LocationData] {
-        &self.locations
-    }
-    fn into_items(self) -> Vec<LocationData> {
-        self.locations
-    }
-    fn pagination(&self) -> Option<&Pagination> {
-        self.pagination.as_ref()
-    }
-}
+impl_page!(LocationList, LocationData, locations);
 
 /// Defines a string enum of the spec that keeps values this client does not know.
 macro_rules! string_enum {
@@ -218,18 +207,7 @@ pub struct EndpointStorageList {
     pub pagination: Option<Pagination>,
 }
 
-impl Page for EndpointStorageList {
-    type Item = EndpointStorage;
-    fn items(&self) -> &[EndpointStorage] {
-        &self.endpoints
-    }
-    fn into_items(self) -> Vec<EndpointStorage> {
-        self.endpoints
-    }
-    fn pagination(&self) -> Option<&Pagination> {
-        self.pagination.as_ref()
-    }
-}
+impl_page!(EndpointStorageList, EndpointStorage, endpoints);
 
 string_enum!(
     /// Whether a pull profile's source is a file or a folder (`source_type`).
@@ -309,18 +287,7 @@ pub struct PullProfileList {
     pub pagination: Option<Pagination>,
 }
 
-impl Page for PullProfileList {
-    type Item = PullProfile;
-    fn items(&self) -> &[PullProfile] {
-        &self.pull_profiles
-    }
-    fn into_items(self) -> Vec<PullProfile> {
-        self.pull_profiles
-    }
-    fn pagination(&self) -> Option<&Pagination> {
-        self.pagination.as_ref()
-    }
-}
+impl_page!(PullProfileList, PullProfile, pull_profiles);
 
 /// Answer of linking a pull profile to an app version (`pull-profile-link-app-version`).
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
