@@ -82,7 +82,7 @@ fn location_rows(table: &mut Table, locations: &[LocationReport]) {
             ms(l.rtt_ms.p90),
             ms(l.rtt_ms.jitter),
             percent(l.loss),
-            format!("{}/{}", l.received, l.sent),
+            format!("{}/{}", l.counters.received, l.counters.sent),
             l.protocol.map_or("-", |p| p.as_str()).to_owned(),
         ]);
     }
@@ -105,8 +105,8 @@ pub fn report_tables(report: &Report) -> String {
         align_right(&mut ranked, &RANK_NUMERIC);
         out.push_str(&ranked.to_string());
         out.push('\n');
-        let most = report.locations.iter().map(|l| l.received).max();
-        if report.locations.iter().any(|l| Some(l.received) < most) {
+        let most = report.locations.iter().map(|l| l.counters.received).max();
+        if report.locations.iter().any(|l| Some(l.counters.received) < most) {
             out.push_str(
                 "samples: replies used / probes sent. By default, locations that can no longer \
                  win stop after 3 samples (--no-early-decision measures every one fully).\n",

@@ -37,11 +37,11 @@ pub use decide::{Decision, LiveLocation, decide, live_score, optimistic_ms};
 pub use error::RankError;
 pub use measurement::{BeaconMeasurement, LocationKey};
 pub use ranking::{
-    BeaconReport, LocationReport, ProtocolLabel, Ranking, RttSummary, UnreachableBeacon,
-    UnreachableLocation, rank,
+    BeaconReport, LocationReport, ProtocolLabel, Ranking, UnreachableBeacon, UnreachableLocation,
+    rank,
 };
 pub use report::{Report, degraded};
-pub use stats::{Counters, Metrics, Stats};
+pub use stats::{Counters, Metrics, RttSummary, Stats};
 
 /// The transport enum of the probe engine, re-exported for convenience.
 pub use edgegap_ping::Protocol;

@@ -7,6 +7,8 @@ use std::time::Duration;
 use edgegap_ping::Protocol;
 use serde::{Deserialize, Serialize};
 
+use crate::Counters;
+
 /// Identifies a location: its city as the beacon list spells it, and its country (to tell
 /// same-named cities apart). Orders by city, then country.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -83,37 +85,30 @@ impl BeaconMeasurement {
         !self.rtts.is_empty()
     }
 
+    /// The probe counters.
+    pub fn counters(&self) -> Counters {
+        Counters {
+            sent: self.sent,
+            received: self.received,
+            lost: self.lost,
+            late: self.late,
+            duplicates: self.duplicates,
+        }
+    }
+
     /// A total order over every field, used to list beacons independently of input order.
     pub(crate) fn canonical_cmp(&self, other: &Self) -> Ordering {
-        (
-            &self.location,
-            &self.host,
-            self.port,
-            self.protocol,
-            &self.rtts,
+        fn key(m: &BeaconMeasurement) -> impl Ord + '_ {
             (
-                self.sent,
-                self.received,
-                self.lost,
-                self.late,
-                self.duplicates,
-            ),
-            &self.unreachable,
-        )
-            .cmp(&(
-                &other.location,
-                &other.host,
-                other.port,
-                other.protocol,
-                &other.rtts,
-                (
-                    other.sent,
-                    other.received,
-                    other.lost,
-                    other.late,
-                    other.duplicates,
-                ),
-                &other.unreachable,
-            ))
+                &m.location,
+                &m.host,
+                m.port,
+                m.protocol,
+                &m.rtts,
+                (m.sent, m.received, m.lost, m.late, m.duplicates),
+                &m.unreachable,
+            )
+        }
+        key(self).cmp(&key(other))
     }
 }

@@ -7,7 +7,7 @@ use edgegap_ping::Protocol;
 use serde::{Deserialize, Serialize};
 
 use crate::payload::build_payload;
-use crate::{BeaconMeasurement, LocationKey, Metrics, RankConfig, Stats};
+use crate::{BeaconMeasurement, Counters, LocationKey, Metrics, RankConfig, RttSummary, Stats};
 
 /// The transport behind a location's figures: its beacons' protocol when they agree, else
 /// `mixed`.
@@ -46,47 +46,6 @@ impl From<Protocol> for ProtocolLabel {
     }
 }
 
-/// The round-trip figures of the JSON report (`rtt_ms`), in milliseconds; `null` when
-/// undefined (see [`Metrics`] for the definitions).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct RttSummary {
-    /// Smallest sample.
-    pub min: Option<f64>,
-    /// Nearest-rank median.
-    pub p50: Option<f64>,
-    /// Nearest-rank 90th percentile.
-    pub p90: Option<f64>,
-    /// Nearest-rank 99th percentile.
-    pub p99: Option<f64>,
-    /// Largest sample.
-    pub max: Option<f64>,
-    /// Mean.
-    pub mean: Option<f64>,
-    /// Population standard deviation.
-    pub stddev: Option<f64>,
-    /// Mean absolute difference of consecutive samples.
-    pub jitter: Option<f64>,
-    /// Mean without one min and one max (4 or more samples), else the mean.
-    #[serde(default)]
-    pub trimmed_mean: Option<f64>,
-}
-
-impl From<&Metrics> for RttSummary {
-    fn from(m: &Metrics) -> Self {
-        Self {
-            min: m.min,
-            p50: m.p50,
-            p90: m.p90,
-            p99: m.p99,
-            max: m.max,
-            mean: m.mean,
-            stddev: m.stddev,
-            jitter: m.jitter,
-            trimmed_mean: m.trimmed_mean,
-        }
-    }
-}
-
 /// One beacon of a reachable location, in the report.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct BeaconReport {
@@ -96,19 +55,10 @@ pub struct BeaconReport {
     pub port: Option<u16>,
     /// The transport used.
     pub protocol: Option<Protocol>,
-    /// Probes sent.
-    pub sent: u32,
-    /// Probes answered in time.
-    pub received: u32,
-    /// Probes given up on.
-    #[serde(default)]
-    pub lost: u32,
-    /// Late replies.
-    #[serde(default)]
-    pub late: u32,
-    /// Duplicate replies.
-    #[serde(default)]
-    pub duplicates: u32,
+    /// Probes sent, answered, lost, late and duplicated (in the JSON: `sent`, `received`,
+    /// `lost`, `late`, `duplicates` beside the other fields).
+    #[serde(flatten)]
+    pub counters: Counters,
     /// Loss fraction `lost / (received + lost)`, 0..=1.
     pub loss: Option<f64>,
     /// Round-trip figures (all `null` when this beacon produced no sample).
@@ -136,19 +86,10 @@ pub struct LocationReport {
     pub sticky: bool,
     /// The beacons' transport when they agree, else `mixed`.
     pub protocol: Option<ProtocolLabel>,
-    /// Probes sent, over all beacons.
-    pub sent: u32,
-    /// Probes answered in time, over all beacons.
-    pub received: u32,
-    /// Probes given up on, over all beacons.
-    #[serde(default)]
-    pub lost: u32,
-    /// Late replies, over all beacons.
-    #[serde(default)]
-    pub late: u32,
-    /// Duplicate replies, over all beacons.
-    #[serde(default)]
-    pub duplicates: u32,
+    /// Probes sent, answered, lost, late and duplicated over all beacons (in the JSON: `sent`,
+    /// `received`, `lost`, `late`, `duplicates` beside the other fields).
+    #[serde(flatten)]
+    pub counters: Counters,
     /// Loss fraction over all beacons, 0..=1.
     pub loss: Option<f64>,
     /// Round-trip figures of the merged beacons.
@@ -329,13 +270,9 @@ fn location_report(
             host: b.host.clone(),
             port: b.port,
             protocol: b.protocol,
-            sent: metrics.sent,
-            received: metrics.received,
-            lost: metrics.lost,
-            late: metrics.late,
-            duplicates: metrics.duplicates,
+            counters: metrics.counters,
             loss: metrics.loss,
-            rtt_ms: RttSummary::from(&metrics),
+            rtt_ms: metrics.rtt,
             unreachable: (!stats.has_samples()).then(|| reason_of(b)),
         });
         if let Some(m) = &mut merged {
@@ -360,13 +297,9 @@ fn location_report(
         statistic_ms,
         sticky: false,
         protocol,
-        sent: metrics.sent,
-        received: metrics.received,
-        lost: metrics.lost,
-        late: metrics.late,
-        duplicates: metrics.duplicates,
+        counters: metrics.counters,
         loss: metrics.loss,
-        rtt_ms: RttSummary::from(&metrics),
+        rtt_ms: metrics.rtt,
         beacons: reports,
     })
 }

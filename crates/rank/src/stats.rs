@@ -31,10 +31,13 @@ pub struct Counters {
     /// Probes answered in time.
     pub received: u32,
     /// Probes given up on (no valid reply before the timeout).
+    #[serde(default)]
     pub lost: u32,
     /// Replies that came after their probe's timeout.
+    #[serde(default)]
     pub late: u32,
     /// Extra replies to already answered probes.
+    #[serde(default)]
     pub duplicates: u32,
 }
 
@@ -121,13 +124,7 @@ impl Stats {
         for &rtt in &m.rtts {
             stats.record(rtt);
         }
-        stats.counters = Counters {
-            sent: m.sent,
-            received: m.received,
-            lost: m.lost,
-            late: m.late,
-            duplicates: m.duplicates,
-        };
+        stats.counters = m.counters();
         stats
     }
 
@@ -199,19 +196,18 @@ impl Stats {
 
     /// The figures, in milliseconds. See [`Metrics`] for the definitions.
     pub fn metrics(&self) -> Metrics {
-        let c = self.counters;
-        let mut m = Metrics {
+        Metrics {
             samples: self.samples,
-            loss: c.loss(),
-            sent: c.sent,
-            received: c.received,
-            lost: c.lost,
-            late: c.late,
-            duplicates: c.duplicates,
-            ..Metrics::default()
-        };
+            rtt: self.rtt_summary(),
+            loss: self.counters.loss(),
+            counters: self.counters,
+        }
+    }
+
+    /// The round-trip figures, in milliseconds; all `None` without samples.
+    fn rtt_summary(&self) -> RttSummary {
         if self.samples == 0 {
-            return m;
+            return RttSummary::default();
         }
         let n = self.samples;
         let min = self.min_ns as f64 / NS_PER_MS;
@@ -220,23 +216,24 @@ impl Stats {
             let us = self.hist.lowest_equivalent(self.hist.value_at_quantile(q));
             (us as f64 / US_PER_MS).clamp(min, max)
         };
-        m.min = Some(min);
-        m.max = Some(max);
-        m.p50 = Some(percentile(0.50));
-        m.p90 = Some(percentile(0.90));
-        m.p99 = Some(percentile(0.99));
         let mean = self.sum_ns as f64 / n as f64 / NS_PER_MS;
-        m.mean = Some(mean);
-        m.stddev = Some(self.variance_ns2().sqrt() / NS_PER_MS);
-        m.trimmed_mean = Some(if n >= 4 {
-            let trimmed = self.sum_ns - u128::from(self.min_ns) - u128::from(self.max_ns);
-            trimmed as f64 / (n - 2) as f64 / NS_PER_MS
-        } else {
-            mean
-        });
-        m.jitter = (self.jitter_count > 0)
-            .then(|| self.jitter_sum_ns as f64 / self.jitter_count as f64 / NS_PER_MS);
-        m
+        RttSummary {
+            min: Some(min),
+            p50: Some(percentile(0.50)),
+            p90: Some(percentile(0.90)),
+            p99: Some(percentile(0.99)),
+            max: Some(max),
+            mean: Some(mean),
+            stddev: Some(self.variance_ns2().sqrt() / NS_PER_MS),
+            jitter: (self.jitter_count > 0)
+                .then(|| self.jitter_sum_ns as f64 / self.jitter_count as f64 / NS_PER_MS),
+            trimmed_mean: Some(if n >= 4 {
+                let trimmed = self.sum_ns - u128::from(self.min_ns) - u128::from(self.max_ns);
+                trimmed as f64 / (n - 2) as f64 / NS_PER_MS
+            } else {
+                mean
+            }),
+        }
     }
 
     /// Population variance in ns², exact in integers when they do not overflow.
@@ -255,7 +252,8 @@ impl Stats {
     }
 }
 
-/// The figures of a beacon or location, in milliseconds.
+/// The round-trip figures of a beacon or location, in milliseconds, as the JSON report
+/// carries them (`rtt_ms`); `null` when undefined.
 ///
 /// - `min`, `max`: exact. `mean`: exact sum / count. `stddev`: population standard deviation
 ///   (divides by n), exact from the running sums; 0 for one sample.
@@ -269,14 +267,10 @@ impl Stats {
 ///   (`mean |RTT(i) - RTT(i-1)|`, the D of RFC 3550 §6.4.1, averaged plainly instead of the
 ///   RFC's 1/16 smoothing); a location's jitter averages the differences of all its beacons,
 ///   never a difference across two beacons. `None` with fewer than 2 samples in every beacon.
-/// - `loss`: `lost / (received + lost)`, see [`Counters::loss`]; `None` when no probe's fate is
-///   known.
 ///
-/// Every RTT figure is `None` when there is no sample.
+/// Every figure is `None` when there is no sample.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct Metrics {
-    /// Number of samples.
-    pub samples: u64,
+pub struct RttSummary {
     /// Smallest sample.
     pub min: Option<f64>,
     /// Nearest-rank median.
@@ -287,36 +281,39 @@ pub struct Metrics {
     pub p99: Option<f64>,
     /// Largest sample.
     pub max: Option<f64>,
-    /// Arithmetic mean.
+    /// Mean.
     pub mean: Option<f64>,
     /// Population standard deviation.
     pub stddev: Option<f64>,
     /// Mean absolute difference of consecutive samples.
     pub jitter: Option<f64>,
-    /// Mean without one min and one max (with 4 or more samples).
+    /// Mean without one min and one max (4 or more samples), else the mean.
+    #[serde(default)]
     pub trimmed_mean: Option<f64>,
-    /// Loss fraction, 0..=1.
+}
+
+/// The figures of a beacon or location: its round-trip figures, loss and probe counters.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Metrics {
+    /// Number of samples.
+    pub samples: u64,
+    /// The round-trip figures, in milliseconds (see [`RttSummary`] for the definitions).
+    pub rtt: RttSummary,
+    /// Loss fraction `lost / (received + lost)`, 0..=1, see [`Counters::loss`]; `None` when no
+    /// probe's fate is known.
     pub loss: Option<f64>,
-    /// Probes sent.
-    pub sent: u32,
-    /// Probes answered in time.
-    pub received: u32,
-    /// Probes given up on.
-    pub lost: u32,
-    /// Late replies.
-    pub late: u32,
-    /// Duplicate replies.
-    pub duplicates: u32,
+    /// The probe counters.
+    pub counters: Counters,
 }
 
 impl Metrics {
     /// The value of `statistic`, `None` without samples.
     pub fn statistic(&self, statistic: Statistic) -> Option<f64> {
         match statistic {
-            Statistic::Median => self.p50,
-            Statistic::Mean => self.mean,
-            Statistic::TrimmedMean => self.trimmed_mean,
-            Statistic::Min => self.min,
+            Statistic::Median => self.rtt.p50,
+            Statistic::Mean => self.rtt.mean,
+            Statistic::TrimmedMean => self.rtt.trimmed_mean,
+            Statistic::Min => self.rtt.min,
         }
     }
 
@@ -328,8 +325,10 @@ impl Metrics {
         Some(
             value
                 + config.loss_penalty_ms
-                    * config.scored_loss(self.received, self.lost).unwrap_or(0.0)
-                + config.jitter_weight * self.jitter.unwrap_or(0.0),
+                    * config
+                        .scored_loss(self.counters.received, self.counters.lost)
+                        .unwrap_or(0.0)
+                + config.jitter_weight * self.rtt.jitter.unwrap_or(0.0),
         )
     }
 }
@@ -361,15 +360,15 @@ mod tests {
         let m = Stats::new().metrics();
         assert_eq!(m.samples, 0);
         for v in [
-            m.min,
-            m.p50,
-            m.p90,
-            m.p99,
-            m.max,
-            m.mean,
-            m.stddev,
-            m.jitter,
-            m.trimmed_mean,
+            m.rtt.min,
+            m.rtt.p50,
+            m.rtt.p90,
+            m.rtt.p99,
+            m.rtt.max,
+            m.rtt.mean,
+            m.rtt.stddev,
+            m.rtt.jitter,
+            m.rtt.trimmed_mean,
         ] {
             assert_eq!(v, None);
         }
@@ -387,7 +386,7 @@ mod tests {
         });
         let m = s.metrics();
         assert_eq!(m.loss, Some(1.0));
-        assert_eq!(m.p50, None);
+        assert_eq!(m.rtt.p50, None);
         assert_eq!(m.score(&RankConfig::default()), None);
     }
 
@@ -395,54 +394,62 @@ mod tests {
     fn one_sample() {
         let m = stats_of(&[10.0]).metrics();
         assert_eq!(m.samples, 1);
-        for v in [m.min, m.p50, m.p90, m.p99, m.max, m.mean, m.trimmed_mean] {
+        for v in [
+            m.rtt.min,
+            m.rtt.p50,
+            m.rtt.p90,
+            m.rtt.p99,
+            m.rtt.max,
+            m.rtt.mean,
+            m.rtt.trimmed_mean,
+        ] {
             close(v, 10.0);
         }
-        close(m.stddev, 0.0);
-        assert_eq!(m.jitter, None, "jitter needs two samples");
+        close(m.rtt.stddev, 0.0);
+        assert_eq!(m.rtt.jitter, None, "jitter needs two samples");
     }
 
     #[test]
     fn two_samples() {
         let m = stats_of(&[10.0, 20.0]).metrics();
-        close(m.min, 10.0);
-        close(m.max, 20.0);
+        close(m.rtt.min, 10.0);
+        close(m.rtt.max, 20.0);
         // Nearest rank: p50 is the ceil(0.5 * 2) = 1st sample, p90/p99 the 2nd.
-        close(m.p50, 10.0);
-        close(m.p90, 20.0);
-        close(m.p99, 20.0);
-        close(m.mean, 15.0);
-        close(m.stddev, 5.0); // population: sqrt(((10-15)^2 + (20-15)^2) / 2)
-        close(m.jitter, 10.0);
-        close(m.trimmed_mean, 15.0); // fewer than 4 samples: the plain mean
+        close(m.rtt.p50, 10.0);
+        close(m.rtt.p90, 20.0);
+        close(m.rtt.p99, 20.0);
+        close(m.rtt.mean, 15.0);
+        close(m.rtt.stddev, 5.0); // population: sqrt(((10-15)^2 + (20-15)^2) / 2)
+        close(m.rtt.jitter, 10.0);
+        close(m.rtt.trimmed_mean, 15.0); // fewer than 4 samples: the plain mean
     }
 
     #[test]
     fn five_samples_by_hand() {
         // Send order matters for jitter: |12-10| + |11-12| + |30-11| + |13-30| = 39 over 4.
         let m = stats_of(&[10.0, 12.0, 11.0, 30.0, 13.0]).metrics();
-        close(m.min, 10.0);
-        close(m.max, 30.0);
-        close(m.p50, 12.0); // sorted 10 11 12 13 30, rank ceil(2.5) = 3
-        close(m.p90, 30.0); // rank ceil(4.5) = 5
-        close(m.p99, 30.0);
-        close(m.mean, 15.2);
+        close(m.rtt.min, 10.0);
+        close(m.rtt.max, 30.0);
+        close(m.rtt.p50, 12.0); // sorted 10 11 12 13 30, rank ceil(2.5) = 3
+        close(m.rtt.p90, 30.0); // rank ceil(4.5) = 5
+        close(m.rtt.p99, 30.0);
+        close(m.rtt.mean, 15.2);
         // deviations -5.2 -4.2 -3.2 -2.2 14.8 → squares sum 278.8, / 5 = 55.76
-        close(m.stddev, 55.76_f64.sqrt());
-        close(m.jitter, 9.75);
-        close(m.trimmed_mean, 12.0); // (11 + 12 + 13) / 3
+        close(m.rtt.stddev, 55.76_f64.sqrt());
+        close(m.rtt.jitter, 9.75);
+        close(m.rtt.trimmed_mean, 12.0); // (11 + 12 + 13) / 3
     }
 
     #[test]
     fn trimmed_mean_drops_exactly_one_min_and_one_max() {
         // Four samples: the smallest count that trims.
         close(
-            stats_of(&[5.0, 5.0, 7.0, 100.0]).metrics().trimmed_mean,
+            stats_of(&[5.0, 5.0, 7.0, 100.0]).metrics().rtt.trimmed_mean,
             6.0,
         );
         // Three samples: no trimming.
         close(
-            stats_of(&[5.0, 7.0, 100.0]).metrics().trimmed_mean,
+            stats_of(&[5.0, 7.0, 100.0]).metrics().rtt.trimmed_mean,
             112.0 / 3.0,
         );
     }
@@ -451,7 +458,7 @@ mod tests {
     fn percentiles_are_nearest_rank_within_histogram_precision() {
         let samples: Vec<f64> = (1..=100).map(f64::from).collect();
         let m = stats_of(&samples).metrics();
-        for (got, exact) in [(m.p50, 50.0), (m.p90, 90.0), (m.p99, 99.0)] {
+        for (got, exact) in [(m.rtt.p50, 50.0), (m.rtt.p90, 90.0), (m.rtt.p99, 99.0)] {
             let got = got.unwrap();
             assert!(got <= exact, "{got} above the sample {exact}");
             assert!(
@@ -459,19 +466,19 @@ mod tests {
                 "{got} not within 0.1 % of {exact}"
             );
         }
-        assert!(m.p50 <= m.p90 && m.p90 <= m.p99);
-        close(m.mean, 50.5);
+        assert!(m.rtt.p50 <= m.rtt.p90 && m.rtt.p90 <= m.rtt.p99);
+        close(m.rtt.mean, 50.5);
     }
 
     #[test]
     fn small_values_are_exact_and_extremes_are_clamped_to_min_max() {
         // Below 2.048 ms the histogram is exact to the microsecond.
-        close(stats_of(&[1.234, 1.5, 2.0]).metrics().p50, 1.5);
+        close(stats_of(&[1.234, 1.5, 2.0]).metrics().rtt.p50, 1.5);
         // A sub-microsecond sample and one above the histogram's 60 s range stay exact.
-        close(stats_of(&[0.0004]).metrics().p50, 0.0004);
+        close(stats_of(&[0.0004]).metrics().rtt.p50, 0.0004);
         let huge = stats_of(&[61_000.0]).metrics();
-        close(huge.p99, 61_000.0);
-        close(huge.max, 61_000.0);
+        close(huge.rtt.p99, 61_000.0);
+        close(huge.rtt.max, 61_000.0);
     }
 
     #[test]
@@ -508,14 +515,22 @@ mod tests {
         ab.merge(&b);
         let m = ab.metrics();
         assert_eq!(m.samples, 4);
-        close(m.min, 10.0);
-        close(m.max, 44.0);
-        close(m.mean, 28.5);
-        close(m.p50, 20.0); // sorted 10 20 40 44, rank 2
-        close(m.trimmed_mean, 30.0); // (20 + 40) / 2
+        close(m.rtt.min, 10.0);
+        close(m.rtt.max, 44.0);
+        close(m.rtt.mean, 28.5);
+        close(m.rtt.p50, 20.0); // sorted 10 20 40 44, rank 2
+        close(m.rtt.trimmed_mean, 30.0); // (20 + 40) / 2
         // (|20-10| + |44-40|) / 2 = 7; |40-20| across beacons is never taken.
-        close(m.jitter, 7.0);
-        assert_eq!((m.sent, m.received, m.lost, m.late), (5, 4, 1, 1));
+        close(m.rtt.jitter, 7.0);
+        assert_eq!(
+            (
+                m.counters.sent,
+                m.counters.received,
+                m.counters.lost,
+                m.counters.late
+            ),
+            (5, 4, 1, 1)
+        );
         close(m.loss, 1.0 / 5.0);
 
         let mut ba = b.clone();
@@ -529,9 +544,9 @@ mod tests {
         let mut a = stats_of(&[10.0]);
         a.merge(&stats_of(&[30.0]));
         let m = a.metrics();
-        assert_eq!(m.jitter, None);
-        close(m.mean, 20.0);
-        close(m.stddev, 10.0);
+        assert_eq!(m.rtt.jitter, None);
+        close(m.rtt.mean, 20.0);
+        close(m.rtt.stddev, 10.0);
     }
 
     #[test]
@@ -551,13 +566,13 @@ mod tests {
         m.rtts = vec![ms(10.0), ms(30.0), ms(20.0)];
         (m.sent, m.received, m.lost, m.late, m.duplicates) = (4, 3, 1, 0, 2);
         let metrics = Stats::from_measurement(&m).metrics();
-        close(metrics.jitter, 15.0); // (20 + 10) / 2
+        close(metrics.rtt.jitter, 15.0); // (20 + 10) / 2
         assert_eq!(
             (
-                metrics.sent,
-                metrics.received,
-                metrics.lost,
-                metrics.duplicates
+                metrics.counters.sent,
+                metrics.counters.received,
+                metrics.counters.lost,
+                metrics.counters.duplicates
             ),
             (4, 3, 1, 2)
         );

@@ -61,7 +61,14 @@ fn beacons_of_a_location_are_merged_and_one_live_beacon_makes_it_reachable() {
     assert!(r.unreachable.is_empty());
     let paris = &r.locations[0];
     assert_eq!(paris.beacons.len(), 3);
-    assert_eq!((paris.sent, paris.received, paris.lost), (6, 3, 3));
+    assert_eq!(
+        (
+            paris.counters.sent,
+            paris.counters.received,
+            paris.counters.lost
+        ),
+        (6, 3, 3)
+    );
     assert!((paris.loss.unwrap() - 0.5).abs() < 1e-12);
     assert!((paris.rtt_ms.p50.unwrap() - 20.0).abs() < 1e-9);
     assert!((paris.rtt_ms.jitter.unwrap() - 10.0).abs() < 1e-9);
