@@ -64,6 +64,22 @@ async fn until(deadline: Option<Instant>) {
     }
 }
 
+/// Runs `work` to its end unless `cancel` fires or `deadline` passes first (checked in that
+/// order); then says why the wait is abandoned (`started`: when the wait began).
+async fn race<T>(
+    cancel: &CancellationToken,
+    started: Instant,
+    deadline: Option<Instant>,
+    work: impl Future<Output = T>,
+) -> Result<T, Abandon> {
+    tokio::select! {
+        biased;
+        () = cancel.cancelled() => Err(Abandon::Cancelled),
+        () = until(deadline) => Err(Abandon::TimedOut(started.elapsed())),
+        done = work => Ok(done),
+    }
+}
+
 impl MatchmakerClient {
     /// Polls `GET tickets/{id}` about every `poll_interval` (with jitter) until the ticket is
     /// `HOST_ASSIGNED`, and returns its assignment.
@@ -86,17 +102,11 @@ impl MatchmakerClient {
         let max_errors = options.max_consecutive_errors.max(1);
         let mut errors = 0u32;
         loop {
-            let polled = tokio::select! {
-                biased;
-                () = cancel.cancelled() => {
-                    return Err(self.abandon(ticket_id, options, Abandon::Cancelled).await);
-                }
-                () = until(deadline) => {
-                    let waited = started.elapsed();
-                    return Err(self.abandon(ticket_id, options, Abandon::TimedOut(waited)).await);
-                }
-                polled = self.get_ticket_once(ticket_id) => polled,
-            };
+            let polled =
+                match race(cancel, started, deadline, self.get_ticket_once(ticket_id)).await {
+                    Ok(polled) => polled,
+                    Err(why) => return Err(self.abandon(ticket_id, options, why).await),
+                };
             let delay = match polled {
                 Ok(ticket) => {
                     errors = 0;
@@ -129,16 +139,8 @@ impl MatchmakerClient {
                 }
                 Err(e) => return Err(e),
             };
-            tokio::select! {
-                biased;
-                () = cancel.cancelled() => {
-                    return Err(self.abandon(ticket_id, options, Abandon::Cancelled).await);
-                }
-                () = until(deadline) => {
-                    let waited = started.elapsed();
-                    return Err(self.abandon(ticket_id, options, Abandon::TimedOut(waited)).await);
-                }
-                () = tokio::time::sleep(delay) => {}
+            if let Err(why) = race(cancel, started, deadline, tokio::time::sleep(delay)).await {
+                return Err(self.abandon(ticket_id, options, why).await);
             }
         }
     }
