@@ -11,12 +11,7 @@ use edgegap_ping::{
 };
 
 fn quick() -> EngineConfig {
-    EngineConfig {
-        count: 3,
-        extra_probes: 3,
-        timeout: Duration::from_millis(200),
-        ..EngineConfig::default()
-    }
+    common::quick(Duration::from_millis(200))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

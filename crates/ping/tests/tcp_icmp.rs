@@ -12,12 +12,7 @@ use edgegap_ping::{
 };
 
 fn quick() -> EngineConfig {
-    EngineConfig {
-        count: 3,
-        extra_probes: 3,
-        timeout: Duration::from_millis(300),
-        ..EngineConfig::default()
-    }
+    common::quick(Duration::from_millis(300))
 }
 
 fn spec(city: &str, ip: &str) -> BeaconSpec {

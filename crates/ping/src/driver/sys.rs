@@ -112,66 +112,23 @@ mod imp {
         }
     }
 
-    /// Reads one datagram without blocking (`WouldBlock` when there is none), with its
-    /// arrival instant corrected by the kernel's receive timestamp when there is one.
-    pub(crate) fn recv(socket: &UdpSocket, buf: &mut [u8]) -> io::Result<Datagram> {
-        // SAFETY: all-zero bytes are a valid value for these plain C structs.
-        let mut name: libc::sockaddr_storage = unsafe { zeroed() };
-        let mut control = [0u64; 16];
-        let mut iov = libc::iovec {
-            iov_base: buf.as_mut_ptr().cast(),
-            iov_len: buf.len(),
-        };
-        // SAFETY: as above.
-        let mut msg: libc::msghdr = unsafe { zeroed() };
-        msg.msg_name = ptr::from_mut(&mut name).cast();
-        msg.msg_namelen = size_of::<libc::sockaddr_storage>() as libc::socklen_t;
-        msg.msg_iov = ptr::from_mut(&mut iov);
-        msg.msg_iovlen = 1;
-        msg.msg_control = control.as_mut_ptr().cast();
-        msg.msg_controllen = size_of_val(&control) as _;
-        // SAFETY: every pointer in `msg` points to a live local (`name`, `iov` and through it
-        // `buf`, `control`) whose size is the length given next to it; they outlive the call.
-        let n = unsafe { libc::recvmsg(socket.as_raw_fd(), &raw mut msg, libc::MSG_DONTWAIT) };
-        let read_at = Instant::now();
-        let read_wall = SystemTime::now();
-        if n < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        let mut stamp = None;
-        // SAFETY: `msg` was filled by a successful recvmsg; CMSG_FIRSTHDR/CMSG_NXTHDR only
-        // walk within `msg_control`/`msg_controllen`, and return null at its end.
-        let mut cmsg = unsafe { libc::CMSG_FIRSTHDR(&raw const msg) };
-        while !cmsg.is_null() {
-            // SAFETY: `cmsg` is non-null and points into `control`, checked by the CMSG macros.
-            let (level, kind) = unsafe { ((*cmsg).cmsg_level, (*cmsg).cmsg_type) };
-            if level == libc::SOL_SOCKET && kind == libc::SCM_TIMESTAMPNS {
-                // SAFETY: for SCM_TIMESTAMPNS the kernel places a `timespec` in the data;
-                // read_unaligned copes with any alignment of CMSG_DATA.
-                let ts: libc::timespec =
-                    unsafe { ptr::read_unaligned(libc::CMSG_DATA(cmsg).cast::<libc::timespec>()) };
-                if let (Ok(secs), Ok(nanos)) = (u64::try_from(ts.tv_sec), u32::try_from(ts.tv_nsec))
-                {
-                    stamp = UNIX_EPOCH.checked_add(std::time::Duration::new(secs, nanos));
-                }
-            }
-            // SAFETY: as for CMSG_FIRSTHDR.
-            cmsg = unsafe { libc::CMSG_NXTHDR(&raw const msg, cmsg) };
-        }
-        let from = socket_addr(&name)
-            .ok_or_else(|| io::Error::other("datagram from an unknown address family"))?;
-        Ok(Datagram {
-            len: (n as usize).min(buf.len()),
-            from,
-            received_at: arrival(read_at, read_wall, stamp),
-        })
+    /// What one `recvmsg` call returned.
+    struct Message {
+        /// Bytes received into the buffer.
+        len: usize,
+        /// The address in `msg_name`: the sender, or for the error queue the original
+        /// datagram's destination.
+        name: libc::sockaddr_storage,
+        /// The control messages (u64 elements keep it aligned for cmsghdr).
+        control: [u64; 64],
+        /// How many bytes of `control` the kernel filled.
+        control_len: usize,
     }
 
-    /// Reads one entry of the error queue without blocking (`WouldBlock` when it is empty).
-    pub(crate) fn recv_error(socket: &UdpSocket, buf: &mut [u8]) -> io::Result<QueuedError> {
+    /// One `recvmsg` into `buf` with `flags`, with room for the address and control messages.
+    fn recv_msg(socket: &UdpSocket, buf: &mut [u8], flags: libc::c_int) -> io::Result<Message> {
         // SAFETY: all-zero bytes are a valid value for these plain C structs.
         let mut name: libc::sockaddr_storage = unsafe { zeroed() };
-        // u64 elements keep the control buffer aligned for cmsghdr.
         let mut control = [0u64; 64];
         let mut iov = libc::iovec {
             iov_base: buf.as_mut_ptr().cast(),
@@ -187,45 +144,105 @@ mod imp {
         msg.msg_controllen = size_of_val(&control) as _;
         // SAFETY: every pointer in `msg` points to a live local (`name`, `iov` and through it
         // `buf`, `control`) whose size is the length given next to it; they outlive the call.
-        let n = unsafe {
-            libc::recvmsg(
-                socket.as_raw_fd(),
-                &raw mut msg,
-                libc::MSG_ERRQUEUE | libc::MSG_DONTWAIT,
-            )
-        };
+        let n = unsafe { libc::recvmsg(socket.as_raw_fd(), &raw mut msg, flags) };
         if n < 0 {
             return Err(io::Error::last_os_error());
         }
-        let mut refused = false;
-        let mut errno = 0;
-        // SAFETY: `msg` was filled by a successful recvmsg; CMSG_FIRSTHDR/CMSG_NXTHDR only
-        // walk within `msg_control`/`msg_controllen`, and return null at its end.
-        let mut cmsg = unsafe { libc::CMSG_FIRSTHDR(&raw const msg) };
-        while !cmsg.is_null() {
-            // SAFETY: `cmsg` is non-null and points into `control`, checked by the CMSG macros.
-            let (level, kind) = unsafe { ((*cmsg).cmsg_level, (*cmsg).cmsg_type) };
-            let is_err = (level == libc::SOL_IP && kind == libc::IP_RECVERR)
-                || (level == libc::SOL_IPV6 && kind == libc::IPV6_RECVERR);
-            if is_err {
-                // SAFETY: for IP(V6)_RECVERR the kernel places a `sock_extended_err` in the
-                // data; read_unaligned copes with any alignment of CMSG_DATA.
-                let ee: libc::sock_extended_err = unsafe {
-                    ptr::read_unaligned(libc::CMSG_DATA(cmsg).cast::<libc::sock_extended_err>())
-                };
-                errno = i32::try_from(ee.ee_errno).unwrap_or(i32::MAX);
-                let from_icmp = ee.ee_origin == libc::SO_EE_ORIGIN_ICMP
-                    || ee.ee_origin == libc::SO_EE_ORIGIN_ICMP6;
-                refused = from_icmp && errno == libc::ECONNREFUSED;
+        Ok(Message {
+            len: (n as usize).min(buf.len()),
+            name,
+            control,
+            control_len: (msg.msg_controllen as usize).min(size_of_val(&control)),
+        })
+    }
+
+    impl Message {
+        /// The data of the last control message for which `wanted(level, type)` holds, read
+        /// as a `T`.
+        ///
+        /// # Safety
+        ///
+        /// For every (level, type) that `wanted` accepts, the kernel must place a `T` in the
+        /// control message's data.
+        unsafe fn last_cmsg<T>(
+            &self,
+            wanted: impl Fn(libc::c_int, libc::c_int) -> bool,
+        ) -> Option<T> {
+            // SAFETY: all-zero bytes are a valid value for this plain C struct.
+            let mut msg: libc::msghdr = unsafe { zeroed() };
+            msg.msg_control = self.control.as_ptr().cast_mut().cast();
+            msg.msg_controllen = self.control_len as _;
+            let mut found = None;
+            // SAFETY: `msg_control`/`msg_controllen` describe the part of `self.control` the
+            // kernel filled; CMSG_FIRSTHDR/CMSG_NXTHDR only walk within it, and return null at
+            // its end. Nothing is written through the pointer.
+            let mut cmsg = unsafe { libc::CMSG_FIRSTHDR(&raw const msg) };
+            while !cmsg.is_null() {
+                // SAFETY: `cmsg` is non-null and points into `control`, checked by the CMSG
+                // macros.
+                let (level, kind) = unsafe { ((*cmsg).cmsg_level, (*cmsg).cmsg_type) };
+                if wanted(level, kind) {
+                    // SAFETY: the caller guarantees the data is a `T`; read_unaligned copes
+                    // with any alignment of CMSG_DATA.
+                    found = Some(unsafe { ptr::read_unaligned(libc::CMSG_DATA(cmsg).cast::<T>()) });
+                }
+                // SAFETY: as for CMSG_FIRSTHDR.
+                cmsg = unsafe { libc::CMSG_NXTHDR(&raw const msg, cmsg) };
             }
-            // SAFETY: as for CMSG_FIRSTHDR.
-            cmsg = unsafe { libc::CMSG_NXTHDR(&raw const msg, cmsg) };
+            found
         }
+    }
+
+    /// Reads one datagram without blocking (`WouldBlock` when there is none), with its
+    /// arrival instant corrected by the kernel's receive timestamp when there is one.
+    pub(crate) fn recv(socket: &UdpSocket, buf: &mut [u8]) -> io::Result<Datagram> {
+        let received = recv_msg(socket, buf, libc::MSG_DONTWAIT);
+        let read_at = Instant::now();
+        let read_wall = SystemTime::now();
+        let msg = received?;
+        // SAFETY: for SCM_TIMESTAMPNS the kernel places a `timespec` in the data.
+        let ts = unsafe {
+            msg.last_cmsg::<libc::timespec>(|level, kind| {
+                level == libc::SOL_SOCKET && kind == libc::SCM_TIMESTAMPNS
+            })
+        };
+        let stamp = ts.and_then(|ts| {
+            let (Ok(secs), Ok(nanos)) = (u64::try_from(ts.tv_sec), u32::try_from(ts.tv_nsec))
+            else {
+                return None;
+            };
+            UNIX_EPOCH.checked_add(std::time::Duration::new(secs, nanos))
+        });
+        let from = socket_addr(&msg.name)
+            .ok_or_else(|| io::Error::other("datagram from an unknown address family"))?;
+        Ok(Datagram {
+            len: msg.len,
+            from,
+            received_at: arrival(read_at, read_wall, stamp),
+        })
+    }
+
+    /// Reads one entry of the error queue without blocking (`WouldBlock` when it is empty).
+    pub(crate) fn recv_error(socket: &UdpSocket, buf: &mut [u8]) -> io::Result<QueuedError> {
+        let msg = recv_msg(socket, buf, libc::MSG_ERRQUEUE | libc::MSG_DONTWAIT)?;
+        // SAFETY: for IP(V6)_RECVERR the kernel places a `sock_extended_err` in the data.
+        let ee = unsafe {
+            msg.last_cmsg::<libc::sock_extended_err>(|level, kind| {
+                (level == libc::SOL_IP && kind == libc::IP_RECVERR)
+                    || (level == libc::SOL_IPV6 && kind == libc::IPV6_RECVERR)
+            })
+        };
+        let (refused, errno) = ee.map_or((false, 0), |ee| {
+            let errno = i32::try_from(ee.ee_errno).unwrap_or(i32::MAX);
+            let from_icmp =
+                ee.ee_origin == libc::SO_EE_ORIGIN_ICMP || ee.ee_origin == libc::SO_EE_ORIGIN_ICMP6;
+            (from_icmp && errno == libc::ECONNREFUSED, errno)
+        });
         Ok(QueuedError {
-            dest: socket_addr(&name),
+            dest: socket_addr(&msg.name),
             refused,
             errno,
-            len: (n as usize).min(buf.len()),
+            len: msg.len,
         })
     }
 

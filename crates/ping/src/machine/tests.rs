@@ -42,6 +42,23 @@ fn config() -> EngineConfig {
     }
 }
 
+/// [`config()`] with three samples per target.
+fn three_probes() -> EngineConfig {
+    EngineConfig {
+        count: 3,
+        ..config()
+    }
+}
+
+/// [`three_probes()`] with a 1 s timeout: only the adaptive timeout or the time threshold can
+/// end a probe early.
+fn three_probes_slow_timeout() -> EngineConfig {
+    EngineConfig {
+        timeout: ms(1000),
+        ..three_probes()
+    }
+}
+
 const NONCE: u64 = 0x1234_5678_9abc_def0;
 
 fn machine(n: u8, config: EngineConfig, t0: Instant) -> Machine {
@@ -138,14 +155,7 @@ fn timeout_then_late_is_counted_once_as_late_never_as_sample() {
 #[test]
 fn a_second_answer_is_a_duplicate_and_changes_nothing() {
     let t0 = Instant::now();
-    let mut m = machine(
-        1,
-        EngineConfig {
-            count: 3,
-            ..config()
-        },
-        t0,
-    );
+    let mut m = machine(1, three_probes(), t0);
     let s0 = m.poll_transmit(t0).unwrap();
     echo(&mut m, t0 + ms(5), 1, s0.key.seq);
     echo(&mut m, t0 + ms(6), 1, s0.key.seq);
@@ -249,14 +259,7 @@ fn port_unreachable_ends_the_target_at_once() {
 #[test]
 fn cancellation_mid_flight_cancels_in_flight_probes_and_stops_sending() {
     let t0 = Instant::now();
-    let mut m = machine(
-        2,
-        EngineConfig {
-            count: 3,
-            ..config()
-        },
-        t0,
-    );
+    let mut m = machine(2, three_probes(), t0);
     let a = m.poll_transmit(t0).unwrap();
     let b = m.poll_transmit(t0 + ms(1)).unwrap();
     echo(&mut m, t0 + ms(2), 1, a.key.seq);
@@ -351,15 +354,7 @@ fn silent_target_uses_exactly_itsbudget_then_ends_no_reply() {
 #[test]
 fn adaptive_timeout_ends_a_lost_probe_early() {
     let t0 = Instant::now();
-    let mut m = machine(
-        1,
-        EngineConfig {
-            count: 3,
-            timeout: ms(1000),
-            ..config()
-        },
-        t0,
-    );
+    let mut m = machine(1, three_probes_slow_timeout(), t0);
     let s0 = m.poll_transmit(t0).unwrap();
     echo(&mut m, t0 + ms(5), 1, s0.key.seq);
     let s1 = m.poll_transmit(t0 + ms(10)).unwrap();
@@ -381,15 +376,7 @@ fn adaptive_timeout_ends_a_lost_probe_early() {
 #[test]
 fn a_later_answer_declares_an_old_probe_lostby_quic_time_threshold() {
     let t0 = Instant::now();
-    let mut m = machine(
-        1,
-        EngineConfig {
-            count: 3,
-            timeout: ms(1000),
-            ..config()
-        },
-        t0,
-    );
+    let mut m = machine(1, three_probes_slow_timeout(), t0);
     let s0 = m.poll_transmit(t0).unwrap();
     let s1 = m.poll_transmit(t0 + ms(10)).unwrap();
     let s2 = m.poll_transmit(t0 + ms(20)).unwrap();

@@ -10,6 +10,16 @@ use edgegap_ping::{
     EngineConfig, Event, Host, Ports, ProtocolChoice, RunSummary, TargetId, TargetSpec,
 };
 
+/// A short run: 3 samples, at most 3 extra probes, this timeout.
+pub fn quick(timeout: Duration) -> EngineConfig {
+    EngineConfig {
+        count: 3,
+        extra_probes: 3,
+        timeout,
+        ..EngineConfig::default()
+    }
+}
+
 /// Starts beacons (seeded, so a scenario replays the same).
 pub async fn sim(beacons: Vec<BeaconSpec>) -> Simulation {
     Scenario { seed: 7, beacons }
