@@ -11,8 +11,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use common::{
-    API_TOKEN, MM_TOKEN, assert_error_clean, assert_no_token, fast_config, integration_client,
-    matchmaker_client, received,
+    API_TOKEN, MM_TOKEN, answering, assert_error_clean, assert_no_token, fast_config,
+    integration_client, matchmaker_client, mount, received, reply,
 };
 use edgegap_api::integration::{EndpointStorageCreate, PageQuery};
 use edgegap_api::matchmaker::{TicketId, TicketRequest};
@@ -20,16 +20,11 @@ use edgegap_api::{ApiError, ApiToken, HttpConfig, IntegrationClient, RetryPolicy
 use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
-use wiremock::matchers::{method, path};
+use wiremock::matchers::method;
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 async fn answer_get(status: u16, body: serde_json::Value) -> MockServer {
-    let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .respond_with(ResponseTemplate::new(status).set_body_json(body))
-        .mount(&server)
-        .await;
-    server
+    answering("GET", ResponseTemplate::new(status).set_body_json(body)).await
 }
 
 #[tokio::test]
@@ -120,13 +115,11 @@ async fn http_404_names_the_resource() {
 
 #[tokio::test]
 async fn http_409_is_a_conflict() {
-    let server = MockServer::start().await;
-    Mock::given(method("DELETE"))
-        .respond_with(
-            ResponseTemplate::new(409).set_body_json(json!({"message": "Match already found"})),
-        )
-        .mount(&server)
-        .await;
+    let server = answering(
+        "DELETE",
+        reply(409, json!({"message": "Match already found"})),
+    )
+    .await;
     let err = matchmaker_client(&server)
         .delete_ticket(&TicketId::from("t-9"))
         .await
@@ -192,11 +185,7 @@ async fn http_500_is_retried_then_reported_with_the_count() {
 
 #[tokio::test]
 async fn a_post_is_not_retried() {
-    let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(503))
-        .mount(&server)
-        .await;
+    let server = answering("POST", ResponseTemplate::new(503)).await;
     let err = matchmaker_client(&server)
         .create_ticket(&TicketRequest::new("p", [("Oslo", 3.0)]))
         .await
@@ -229,9 +218,7 @@ async fn a_retry_that_succeeds_returns_the_answer() {
         .mount(&server)
         .await;
     Mock::given(method("GET"))
-        .respond_with(
-            ResponseTemplate::new(200).set_body_json(json!({"count": 0, "locations": []})),
-        )
+        .respond_with(reply(200, json!({"count": 0, "locations": []})))
         .with_priority(2)
         .mount(&server)
         .await;
@@ -253,9 +240,7 @@ async fn retry_after_is_honoured_up_to_its_cap() {
         .mount(&server)
         .await;
     Mock::given(method("GET"))
-        .respond_with(
-            ResponseTemplate::new(200).set_body_json(json!({"count": 0, "locations": []})),
-        )
+        .respond_with(reply(200, json!({"count": 0, "locations": []})))
         .with_priority(2)
         .mount(&server)
         .await;
@@ -277,13 +262,13 @@ async fn retry_after_is_honoured_up_to_its_cap() {
 #[tokio::test]
 async fn malformed_json_names_the_operation_and_quotes_the_body() {
     let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path("/tickets/t-1"))
-        .respond_with(
-            ResponseTemplate::new(200).set_body_string(format!("<html>oops {MM_TOKEN}</html>")),
-        )
-        .mount(&server)
-        .await;
+    mount(
+        &server,
+        "GET",
+        "/tickets/t-1",
+        ResponseTemplate::new(200).set_body_string(format!("<html>oops {MM_TOKEN}</html>")),
+    )
+    .await;
     let err = matchmaker_client(&server)
         .get_ticket(&TicketId::from("t-1"))
         .await

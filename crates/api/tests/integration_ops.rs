@@ -6,7 +6,8 @@
 mod common;
 
 use common::{
-    API_TOKEN, assert_request, body_json, integration_client, received, spec, validate_request_body,
+    API_TOKEN, answering, assert_request, body_json, integration_client, mount, received, reply,
+    spec, validate_request_body,
 };
 use edgegap_api::SecretString;
 use edgegap_api::integration::{
@@ -45,7 +46,7 @@ async fn list_locations_sends_filters_and_page() {
         .and(path("/v1/locations"))
         .and(query_param("app", "my-game"))
         .and(header("authorization", auth().as_str()))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+        .respond_with(reply(200, json!({
             "locations": [location("Montreal"), location("Paris")],
             "messages": ["capacity is low in Paris"],
             "total_count": 2,
@@ -90,14 +91,17 @@ async fn list_locations_sends_filters_and_page() {
 #[tokio::test]
 async fn list_locations_without_filters_sends_no_query() {
     let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path("/v1/locations"))
-        .respond_with(
-            ResponseTemplate::new(200).set_body_json(json!({"total_count": 0,
-            "pagination": {"number": 1, "has_next": false}})),
-        )
-        .mount(&server)
-        .await;
+    mount(
+        &server,
+        "GET",
+        "/v1/locations",
+        reply(
+            200,
+            json!({"total_count": 0,
+            "pagination": {"number": 1, "has_next": false}}),
+        ),
+    )
+    .await;
     let list = integration_client(&server)
         .list_locations(&LocationQuery::default())
         .await
@@ -115,17 +119,13 @@ async fn list_locations_without_filters_sends_no_query() {
 #[tokio::test]
 async fn list_beacons_reads_the_v1_shape() {
     let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path("/v1/locations/beacons"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+    mount(&server, "GET", "/v1/locations/beacons", reply(200, json!({
             "count": 2,
             "locations": [
                 {"host": "203.0.113.5", "fqdn": "b1.example", "udp_port": 5000, "tcp_port": 5001, "location": location("Montreal")},
                 {"host": "203.0.113.6", "location": location("Toronto"), "new": "ignored"}
             ]
-        })))
-        .mount(&server)
-        .await;
+        }))).await;
     let client = integration_client(&server);
     let page = client.list_beacons(PageQuery::new(2, 25)).await.unwrap();
     assert_eq!(page.count, 2);
@@ -146,35 +146,45 @@ async fn list_beacons_reads_the_v1_shape() {
 async fn endpoint_storage_create_get_list_update_delete() {
     let spec = spec();
     let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/v1/storage/endpoint"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(storage("game-logs")))
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path("/v1/storage/endpoint/game%20logs"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(storage("game logs")))
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path("/v1/storage/endpoints"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-            "endpoints": [storage("a"), storage("b")], "pagination": {}})))
-        .mount(&server)
-        .await;
-    Mock::given(method("PATCH"))
-        .and(path("/v1/storage/endpoint/game-logs"))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .set_body_json(json!({"name": "game-logs", "bucket": "new-bucket"})),
-        )
-        .mount(&server)
-        .await;
-    Mock::given(method("DELETE"))
-        .and(path("/v1/storage/endpoint/game-logs"))
-        .respond_with(ResponseTemplate::new(204))
-        .mount(&server)
-        .await;
+    mount(
+        &server,
+        "POST",
+        "/v1/storage/endpoint",
+        reply(200, storage("game-logs")),
+    )
+    .await;
+    mount(
+        &server,
+        "GET",
+        "/v1/storage/endpoint/game%20logs",
+        reply(200, storage("game logs")),
+    )
+    .await;
+    mount(
+        &server,
+        "GET",
+        "/v1/storage/endpoints",
+        reply(
+            200,
+            json!({
+            "endpoints": [storage("a"), storage("b")], "pagination": {}}),
+        ),
+    )
+    .await;
+    mount(
+        &server,
+        "PATCH",
+        "/v1/storage/endpoint/game-logs",
+        reply(200, json!({"name": "game-logs", "bucket": "new-bucket"})),
+    )
+    .await;
+    mount(
+        &server,
+        "DELETE",
+        "/v1/storage/endpoint/game-logs",
+        ResponseTemplate::new(204),
+    )
+    .await;
     let client = integration_client(&server);
 
     let created = client
@@ -284,37 +294,45 @@ async fn pull_profile_create_get_list_update_delete() {
     let spec = spec();
     let server = MockServer::start().await;
     let base = "/v1/storage/endpoint/game-logs";
-    Mock::given(method("POST"))
-        .and(path(format!("{base}/pull-profile")))
-        .respond_with(ResponseTemplate::new(200).set_body_json(profile("maps")))
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path(format!("{base}/pull-profile/maps")))
-        .respond_with(ResponseTemplate::new(200).set_body_json(profile("maps")))
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path(format!("{base}/pull-profiles")))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-            "pull_profiles": [profile("maps")], "total_count": 1,
-            "pagination": {"number": 1, "next_page_number": null, "previous_page_number": null,
-                           "paginator": {"num_pages": 1}, "has_next": false, "has_previous": false}})))
-        .mount(&server)
-        .await;
-    Mock::given(method("PATCH"))
-        .and(path(format!("{base}/pull-profile/maps")))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .set_body_json(json!({"name": "maps", "destination": "/srv/maps"})),
-        )
-        .mount(&server)
-        .await;
-    Mock::given(method("DELETE"))
-        .and(path(format!("{base}/pull-profile/maps")))
-        .respond_with(ResponseTemplate::new(204))
-        .mount(&server)
-        .await;
+    mount(
+        &server,
+        "POST",
+        format!("{base}/pull-profile"),
+        reply(200, profile("maps")),
+    )
+    .await;
+    mount(
+        &server,
+        "GET",
+        format!("{base}/pull-profile/maps"),
+        reply(200, profile("maps")),
+    )
+    .await;
+    let list = json!({
+        "pull_profiles": [profile("maps")], "total_count": 1,
+        "pagination": {"number": 1, "next_page_number": null, "previous_page_number": null,
+                       "paginator": {"num_pages": 1}, "has_next": false, "has_previous": false}});
+    mount(
+        &server,
+        "GET",
+        format!("{base}/pull-profiles"),
+        reply(200, list),
+    )
+    .await;
+    mount(
+        &server,
+        "PATCH",
+        format!("{base}/pull-profile/maps"),
+        reply(200, json!({"name": "maps", "destination": "/srv/maps"})),
+    )
+    .await;
+    mount(
+        &server,
+        "DELETE",
+        format!("{base}/pull-profile/maps"),
+        ResponseTemplate::new(204),
+    )
+    .await;
     let client = integration_client(&server);
 
     let created = client
@@ -424,18 +442,19 @@ async fn pull_profile_create_get_list_update_delete() {
 async fn link_and_unlink_a_pull_profile() {
     let server = MockServer::start().await;
     let link = "/v1/storage/endpoint/game-logs/pull-profile/maps/app/my-game/version/2026.1";
-    Mock::given(method("PUT"))
-        .and(path(link))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+    mount(
+        &server,
+        "PUT",
+        link,
+        reply(
+            200,
+            json!({
             "app": "my-game", "app_version": "2026.1", "endpoint": "game-logs",
-            "pull_profile": "maps", "create_time": "t0", "last_updated": "t1"})))
-        .mount(&server)
-        .await;
-    Mock::given(method("DELETE"))
-        .and(path(link))
-        .respond_with(ResponseTemplate::new(204))
-        .mount(&server)
-        .await;
+            "pull_profile": "maps", "create_time": "t0", "last_updated": "t1"}),
+        ),
+    )
+    .await;
+    mount(&server, "DELETE", link, ResponseTemplate::new(204)).await;
     let client = integration_client(&server);
     let linked = client
         .link_pull_profile("game-logs", "maps", "my-game", "2026.1")
@@ -456,11 +475,7 @@ async fn link_and_unlink_a_pull_profile() {
 
 #[tokio::test]
 async fn names_are_path_encoded_and_empty_names_refused() {
-    let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(storage("x")))
-        .mount(&server)
-        .await;
+    let server = answering("GET", reply(200, storage("x"))).await;
     let client = integration_client(&server);
     client.get_endpoint_storage("a/b?c").await.unwrap();
     let reqs = received(&server).await;
@@ -483,9 +498,7 @@ async fn a_base_url_with_a_path_prefix_is_kept() {
     let server = MockServer::start().await;
     Mock::given(method("GET"))
         .and(path("/proxy/v1/locations/beacons"))
-        .respond_with(
-            ResponseTemplate::new(200).set_body_json(json!({"count": 0, "locations": []})),
-        )
+        .respond_with(reply(200, json!({"count": 0, "locations": []})))
         .expect(1)
         .mount(&server)
         .await;

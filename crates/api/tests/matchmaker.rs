@@ -7,9 +7,12 @@ mod common;
 use std::time::Duration;
 
 use common::{
-    MM_TOKEN, assert_error_clean, assert_request, body_json, matchmaker_client, received,
+    MM_TOKEN, answering, assert_error_clean, assert_request, body_json, matchmaker_client, mount,
+    received, reply,
 };
-use edgegap_api::matchmaker::{GroupId, MemberId, TicketId, TicketRequest, TicketStatus};
+use edgegap_api::matchmaker::{
+    Assignment, GroupId, MemberId, TicketId, TicketRequest, TicketStatus,
+};
 use edgegap_api::{ApiError, CancellationToken, WaitOptions};
 use serde_json::json;
 use wiremock::matchers::{body_json as body_is, header, method, path};
@@ -42,6 +45,17 @@ fn assigned() -> serde_json::Value {
                             "timezone": "America/Chicago", "latitude": 41.88, "longitude": -87.63}}})
 }
 
+/// Waits for ticket `id` on `server` with `options`, never cancelled.
+async fn wait(
+    server: &MockServer,
+    id: &str,
+    options: &WaitOptions,
+) -> Result<Assignment, ApiError> {
+    matchmaker_client(server)
+        .wait_for_assignment(&TicketId::from(id), options, &CancellationToken::new())
+        .await
+}
+
 fn request() -> TicketRequest {
     TicketRequest::new("casual", [("Chicago", 12.3), ("Tokyo", 233.2)])
         .player_ip("198.51.100.7".parse().unwrap())
@@ -53,19 +67,16 @@ async fn monitor_and_beacons() {
     Mock::given(method("GET"))
         .and(path("/monitor"))
         .and(header("authorization", MM_TOKEN))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .set_body_json(json!({"status": "HEALTHY", "version": "3.2.1", "uptime": 12})),
-        )
+        .respond_with(reply(
+            200,
+            json!({"status": "HEALTHY", "version": "3.2.1", "uptime": 12}),
+        ))
         .mount(&server)
         .await;
-    Mock::given(method("GET"))
-        .and(path("/locations/beacons"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"count": 2, "beacons": [
-            {"fqdn": "b1.example", "public_ip": "203.0.113.1", "tcp_port": 9000, "udp_port": 9001, "location": {"city": "Chicago"}},
-            {"fqdn": "b2.example", "public_ip": "203.0.113.2", "udp_port": null, "location": {"city": "Tokyo", "extra": 1}}]})))
-        .mount(&server)
-        .await;
+    let beacons = json!({"count": 2, "beacons": [
+        {"fqdn": "b1.example", "public_ip": "203.0.113.1", "tcp_port": 9000, "udp_port": 9001, "location": {"city": "Chicago"}},
+        {"fqdn": "b2.example", "public_ip": "203.0.113.2", "udp_port": null, "location": {"city": "Tokyo", "extra": 1}}]});
+    mount(&server, "GET", "/locations/beacons", reply(200, beacons)).await;
     let mm = matchmaker_client(&server);
     let health = mm.monitor().await.unwrap();
     assert_eq!(health.status.as_deref(), Some("HEALTHY"));
@@ -93,20 +104,24 @@ async fn tickets_create_get_delete() {
     Mock::given(method("POST"))
         .and(path("/tickets"))
         .and(body_is(expected_body.clone()))
-        .respond_with(ResponseTemplate::new(201).set_body_json(ticket("SEARCHING")))
+        .respond_with(reply(201, ticket("SEARCHING")))
         .expect(1)
         .mount(&server)
         .await;
-    Mock::given(method("GET"))
-        .and(path("/tickets/t-1"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(ticket("MATCH_FOUND")))
-        .mount(&server)
-        .await;
-    Mock::given(method("DELETE"))
-        .and(path("/tickets/t-1"))
-        .respond_with(ResponseTemplate::new(204))
-        .mount(&server)
-        .await;
+    mount(
+        &server,
+        "GET",
+        "/tickets/t-1",
+        reply(200, ticket("MATCH_FOUND")),
+    )
+    .await;
+    mount(
+        &server,
+        "DELETE",
+        "/tickets/t-1",
+        ResponseTemplate::new(204),
+    )
+    .await;
     let mm = matchmaker_client(&server);
     let created = mm.create_ticket(&request()).await.unwrap();
     assert_eq!(created.id, TicketId::from("t-1"));
@@ -127,11 +142,7 @@ async fn tickets_create_get_delete() {
 #[tokio::test]
 async fn the_latency_attribute_name_is_configurable() {
     let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/tickets"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(ticket("SEARCHING")))
-        .mount(&server)
-        .await;
+    mount(&server, "POST", "/tickets", reply(200, ticket("SEARCHING"))).await;
     let req = TicketRequest::new("ranked", [("Paris", 20.0)]).latency_attribute("latencies");
     matchmaker_client(&server)
         .create_ticket(&req)
@@ -146,50 +157,48 @@ async fn the_latency_attribute_name_is_configurable() {
 #[tokio::test]
 async fn groups_and_members() {
     let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/groups"))
-        .respond_with(ResponseTemplate::new(201).set_body_json(json!({"id": "g-1", "profile": "casual", "status": "SEARCHING", "owner": {"id": "m-0"}})))
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path("/groups/g-1"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"id": "g-1", "members": [{"id": "m-0", "is_ready": true}, {"id": "m-1", "is_ready": false}]})))
-        .mount(&server)
-        .await;
-    Mock::given(method("POST"))
-        .and(path("/groups/g-1/members"))
-        .respond_with(
-            ResponseTemplate::new(201)
-                .set_body_json(json!({"id": "m-1", "group_id": "g-1", "is_ready": false})),
-        )
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path("/groups/g-1/members/m-1"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(
+    let created =
+        json!({"id": "g-1", "profile": "casual", "status": "SEARCHING", "owner": {"id": "m-0"}});
+    mount(&server, "POST", "/groups", reply(201, created)).await;
+    let got = json!({"id": "g-1", "members": [{"id": "m-0", "is_ready": true}, {"id": "m-1", "is_ready": false}]});
+    mount(&server, "GET", "/groups/g-1", reply(200, got)).await;
+    mount(
+        &server,
+        "POST",
+        "/groups/g-1/members",
+        reply(
+            201,
+            json!({"id": "m-1", "group_id": "g-1", "is_ready": false}),
+        ),
+    )
+    .await;
+    mount(
+        &server,
+        "GET",
+        "/groups/g-1/members/m-1",
+        reply(
+            200,
             json!({"id": "m-1", "group_id": "g-1", "is_ready": false, "status": "SEARCHING"}),
-        ))
-        .mount(&server)
-        .await;
+        ),
+    )
+    .await;
     Mock::given(method("PATCH"))
         .and(path("/groups/g-1/members/m-1"))
         .and(body_is(json!({"is_ready": true})))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .set_body_json(json!({"id": "m-1", "group_id": "g-1", "is_ready": true})),
-        )
+        .respond_with(reply(
+            200,
+            json!({"id": "m-1", "group_id": "g-1", "is_ready": true}),
+        ))
         .mount(&server)
         .await;
-    Mock::given(method("DELETE"))
-        .and(path("/groups/g-1/members/m-1"))
-        .respond_with(ResponseTemplate::new(204))
-        .mount(&server)
-        .await;
-    Mock::given(method("DELETE"))
-        .and(path("/groups/g-1"))
-        .respond_with(ResponseTemplate::new(204))
-        .mount(&server)
-        .await;
+    mount(
+        &server,
+        "DELETE",
+        "/groups/g-1/members/m-1",
+        ResponseTemplate::new(204),
+    )
+    .await;
+    mount(&server, "DELETE", "/groups/g-1", ResponseTemplate::new(204)).await;
     let mm = matchmaker_client(&server);
     let group = mm.create_group(&request()).await.unwrap();
     assert_eq!(group.id, GroupId::from("g-1"));
@@ -231,11 +240,7 @@ async fn groups_and_members() {
 
 #[tokio::test]
 async fn an_empty_readiness_answer_gives_the_member_as_set() {
-    let server = MockServer::start().await;
-    Mock::given(method("PATCH"))
-        .respond_with(ResponseTemplate::new(204))
-        .mount(&server)
-        .await;
+    let server = answering("PATCH", ResponseTemplate::new(204)).await;
     let m = matchmaker_client(&server)
         .set_member_ready(&GroupId::from("g"), &MemberId::from("m"), false)
         .await
@@ -247,28 +252,24 @@ async fn an_empty_readiness_answer_gives_the_member_as_set() {
 #[tokio::test]
 async fn the_ticket_flow_returns_the_assignment_with_exactly_the_expected_requests() {
     let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/tickets"))
-        .respond_with(ResponseTemplate::new(201).set_body_json(ticket("SEARCHING")))
-        .mount(&server)
-        .await;
+    mount(&server, "POST", "/tickets", reply(201, ticket("SEARCHING"))).await;
     Mock::given(method("GET"))
         .and(path("/tickets/t-1"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(ticket("SEARCHING")))
+        .respond_with(reply(200, ticket("SEARCHING")))
         .up_to_n_times(2)
         .with_priority(1)
         .mount(&server)
         .await;
     Mock::given(method("GET"))
         .and(path("/tickets/t-1"))
-        .respond_with(ResponseTemplate::new(503).set_body_json(json!({"message": "try again"})))
+        .respond_with(reply(503, json!({"message": "try again"})))
         .up_to_n_times(1)
         .with_priority(2)
         .mount(&server)
         .await;
     Mock::given(method("GET"))
         .and(path("/tickets/t-1"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(assigned()))
+        .respond_with(reply(200, assigned()))
         .with_priority(3)
         .mount(&server)
         .await;
@@ -315,19 +316,14 @@ async fn the_ticket_flow_returns_the_assignment_with_exactly_the_expected_reques
 #[tokio::test]
 async fn a_ticket_cancelled_by_the_matchmaker_ends_the_wait() {
     let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path("/tickets/t-1"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(ticket("CANCELLED")))
-        .mount(&server)
-        .await;
-    let err = matchmaker_client(&server)
-        .wait_for_assignment(
-            &TicketId::from("t-1"),
-            &fast_wait(),
-            &CancellationToken::new(),
-        )
-        .await
-        .unwrap_err();
+    mount(
+        &server,
+        "GET",
+        "/tickets/t-1",
+        reply(200, ticket("CANCELLED")),
+    )
+    .await;
+    let err = wait(&server, "t-1", &fast_wait()).await.unwrap_err();
     assert!(
         matches!(&err, ApiError::TicketCancelled { ticket_id } if ticket_id.as_str() == "t-1"),
         "{err}"
@@ -338,11 +334,13 @@ async fn a_ticket_cancelled_by_the_matchmaker_ends_the_wait() {
 #[tokio::test]
 async fn cancelling_the_wait_deletes_the_ticket() {
     let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path("/tickets/t-1"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(ticket("SEARCHING")))
-        .mount(&server)
-        .await;
+    mount(
+        &server,
+        "GET",
+        "/tickets/t-1",
+        reply(200, ticket("SEARCHING")),
+    )
+    .await;
     Mock::given(method("DELETE"))
         .and(path("/tickets/t-1"))
         .respond_with(ResponseTemplate::new(204))
@@ -384,13 +382,11 @@ async fn cancelling_the_wait_deletes_the_ticket() {
 
 #[tokio::test]
 async fn a_wait_that_cannot_delete_its_ticket_says_so() {
-    let server = MockServer::start().await;
-    Mock::given(method("DELETE"))
-        .respond_with(
-            ResponseTemplate::new(409).set_body_json(json!({"message": "match already found"})),
-        )
-        .mount(&server)
-        .await;
+    let server = answering(
+        "DELETE",
+        reply(409, json!({"message": "match already found"})),
+    )
+    .await;
     let cancel = CancellationToken::new();
     cancel.cancel();
     let err = matchmaker_client(&server)
@@ -412,11 +408,7 @@ async fn a_wait_that_cannot_delete_its_ticket_says_so() {
 
 #[tokio::test]
 async fn the_wait_times_out_and_deletes_the_ticket() {
-    let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(ticket("SEARCHING")))
-        .mount(&server)
-        .await;
+    let server = answering("GET", reply(200, ticket("SEARCHING"))).await;
     Mock::given(method("DELETE"))
         .respond_with(ResponseTemplate::new(204))
         .expect(1)
@@ -426,10 +418,7 @@ async fn the_wait_times_out_and_deletes_the_ticket() {
         timeout: Some(Duration::from_millis(80)),
         ..fast_wait()
     };
-    let err = matchmaker_client(&server)
-        .wait_for_assignment(&TicketId::from("t-1"), &options, &CancellationToken::new())
-        .await
-        .unwrap_err();
+    let err = wait(&server, "t-1", &options).await.unwrap_err();
     assert!(
         matches!(
             err,
@@ -444,19 +433,12 @@ async fn the_wait_times_out_and_deletes_the_ticket() {
 
 #[tokio::test]
 async fn the_wait_gives_up_after_the_configured_consecutive_errors() {
-    let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .respond_with(ResponseTemplate::new(500).set_body_json(json!({"message": "boom"})))
-        .mount(&server)
-        .await;
+    let server = answering("GET", reply(500, json!({"message": "boom"}))).await;
     let options = WaitOptions {
         max_consecutive_errors: 4,
         ..fast_wait()
     };
-    let err = matchmaker_client(&server)
-        .wait_for_assignment(&TicketId::from("t-1"), &options, &CancellationToken::new())
-        .await
-        .unwrap_err();
+    let err = wait(&server, "t-1", &options).await.unwrap_err();
     match &err {
         ApiError::TooManyErrors { errors, last, .. } => {
             assert_eq!(*errors, 4);
@@ -493,12 +475,9 @@ async fn rate_limits_during_the_wait_are_retried_and_reset_the_error_count() {
             2,
             ResponseTemplate::new(429).insert_header("Retry-After", "1"),
         ),
-        (
-            1,
-            ResponseTemplate::new(200).set_body_json(ticket("SEARCHING")),
-        ),
+        (1, reply(200, ticket("SEARCHING"))),
         (2, ResponseTemplate::new(429)),
-        (1, ResponseTemplate::new(200).set_body_json(assigned())),
+        (1, reply(200, assigned())),
     ];
     for (priority, (times, template)) in (1u8..).zip(steps) {
         Mock::given(method("GET"))
@@ -513,10 +492,7 @@ async fn rate_limits_during_the_wait_are_retried_and_reset_the_error_count() {
         ..fast_wait()
     };
     let started = std::time::Instant::now();
-    let assignment = matchmaker_client(&server)
-        .wait_for_assignment(&TicketId::from("t-1"), &options, &CancellationToken::new())
-        .await
-        .unwrap();
+    let assignment = wait(&server, "t-1", &options).await.unwrap();
     assert_eq!(assignment.fqdn, "abc123.pr.edgegap.net");
     assert_eq!(received(&server).await.len(), 6);
     // Retry-After: 1 s is capped by the policy (20 ms in these tests).
@@ -529,21 +505,8 @@ async fn rate_limits_during_the_wait_are_retried_and_reset_the_error_count() {
 
 #[tokio::test]
 async fn a_vanished_ticket_ends_the_wait_at_once() {
-    let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .respond_with(
-            ResponseTemplate::new(404).set_body_json(json!({"message": "ticket not found"})),
-        )
-        .mount(&server)
-        .await;
-    let err = matchmaker_client(&server)
-        .wait_for_assignment(
-            &TicketId::from("gone"),
-            &fast_wait(),
-            &CancellationToken::new(),
-        )
-        .await
-        .unwrap_err();
+    let server = answering("GET", reply(404, json!({"message": "ticket not found"}))).await;
+    let err = wait(&server, "gone", &fast_wait()).await.unwrap_err();
     assert!(
         matches!(&err, ApiError::NotFound { resource, .. } if resource.contains("gone")),
         "{err}"
@@ -553,11 +516,7 @@ async fn a_vanished_ticket_ends_the_wait_at_once() {
 
 #[tokio::test]
 async fn a_prefixed_token_is_sent_raw() {
-    let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({})))
-        .mount(&server)
-        .await;
+    let server = answering("GET", reply(200, json!({}))).await;
     let mm = edgegap_api::MatchmakerClient::new(
         server.uri(),
         edgegap_api::MatchmakerToken::new(format!("Bearer {MM_TOKEN}")),

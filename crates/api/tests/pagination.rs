@@ -3,13 +3,13 @@
 
 mod common;
 
-use common::{API_TOKEN, assert_request, integration_client, received};
+use common::{API_TOKEN, assert_request, integration_client, received, reply};
 use edgegap_api::ApiError;
 use edgegap_api::integration::LocationQuery;
 use futures::{StreamExt, TryStreamExt};
 use serde_json::{Value, json};
 use wiremock::matchers::{method, path, query_param};
-use wiremock::{Mock, MockServer, ResponseTemplate};
+use wiremock::{Mock, MockServer};
 
 fn beacon(i: usize) -> Value {
     json!({"host": format!("198.51.100.{i}"), "udp_port": 5000, "location": {"city": format!("City{i}")}})
@@ -25,7 +25,7 @@ async fn mount_page(server: &MockServer, route: &str, page: u32, body: Value) {
     Mock::given(method("GET"))
         .and(path(route))
         .and(query_param("page", page.to_string()))
-        .respond_with(ResponseTemplate::new(200).set_body_json(body))
+        .respond_with(reply(200, body))
         .expect(1)
         .mount(server)
         .await;
@@ -220,7 +220,7 @@ async fn a_failing_page_ends_the_stream_with_its_error() {
     Mock::given(method("GET"))
         .and(path(route))
         .and(query_param("page", "2"))
-        .respond_with(ResponseTemplate::new(401).set_body_json(json!({"message": "token expired"})))
+        .respond_with(reply(401, json!({"message": "token expired"})))
         .mount(&server)
         .await;
     let items: Vec<Result<_, ApiError>> = integration_client(&server)

@@ -3,7 +3,9 @@
 
 mod common;
 
-use common::{SB_TOKEN, assert_request, body_json, received, server_browser_client};
+use common::{
+    SB_TOKEN, answering, assert_request, body_json, mount, received, reply, server_browser_client,
+};
 use edgegap_api::ApiError;
 use edgegap_api::server_browser::{
     ReservationUser, ReservationUsers, SeatReservationRequest, ServerInstanceId,
@@ -11,7 +13,7 @@ use edgegap_api::server_browser::{
 };
 use futures::{StreamExt, TryStreamExt};
 use serde_json::json;
-use wiremock::matchers::{method, path, query_param, query_param_is_missing};
+use wiremock::matchers::{method, query_param, query_param_is_missing};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 fn instance(id: &str, city: &str) -> serde_json::Value {
@@ -22,12 +24,17 @@ fn instance(id: &str, city: &str) -> serde_json::Value {
 #[tokio::test]
 async fn list_sends_filter_order_limit_and_cursor() {
     let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path("/server-instances"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-            "server_instances": [instance("a1", "Paris")], "next_cursor": "c2"})))
-        .mount(&server)
-        .await;
+    mount(
+        &server,
+        "GET",
+        "/server-instances",
+        reply(
+            200,
+            json!({
+            "server_instances": [instance("a1", "Paris")], "next_cursor": "c2"}),
+        ),
+    )
+    .await;
     let sb = server_browser_client(&server);
     let query = ServerInstanceQuery {
         filter: Some("metadata.city eq 'Paris'".into()),
@@ -62,22 +69,28 @@ async fn the_stream_follows_the_cursor_to_the_end() {
     let server = MockServer::start().await;
     Mock::given(method("GET"))
         .and(query_param_is_missing("cursor"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+        .respond_with(reply(200, json!({
             "server_instances": [instance("a", "Paris"), instance("b", "Oslo")], "next_cursor": "p2"})))
         .expect(1)
         .mount(&server)
         .await;
     Mock::given(method("GET"))
         .and(query_param("cursor", "p2"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-            "server_instances": [instance("c", "Tokyo")], "pagination": {"next_cursor": "p3"}})))
+        .respond_with(reply(
+            200,
+            json!({
+            "server_instances": [instance("c", "Tokyo")], "pagination": {"next_cursor": "p3"}}),
+        ))
         .expect(1)
         .mount(&server)
         .await;
     Mock::given(method("GET"))
         .and(query_param("cursor", "p3"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-            "server_instances": [instance("d", "Lima")], "next_cursor": null})))
+        .respond_with(reply(
+            200,
+            json!({
+            "server_instances": [instance("d", "Lima")], "next_cursor": null}),
+        ))
         .expect(1)
         .mount(&server)
         .await;
@@ -105,12 +118,15 @@ async fn the_stream_follows_the_cursor_to_the_end() {
 
 #[tokio::test]
 async fn a_server_repeating_its_cursor_cannot_loop_the_stream() {
-    let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-            "server_instances": [instance("a", "Paris")], "next_cursor": "same"})))
-        .mount(&server)
-        .await;
+    let server = answering(
+        "GET",
+        reply(
+            200,
+            json!({
+            "server_instances": [instance("a", "Paris")], "next_cursor": "same"}),
+        ),
+    )
+    .await;
     let items: Vec<_> = server_browser_client(&server)
         .server_instances_stream(ServerInstanceQuery::default())
         .collect()
@@ -126,28 +142,37 @@ async fn a_server_repeating_its_cursor_cannot_loop_the_stream() {
 #[tokio::test]
 async fn get_reserve_and_confirm() {
     let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path("/server-instances/a1"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(instance("a1", "Paris")))
-        .mount(&server)
-        .await;
-    Mock::given(method("POST"))
-        .and(path("/server-instances/reservations"))
-        .respond_with(ResponseTemplate::new(201).set_body_json(
+    mount(
+        &server,
+        "GET",
+        "/server-instances/a1",
+        reply(200, instance("a1", "Paris")),
+    )
+    .await;
+    mount(
+        &server,
+        "POST",
+        "/server-instances/reservations",
+        reply(
+            201,
             json!({"request_id": "a1", "reservations": [{"user_id": "u1", "slot": "red"}]}),
-        ))
-        .mount(&server)
-        .await;
-    Mock::given(method("POST"))
-        .and(path("/server-instances/a1/slots/red/reservations"))
-        .respond_with(ResponseTemplate::new(201).set_body_json(json!({"request_id": "a1"})))
-        .mount(&server)
-        .await;
-    Mock::given(method("POST"))
-        .and(path("/server-instances/a1/reservations/confirm"))
-        .respond_with(ResponseTemplate::new(204))
-        .mount(&server)
-        .await;
+        ),
+    )
+    .await;
+    mount(
+        &server,
+        "POST",
+        "/server-instances/a1/slots/red/reservations",
+        reply(201, json!({"request_id": "a1"})),
+    )
+    .await;
+    mount(
+        &server,
+        "POST",
+        "/server-instances/a1/reservations/confirm",
+        ResponseTemplate::new(204),
+    )
+    .await;
     let sb = server_browser_client(&server);
     let one = sb
         .get_server_instance(&ServerInstanceId::from("a1"))
@@ -212,11 +237,7 @@ async fn get_reserve_and_confirm() {
 
 #[tokio::test]
 async fn a_refused_server_browser_token_gets_the_raw_token_hint() {
-    let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .respond_with(ResponseTemplate::new(401).set_body_json(json!({"message": "no"})))
-        .mount(&server)
-        .await;
+    let server = answering("GET", reply(401, json!({"message": "no"}))).await;
     let err = server_browser_client(&server)
         .get_server_instance(&ServerInstanceId::from("a1"))
         .await

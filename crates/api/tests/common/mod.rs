@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use edgegap_api::{HttpConfig, RetryPolicy};
 use serde_json::{Map, Value, json};
-use wiremock::MockServer;
-use wiremock::Request;
+use wiremock::matchers;
+use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
 /// Tokens used by the tests; no output may ever contain them.
 pub const API_TOKEN: &str = "api-tok-5f3c9a1e-secret";
@@ -65,6 +65,35 @@ pub fn server_browser_client(server: &MockServer) -> edgegap_api::ServerBrowserC
     .http_config(fast_config())
     .build()
     .unwrap()
+}
+
+/// An answer with this status and `body` as JSON.
+pub fn reply(status: u16, body: Value) -> ResponseTemplate {
+    ResponseTemplate::new(status).set_body_json(body)
+}
+
+/// Mounts a mock that answers every `method` request to `path` with `template`.
+pub async fn mount(
+    server: &MockServer,
+    method: &str,
+    path: impl Into<String>,
+    template: ResponseTemplate,
+) {
+    Mock::given(matchers::method(method))
+        .and(matchers::path(path))
+        .respond_with(template)
+        .mount(server)
+        .await;
+}
+
+/// Starts a server that answers every `method` request, whatever its path, with `template`.
+pub async fn answering(method: &str, template: ResponseTemplate) -> MockServer {
+    let server = MockServer::start().await;
+    Mock::given(matchers::method(method))
+        .respond_with(template)
+        .mount(&server)
+        .await;
+    server
 }
 
 /// Every request the mock server received, in order.
