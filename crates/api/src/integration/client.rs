@@ -10,7 +10,7 @@ use super::{
 };
 use crate::beacon::{Beacon, BeaconList, IntegrationBeacon, LocationData};
 use crate::error::{ApiError, Service};
-use crate::pagination::page_stream;
+use crate::pagination::{Page, page_stream};
 use crate::token::ApiToken;
 use crate::transport::{ApiClient, Call, ClientBuilder, Connection, Transport};
 
@@ -140,11 +140,8 @@ impl IntegrationClient {
         &self,
         limit: u32,
     ) -> impl Stream<Item = Result<IntegrationBeacon, ApiError>> + Send + 'static {
-        let client = self.clone();
-        let limit = limit.max(1);
-        page_stream::<BeaconList, _, _>(1, limit, move |page| {
-            let client = client.clone();
-            async move { client.list_beacons(PageQuery::new(page, limit)).await }
+        self.all_pages(limit, |client: Self, page| async move {
+            client.list_beacons(page).await
         })
     }
 
@@ -207,15 +204,28 @@ impl IntegrationClient {
         &self,
         limit: u32,
     ) -> impl Stream<Item = Result<EndpointStorage, ApiError>> + Send + 'static {
+        self.all_pages(limit, |client: Self, page| async move {
+            client.list_endpoint_storages(page).await
+        })
+    }
+
+    /// Every item of a `page`/`limit` listing, from page 1 in pages of `limit` (at least 1):
+    /// `fetch` gets a clone of this client and the page to ask for.
+    fn all_pages<P, F, Fut>(
+        &self,
+        limit: u32,
+        fetch: F,
+    ) -> impl Stream<Item = Result<P::Item, ApiError>> + Send + 'static
+    where
+        P: Page + Send + 'static,
+        P::Item: Send + 'static,
+        F: Fn(Self, PageQuery) -> Fut + Send + 'static,
+        Fut: Future<Output = Result<P, ApiError>> + Send + 'static,
+    {
         let client = self.clone();
         let limit = limit.max(1);
-        page_stream::<EndpointStorageList, _, _>(1, limit, move |page| {
-            let client = client.clone();
-            async move {
-                client
-                    .list_endpoint_storages(PageQuery::new(page, limit))
-                    .await
-            }
+        page_stream::<P, _, _>(1, limit, move |page| {
+            fetch(client.clone(), PageQuery::new(page, limit))
         })
     }
 
@@ -300,17 +310,10 @@ impl IntegrationClient {
         endpoint: &str,
         limit: u32,
     ) -> impl Stream<Item = Result<PullProfile, ApiError>> + Send + 'static {
-        let client = self.clone();
         let endpoint = endpoint.to_owned();
-        let limit = limit.max(1);
-        page_stream::<PullProfileList, _, _>(1, limit, move |page| {
-            let client = client.clone();
+        self.all_pages(limit, move |client: Self, page| {
             let endpoint = endpoint.clone();
-            async move {
-                client
-                    .list_pull_profiles(&endpoint, PageQuery::new(page, limit))
-                    .await
-            }
+            async move { client.list_pull_profiles(&endpoint, page).await }
         })
     }
 
