@@ -75,7 +75,7 @@ pub async fn run_beacons(args: ListArgs) -> Result<(), CliError> {
     } else {
         api_client(&args.api)?.beacons().await?
     };
-    let text = if args.json {
+    let text = if args.output.json {
         // The v1 shape: `probe --beacons-file` reads it back.
         let list = json!({ "count": beacons.len(), "locations": beacons });
         serde_json::to_string_pretty(&list)
@@ -121,7 +121,7 @@ pub async fn run_locations(args: ListArgs) -> Result<(), CliError> {
             .try_collect()
             .await?
     };
-    let text = if args.json {
+    let text = if args.output.json {
         serde_json::to_string_pretty(&locations)
             .map_err(|e| CliError::Other(format!("cannot encode the list: {e}")))?
     } else {

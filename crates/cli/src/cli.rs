@@ -319,9 +319,9 @@ pub struct ListArgs {
     /// The Edgegap API to ask.
     #[command(flatten)]
     pub api: ApiArgs,
-    /// Print JSON instead of a table.
-    #[arg(long)]
-    pub json: bool,
+    /// `--json`.
+    #[command(flatten)]
+    pub output: JsonFlag,
 }
 
 /// `ticket`.

@@ -106,7 +106,11 @@ pub fn report_tables(report: &Report) -> String {
         out.push_str(&ranked.to_string());
         out.push('\n');
         let most = report.locations.iter().map(|l| l.counters.received).max();
-        if report.locations.iter().any(|l| Some(l.counters.received) < most) {
+        if report
+            .locations
+            .iter()
+            .any(|l| Some(l.counters.received) < most)
+        {
             out.push_str(
                 "samples: replies used / probes sent. By default, locations that can no longer \
                  win stop after 3 samples (--no-early-decision measures every one fully).\n",

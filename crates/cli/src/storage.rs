@@ -45,9 +45,7 @@ async fn endpoint(client: &IntegrationClient, command: EndpointCommand) -> Resul
             print(&[one], json.json, endpoints_table)
         }
         EndpointCommand::Create { name, fields, json } => {
-            let mut body = body(fields.file.as_deref())?;
-            set(&mut body, "name", name);
-            endpoint_fields(&mut body, fields);
+            let body = endpoint_body(name, fields)?;
             let create = EndpointStorageCreate {
                 name: required(&body, "name")?,
                 access_key_id: required(&body, "access_key_id")?,
@@ -65,9 +63,7 @@ async fn endpoint(client: &IntegrationClient, command: EndpointCommand) -> Resul
             fields,
             json,
         } => {
-            let mut body = body(fields.file.as_deref())?;
-            set(&mut body, "name", rename);
-            endpoint_fields(&mut body, fields);
+            let body = endpoint_body(rename, fields)?;
             let update = EndpointStorageUpdate {
                 name: optional(&body, "name")?,
                 access_key_id: optional(&body, "access_key_id")?,
@@ -112,9 +108,7 @@ async fn pull_profile(
             fields,
             json,
         } => {
-            let mut body = body(fields.file.as_deref())?;
-            set(&mut body, "name", name);
-            profile_fields(&mut body, fields);
+            let body = profile_body(name, fields)?;
             let create = PullProfileCreate {
                 name: required(&body, "name")?,
                 source: required(&body, "source")?,
@@ -131,9 +125,7 @@ async fn pull_profile(
             fields,
             json,
         } => {
-            let mut body = body(fields.file.as_deref())?;
-            set(&mut body, "name", rename);
-            profile_fields(&mut body, fields);
+            let body = profile_body(rename, fields)?;
             let update = PullProfileUpdate {
                 name: optional(&body, "name")?,
                 source: optional(&body, "source")?,
@@ -259,24 +251,49 @@ fn body(file: Option<&Path>) -> Result<Map<String, Value>, CliError> {
     }
 }
 
-fn set(body: &mut Map<String, Value>, key: &str, value: Option<String>) {
-    if let Some(value) = value {
-        body.insert(key.to_owned(), Value::String(value));
+/// A request body: the object of `--file` (or an empty one) with every given flag set over it.
+fn request_body<const N: usize>(
+    file: Option<&Path>,
+    flags: [(&str, Option<String>); N],
+) -> Result<Map<String, Value>, CliError> {
+    let mut body = body(file)?;
+    for (key, value) in flags {
+        if let Some(value) = value {
+            body.insert(key.to_owned(), Value::String(value));
+        }
     }
+    Ok(body)
 }
 
-fn endpoint_fields(body: &mut Map<String, Value>, f: EndpointFields) {
-    set(body, "endpoint", f.endpoint);
-    set(body, "bucket", f.bucket);
-    set(body, "access_key_id", f.access_key_id);
-    set(body, "secret_access_key", f.secret_access_key);
-    set(body, "output_format", f.output_format);
+/// The body of an endpoint storage create or update; `name` is its (new) name.
+fn endpoint_body(name: Option<String>, f: EndpointFields) -> Result<Map<String, Value>, CliError> {
+    request_body(
+        f.file.as_deref(),
+        [
+            ("name", name),
+            ("endpoint", f.endpoint),
+            ("bucket", f.bucket),
+            ("access_key_id", f.access_key_id),
+            ("secret_access_key", f.secret_access_key),
+            ("output_format", f.output_format),
+        ],
+    )
 }
 
-fn profile_fields(body: &mut Map<String, Value>, f: PullProfileFields) {
-    set(body, "source", f.source);
-    set(body, "source_type", f.source_type);
-    set(body, "destination", f.destination);
+/// The body of a pull profile create or update; `name` is its (new) name.
+fn profile_body(
+    name: Option<String>,
+    f: PullProfileFields,
+) -> Result<Map<String, Value>, CliError> {
+    request_body(
+        f.file.as_deref(),
+        [
+            ("name", name),
+            ("source", f.source),
+            ("source_type", f.source_type),
+            ("destination", f.destination),
+        ],
+    )
 }
 
 fn missing(key: &str) -> CliError {

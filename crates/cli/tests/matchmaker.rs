@@ -6,7 +6,9 @@ mod common;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
+use assert_cmd::Command;
 use common::*;
+use edgegap_beacon_sim::Simulation;
 use serde_json::{Value, json};
 use wiremock::matchers::{header, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -32,6 +34,57 @@ async fn matchmaker_with(list: Value) -> MockServer {
     server
 }
 
+/// The [`known`] beacons, and a matchmaker that lists them (keep the simulation alive).
+async fn known_matchmaker() -> (Simulation, MockServer) {
+    let sim = known().await;
+    let server = matchmaker_with(sim.beacon_list_matchmaker()).await;
+    (sim, server)
+}
+
+/// `ticket` for the `casual` profile of `server`, with [`FAST`] probe settings.
+fn ticket_args(server: &MockServer) -> Vec<String> {
+    [
+        "ticket",
+        "--matchmaker-url",
+        &server.uri(),
+        "--profile",
+        "casual",
+    ]
+    .into_iter()
+    .chain(FAST)
+    .map(str::to_owned)
+    .collect()
+}
+
+/// `storage` against the API at `server`, with the API token.
+fn storage(server: &MockServer, args: &[&str]) -> Command {
+    let mut cmd = bin();
+    cmd.args(["storage", "--api-url", &server.uri()])
+        .args(args)
+        .env("EDGEGAP_API_TOKEN", API_TOKEN);
+    cmd
+}
+
+/// Answers GET /tickets/t-1 with `ticket`.
+fn poll_answer(ticket: Value) -> Mock {
+    Mock::given(method("GET"))
+        .and(path("/tickets/t-1"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(ticket))
+}
+
+/// Answers `verb route` with `body` when the API token comes in its `token ...` scheme.
+async fn mount_api(server: &MockServer, verb: &str, route: &str, body: Value) {
+    Mock::given(method(verb))
+        .and(path(route))
+        .and(header(
+            "Authorization",
+            format!("token {API_TOKEN}").as_str(),
+        ))
+        .respond_with(ResponseTemplate::new(200).set_body_json(body))
+        .mount(server)
+        .await;
+}
+
 fn assignment() -> Value {
     json!({
         "fqdn": "a1b2c3.pr.edgegap.net",
@@ -54,31 +107,22 @@ async fn mount_ticket(server: &MockServer, assigned_after: Option<u64>) {
     match assigned_after {
         Some(polls) => {
             if polls > 0 {
-                Mock::given(method("GET"))
-                    .and(path("/tickets/t-1"))
-                    .respond_with(ResponseTemplate::new(200).set_body_json(searching))
+                poll_answer(searching)
                     .up_to_n_times(polls)
                     .with_priority(1)
                     .mount(server)
                     .await;
             }
-            Mock::given(method("GET"))
-                .and(path("/tickets/t-1"))
-                .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-                    "id": "t-1", "profile": "casual", "status": "HOST_ASSIGNED",
-                    "match_id": "m-9", "assignment": assignment()
-                })))
-                .with_priority(2)
-                .mount(server)
-                .await;
+            poll_answer(json!({
+                "id": "t-1", "profile": "casual", "status": "HOST_ASSIGNED",
+                "match_id": "m-9", "assignment": assignment()
+            }))
+            .with_priority(2)
+            .mount(server)
+            .await;
         }
         None => {
-            Mock::given(method("GET"))
-                .and(path("/tickets/t-1"))
-                .respond_with(ResponseTemplate::new(200).set_body_json(searching))
-                .with_priority(1)
-                .mount(server)
-                .await;
+            poll_answer(searching).with_priority(1).mount(server).await;
         }
     }
     Mock::given(method("DELETE"))
@@ -99,8 +143,7 @@ fn no_secret(out: &Out) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn beacons_json_uses_the_raw_matchmaker_token() {
-    let sim = known().await;
-    let server = matchmaker_with(sim.beacon_list_matchmaker()).await;
+    let (_sim, server) = known_matchmaker().await;
     let out = run(bin()
         .args(["beacons", "--json", "--matchmaker-url", &server.uri()])
         .env("EDGEGAP_MATCHMAKER_TOKEN", MM_TOKEN));
@@ -169,19 +212,11 @@ async fn an_empty_list_from_the_matchmaker_is_unusable_input() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ticket_goes_from_create_to_assignment() {
-    let sim = known().await;
-    let server = matchmaker_with(sim.beacon_list_matchmaker()).await;
+    let (_sim, server) = known_matchmaker().await;
     mount_ticket(&server, Some(2)).await;
     let out = run(bin()
-        .args([
-            "ticket",
-            "--matchmaker-url",
-            &server.uri(),
-            "--profile",
-            "casual",
-        ])
+        .args(ticket_args(&server))
         .args(["--player-ip", "198.51.100.7", "--poll-interval-ms", "20"])
-        .args(FAST)
         .env("EDGEGAP_MATCHMAKER_TOKEN", MM_TOKEN));
     assert_eq!(out.code, OK, "{out:?}");
     no_secret(&out);
@@ -215,20 +250,17 @@ async fn ticket_goes_from_create_to_assignment() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ticket_json_prints_the_assigned_ticket() {
-    let sim = known().await;
-    let server = matchmaker_with(sim.beacon_list_matchmaker()).await;
+    let (_sim, server) = known_matchmaker().await;
     mount_ticket(&server, Some(0)).await;
     let out = run(bin()
+        .args(ticket_args(&server))
         .args([
-            "ticket",
             "--json",
-            "--matchmaker-url",
-            &server.uri(),
-            "--profile",
-            "casual",
+            "--attribute",
+            "beacons",
+            "--poll-interval-ms",
+            "20",
         ])
-        .args(["--attribute", "beacons", "--poll-interval-ms", "20"])
-        .args(FAST)
         .env("EDGEGAP_MATCHMAKER_TOKEN", MM_TOKEN));
     assert_eq!(out.code, OK, "{out:?}");
     let ticket = out.json();
@@ -239,19 +271,11 @@ async fn ticket_json_prints_the_assigned_ticket() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ctrl_c_while_waiting_deletes_the_ticket() {
-    let sim = known().await;
-    let server = matchmaker_with(sim.beacon_list_matchmaker()).await;
+    let (_sim, server) = known_matchmaker().await;
     mount_ticket(&server, None).await;
     let child = std::process::Command::new(env!("CARGO_BIN_EXE_edgegap-probe"))
-        .args([
-            "ticket",
-            "--matchmaker-url",
-            &server.uri(),
-            "--profile",
-            "casual",
-        ])
+        .args(ticket_args(&server))
         .args(["--poll-interval-ms", "20"])
-        .args(FAST)
         .env("EDGEGAP_MATCHMAKER_TOKEN", MM_TOKEN)
         .env_remove("RUST_LOG")
         .stdout(Stdio::null())
@@ -299,11 +323,11 @@ async fn ctrl_c_while_waiting_deletes_the_ticket() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn locations_and_storage_use_the_api_token_scheme() {
     let server = MockServer::start().await;
-    let auth = format!("token {API_TOKEN}");
-    Mock::given(method("GET"))
-        .and(path("/v1/locations"))
-        .and(header("Authorization", auth.as_str()))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+    mount_api(
+        &server,
+        "GET",
+        "/v1/locations",
+        json!({
             "locations": [
                 {"city": "Montreal", "country": "Canada", "continent": "North America",
                  "administrative_division": "Quebec", "timezone": "America/Toronto",
@@ -312,26 +336,28 @@ async fn locations_and_storage_use_the_api_token_scheme() {
                  "administrative_division": "Tokyo", "timezone": "Asia/Tokyo",
                  "latitude": 35.7, "longitude": 139.7}
             ]
-        })))
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path("/v1/storage/endpoints"))
-        .and(header("Authorization", auth.as_str()))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+        }),
+    )
+    .await;
+    mount_api(
+        &server,
+        "GET",
+        "/v1/storage/endpoints",
+        json!({
             "endpoints": [{"name": "logs", "access_key_id": "AKIA1", "endpoint": "https://s3.example",
                            "bucket": "game-logs"}]
-        })))
-        .mount(&server)
-        .await;
-    Mock::given(method("POST"))
-        .and(path("/v1/storage/endpoint/logs/pull-profile"))
-        .and(header("Authorization", auth.as_str()))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+        }),
+    )
+    .await;
+    mount_api(
+        &server,
+        "POST",
+        "/v1/storage/endpoint/logs/pull-profile",
+        json!({
             "name": "maps", "source": "maps/", "source_type": "Folder", "destination": "/srv/maps"
-        })))
-        .mount(&server)
-        .await;
+        }),
+    )
+    .await;
 
     let out = run(bin()
         .args(["locations", "--json", "--api-url", &server.uri()])
@@ -346,23 +372,17 @@ async fn locations_and_storage_use_the_api_token_scheme() {
         .collect();
     assert_eq!(cities, ["Montreal", "Tokyo"]);
 
-    let out = run(bin()
-        .args(["storage", "--api-url", &server.uri(), "endpoint", "list"])
-        .env("EDGEGAP_API_TOKEN", API_TOKEN));
+    let out = run(&mut storage(&server, &["endpoint", "list"]));
     assert_eq!(out.code, OK, "{out:?}");
     assert!(out.stdout.contains("game-logs"), "{}", out.stdout);
 
-    let out = run(bin()
-        .args([
-            "storage",
-            "--api-url",
-            &server.uri(),
+    let out = run(&mut storage(
+        &server,
+        &[
             "pull-profile",
             "create",
             "logs",
             "--json",
-        ])
-        .args([
             "--name",
             "maps",
             "--source",
@@ -371,8 +391,8 @@ async fn locations_and_storage_use_the_api_token_scheme() {
             "Folder",
             "--destination",
             "/srv/maps",
-        ])
-        .env("EDGEGAP_API_TOKEN", API_TOKEN));
+        ],
+    ));
     assert_eq!(out.code, OK, "{out:?}");
     assert_eq!(out.json()["name"], "maps");
     let requests = server.received_requests().await.unwrap();
@@ -386,18 +406,10 @@ async fn locations_and_storage_use_the_api_token_scheme() {
         json!({"name": "maps", "source": "maps/", "source_type": "Folder", "destination": "/srv/maps"})
     );
 
-    let missing = run(bin()
-        .args([
-            "storage",
-            "--api-url",
-            &server.uri(),
-            "pull-profile",
-            "create",
-            "logs",
-            "--name",
-            "x",
-        ])
-        .env("EDGEGAP_API_TOKEN", API_TOKEN));
+    let missing = run(&mut storage(
+        &server,
+        &["pull-profile", "create", "logs", "--name", "x"],
+    ));
     assert_eq!(missing.code, USAGE, "{missing:?}");
     assert!(missing.stderr.contains("source"), "{}", missing.stderr);
 }
