@@ -308,14 +308,14 @@ mod tests {
     #[test]
     fn reads_the_v1_shape() {
         let list = parse_beacon_list(
-            r#"{"count": 1, "locations": [{"host": "1.2.3.4", "fqdn": "b.example", "udp_port": 5000,
+            r#"{"count": 1, "locations": [{"host": "192.0.2.4", "fqdn": "b.example", "udp_port": 5000,
                 "tcp_port": 0, "extra": true, "location": {"city": "Montreal", "country": "Canada",
                 "continent": "North America", "administrative_division": "Quebec",
                 "timezone": "America/Toronto", "latitude": 45.5, "longitude": -73.6}}]}"#,
         )
         .unwrap();
         assert_eq!(list.len(), 1);
-        assert_eq!(list[0].host, "1.2.3.4");
+        assert_eq!(list[0].host, "192.0.2.4");
         assert_eq!(list[0].fqdn.as_deref(), Some("b.example"));
         assert_eq!(list[0].udp_port, Some(5000));
         assert_eq!(list[0].tcp_port, None, "port 0 means not available");
@@ -326,11 +326,11 @@ mod tests {
     fn reads_the_matchmaker_shape_and_prefers_the_ip() {
         let list = parse_beacon_list(
             r#"{"count": 2, "beacons": [
-                {"fqdn": "t.example", "public_ip": "5.6.7.8", "tcp_port": 9001, "location": {"city": "Tokyo"}},
+                {"fqdn": "t.example", "public_ip": "192.0.2.8", "tcp_port": 9001, "location": {"city": "Tokyo"}},
                 {"fqdn": "only.example", "udp_port": null, "location": {"city": "Paris", "country": "France"}}]}"#,
         )
         .unwrap();
-        assert_eq!(list[0].host, "5.6.7.8");
+        assert_eq!(list[0].host, "192.0.2.8");
         assert_eq!(list[0].tcp_port, Some(9001));
         assert_eq!(list[1].host, "only.example");
         assert_eq!(list[1].udp_port, None);
@@ -344,7 +344,7 @@ mod tests {
             parse_beacon_list(r#"{"beacons": [{"location": {"city": "Oslo"}}]}"#).unwrap_err();
         assert!(err.to_string().contains("Oslo"), "{err}");
         let err = parse_beacon_list(
-            r#"{"beacons": [{"public_ip": "1.1.1.9", "location": {"city": ""}}]}"#,
+            r#"{"beacons": [{"public_ip": "192.0.2.9", "location": {"city": ""}}]}"#,
         )
         .unwrap_err();
         assert!(
@@ -364,20 +364,20 @@ mod tests {
     #[test]
     fn the_typed_lists_convert_like_the_parser() {
         let v1: BeaconList = serde_json::from_str(
-            r#"{"count": 1, "locations": [{"host": " 1.2.3.4 ", "udp_port": 0, "tcp_port": 9,
+            r#"{"count": 1, "locations": [{"host": " 192.0.2.4 ", "udp_port": 0, "tcp_port": 9,
                 "location": {"city": "Montreal"}}]}"#,
         )
         .unwrap();
         let b = v1.into_beacons().unwrap();
-        assert_eq!(b[0].host, "1.2.3.4");
+        assert_eq!(b[0].host, "192.0.2.4");
         assert_eq!((b[0].udp_port, b[0].tcp_port), (None, Some(9)));
         let mm: MatchmakerBeaconList = serde_json::from_str(
-            r#"{"count": 2, "beacons": [{"fqdn": "a.example", "public_ip": "5.6.7.8", "location": {"city": "Tokyo"}},
+            r#"{"count": 2, "beacons": [{"fqdn": "a.example", "public_ip": "192.0.2.8", "location": {"city": "Tokyo"}},
                 {"fqdn": "b.example", "location": {"city": "Paris"}}]}"#,
         )
         .unwrap();
         let b = mm.into_beacons().unwrap();
-        assert_eq!(b[0].host, "5.6.7.8");
+        assert_eq!(b[0].host, "192.0.2.8");
         assert_eq!(b[1].host, "b.example");
         let bad = MatchmakerBeaconList {
             count: 1,
