@@ -39,6 +39,8 @@ pub(crate) struct LiveRun {
     targets: Vec<TargetLive>,
     /// For each location: its key and the indices of its targets.
     locations: Vec<(LocationKey, Vec<usize>)>,
+    /// Position of each location in `locations`.
+    slots: HashMap<LocationKey, usize>,
     decided_at: Option<Duration>,
     last_eval: Option<Instant>,
 }
@@ -46,10 +48,10 @@ pub(crate) struct LiveRun {
 impl LiveRun {
     /// A run over targets `0..keys.len()`, target `i` belonging to location `keys[i]`.
     pub(crate) fn new(keys: &[LocationKey], start: Instant) -> Self {
-        let mut by_key: HashMap<&LocationKey, usize> = HashMap::new();
+        let mut slots: HashMap<LocationKey, usize> = HashMap::new();
         let mut locations: Vec<(LocationKey, Vec<usize>)> = Vec::new();
         for (i, key) in keys.iter().enumerate() {
-            let slot = *by_key.entry(key).or_insert_with(|| {
+            let slot = *slots.entry(key.clone()).or_insert_with(|| {
                 locations.push((key.clone(), Vec::new()));
                 locations.len() - 1
             });
@@ -59,6 +61,7 @@ impl LiveRun {
             start,
             targets: keys.iter().map(|_| TargetLive::default()).collect(),
             locations,
+            slots,
             decided_at: None,
             last_eval: None,
         }
@@ -131,10 +134,10 @@ impl LiveRun {
         }
         let mut stop = Vec::new();
         for key in &decision.hopeless {
-            let Some((_, members)) = self.locations.iter().find(|(k, _)| k == key) else {
+            let Some(&slot) = self.slots.get(key) else {
                 continue;
             };
-            for &i in members {
+            for &i in &self.locations[slot].1 {
                 let t = &mut self.targets[i];
                 if !t.done && !t.stop_requested && t.rtts_ms.len() >= thresholds.min_samples.max(1)
                 {
