@@ -14,6 +14,7 @@ targets=${1:-256}
 count=${2:-10}
 command -v fping >/dev/null || { echo "fping is not installed: apt-get install -y fping" >&2; exit 1; }
 [ -x /usr/bin/time ] || { echo "GNU time is not installed: apt-get install -y time" >&2; exit 1; }
+command -v bc >/dev/null || { echo "bc is not installed: apt-get install -y bc" >&2; exit 1; }
 
 cargo build --release -q -p edgegap-probe-cli
 bin=target/release/edgegap-probe
