@@ -13,7 +13,10 @@ pub struct ProbeConfig {
     pub engine: EngineConfig,
     /// Scoring, near-tie band, `max_latency` cut and payload attribute name.
     pub rank: RankConfig,
-    /// Transport for every beacon (`Auto`: UDP when the beacon has a UDP port, else TCP, else ICMP).
+    /// Transport for every beacon (`Auto`: UDP when the beacon has a UDP port, else TCP, else
+    /// ICMP; and under `Auto` a beacon whose UDP got no reply or was refused is measured again
+    /// over TCP when it has a TCP port, since UDP is often filtered where TCP passes). Every
+    /// figure in the report says which transport produced it.
     pub protocol: ProtocolChoice,
     /// Stop probing locations that can no longer win once the leader is known (default on).
     pub early_decision: bool,

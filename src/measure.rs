@@ -6,17 +6,26 @@ use edgegap_rank::BeaconMeasurement;
 
 use crate::targets::location_key;
 
-/// What beacon `beacon` measured, from its target's summary.
-pub(crate) fn measurement(beacon: &Beacon, summary: &TargetSummary) -> BeaconMeasurement {
+/// What beacon `beacon` measured, from its target's summary (and, when UDP failed and TCP was
+/// tried too without success, that TCP summary, so the reason names both).
+pub(crate) fn measurement(
+    beacon: &Beacon,
+    summary: &TargetSummary,
+    tcp_fallback: Option<&TargetSummary>,
+) -> BeaconMeasurement {
     let port = match summary.protocol {
         Some(Protocol::Udp) => beacon.udp_port,
         Some(Protocol::Tcp) => beacon.tcp_port,
         Some(Protocol::Icmp) | None => None,
     };
-    let unreachable = summary
-        .rtts
-        .is_empty()
-        .then(|| no_sample_reason(&summary.status));
+    let unreachable = summary.rtts.is_empty().then(|| match tcp_fallback {
+        Some(tcp) => format!(
+            "udp: {}; tcp: {}",
+            no_sample_reason(&summary.status),
+            no_sample_reason(&tcp.status)
+        ),
+        None => no_sample_reason(&summary.status),
+    });
     BeaconMeasurement {
         location: location_key(beacon),
         host: beacon.host.clone(),

@@ -5,7 +5,10 @@ use std::sync::atomic::Ordering;
 use std::time::{Instant, SystemTime};
 
 use edgegap_api::{Beacon, parse_beacon_list};
-use edgegap_ping::{Event, RunSummary, TargetSpec};
+use edgegap_ping::{
+    Event, Protocol, ProtocolChoice, RunSummary, TargetSpec, TargetStatus, TargetSummary,
+    Unreachable,
+};
 use edgegap_rank::{LocationKey, Report, degraded, rank};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -188,6 +191,18 @@ struct Measured {
     summary: RunSummary,
     /// When the best location became known, from the start of the whole job.
     decided_at: Option<std::time::Duration>,
+    /// Beacons (by position) that failed over UDP and then over TCP too, with the TCP result.
+    tcp_fallback: Vec<(usize, TargetSummary)>,
+}
+
+/// Whether UDP was tried and got nothing: no reply at all, or the port refused.
+fn udp_failed(summary: &TargetSummary) -> bool {
+    summary.protocol == Some(Protocol::Udp)
+        && summary.rtts.is_empty()
+        && matches!(
+            summary.status,
+            TargetStatus::Unreachable(Unreachable::NoReply | Unreachable::Refused)
+        )
 }
 
 impl Job {
@@ -211,7 +226,7 @@ impl Job {
             return Ok(report);
         }
         let all: Vec<usize> = (0..self.beacons.len()).collect();
-        let measured = self.measure(&all, started).await?;
+        let measured = self.measure_all_ways(&all, started).await?;
         Ok(self.report(&all, &measured, sticky.as_ref(), started))
     }
 
@@ -243,7 +258,7 @@ impl Job {
         if subset.is_empty() {
             return Ok(None);
         }
-        let measured = self.measure(&subset, started).await?;
+        let measured = self.measure_all_ways(&subset, started).await?;
         let report = self.report(&subset, &measured, sticky, started);
         let holds = report.best().is_some_and(|best| {
             key_of(best) == key_of(&saved_best)
@@ -274,7 +289,15 @@ impl Job {
             .summary
             .targets
             .iter()
-            .map(|summary| measurement(&self.beacons[indices[index_of(summary.id)]], summary))
+            .map(|summary| {
+                let position = index_of(summary.id);
+                let tcp = measured
+                    .tcp_fallback
+                    .iter()
+                    .find(|(p, _)| *p == position)
+                    .map(|(_, tcp)| tcp);
+                measurement(&self.beacons[indices[position]], summary, tcp)
+            })
             .collect();
         let ranking = rank(&measurements, &self.config.rank, sticky);
         Report::new(
@@ -285,27 +308,88 @@ impl Job {
         )
     }
 
+    /// Measures the beacons at `indices` with the configured protocol; under `auto`, beacons
+    /// whose UDP got no reply or was refused are measured again over TCP when they have a TCP
+    /// port (UDP may be filtered on the player's network while TCP passes). ICMP is not a
+    /// fallback: the host's kernel answers it even when the beacon service is dead.
+    async fn measure_all_ways(
+        &mut self,
+        indices: &[usize],
+        started: Instant,
+    ) -> Result<Measured, ProbeError> {
+        // Progress counts the beacons of this set, whatever transports they take.
+        let total = u32::try_from(indices.len()).unwrap_or(u32::MAX);
+        self.counters.targets_total.store(total, Ordering::Relaxed);
+        self.counters.targets_done.store(0, Ordering::Relaxed);
+        let mut measured = self.measure(indices, self.config.protocol, started).await?;
+        if self.config.protocol != ProtocolChoice::Auto || measured.summary.cancelled {
+            return Ok(measured);
+        }
+        let retry: Vec<usize> = measured
+            .summary
+            .targets
+            .iter()
+            .filter(|s| udp_failed(s) && self.beacons[indices[index_of(s.id)]].tcp_port.is_some())
+            .map(|s| index_of(s.id))
+            .collect();
+        if retry.is_empty() {
+            return Ok(measured);
+        }
+        tracing::info!(
+            beacons = retry.len(),
+            "no UDP answer from some beacons; trying TCP"
+        );
+        let beacons: Vec<usize> = retry.iter().map(|&p| indices[p]).collect();
+        // The retried beacons are not done any more; TCP's Done events count them again.
+        let retried = u32::try_from(retry.len()).unwrap_or(u32::MAX);
+        self.counters
+            .targets_done
+            .fetch_sub(retried, Ordering::Relaxed);
+        let second = self.measure(&beacons, ProtocolChoice::Tcp, started).await?;
+        let mut answered = false;
+        for mut tcp in second.summary.targets {
+            let position = retry[index_of(tcp.id)];
+            let Some(slot) = measured
+                .summary
+                .targets
+                .iter_mut()
+                .find(|s| index_of(s.id) == position)
+            else {
+                continue;
+            };
+            if tcp.rtts.is_empty() {
+                measured.tcp_fallback.push((position, tcp));
+            } else {
+                answered = true;
+                tcp.id = slot.id;
+                *slot = tcp;
+            }
+        }
+        if answered {
+            // A beacon measured only now could be the best: the decision is this late.
+            measured.decided_at = Some(started.elapsed());
+        }
+        measured.summary.cancelled |= second.summary.cancelled;
+        Ok(measured)
+    }
+
     /// Runs the engine over the beacons at `indices` (target `i` is beacon `indices[i]`).
     async fn measure(
         &mut self,
         indices: &[usize],
+        protocol: ProtocolChoice,
         started: Instant,
     ) -> Result<Measured, ProbeError> {
         let targets: Vec<TargetSpec> = indices
             .iter()
             .enumerate()
-            .map(|(i, &b)| target_for(i, &self.beacons[b], self.config.protocol))
+            .map(|(i, &b)| target_for(i, &self.beacons[b], protocol))
             .collect();
         let keys: Vec<LocationKey> = indices
             .iter()
             .map(|&b| location_key(&self.beacons[b]))
             .collect();
         let counters = &self.counters;
-        counters.targets_total.store(
-            u32::try_from(targets.len()).unwrap_or(u32::MAX),
-            Ordering::Relaxed,
-        );
-        counters.targets_done.store(0, Ordering::Relaxed);
 
         let run_start = Instant::now();
         let mut run = edgegap_ping::start(targets, self.config.engine.clone())?;
@@ -350,6 +434,7 @@ impl Job {
                 .decided_at()
                 .map(|d| d + run_start.duration_since(started)),
             summary,
+            tcp_fallback: Vec::new(),
         })
     }
 }

@@ -90,6 +90,7 @@ async fn a_dead_beacon_is_unreachable_and_never_in_the_payload() {
     down.down = true;
     let mut silent = BeaconSpec::new("Mu", ip(2), 0.0);
     silent.silent = true;
+    silent.tcp_silent = true;
     let scenario = Scenario {
         seed: 1,
         beacons: vec![
@@ -124,6 +125,74 @@ async fn a_dead_beacon_is_unreachable_and_never_in_the_payload() {
             .iter()
             .all(|l| l.city != "Atlantis" && l.city != "Mu")
     );
+    // UDP failed, so TCP was tried too: each reason names both.
+    for dead in &report.unreachable {
+        let reason = dead.reasons.join(" ");
+        assert!(
+            reason.contains("udp:") && reason.contains("tcp:"),
+            "{reason}"
+        );
+    }
+}
+
+/// UDP filtered on the player's network, TCP open: under `auto` the beacon is measured over
+/// TCP and labelled so; with UDP asked for explicitly, it stays unreachable.
+#[tokio::test]
+async fn a_beacon_whose_udp_is_blocked_is_measured_over_tcp_under_auto() {
+    let mut filtered = BeaconSpec::new("Filtered", ip(40), 0.0);
+    filtered.silent = true;
+    let scenario = Scenario {
+        seed: 5,
+        beacons: vec![filtered, BeaconSpec::new("Open", ip(41), 20.0)],
+    };
+    let sim = start(&scenario).await;
+    let quick = edgegap_probe::EngineConfig {
+        timeout: Duration::from_millis(200),
+        ..edgegap_probe::EngineConfig::default()
+    };
+    let auto = ProbeConfig {
+        engine: quick.clone(),
+        ..ProbeConfig::default()
+    };
+    let handle = Probe::builder()
+        .beacon_list_json(&sim.beacon_list_v1().to_string())
+        .unwrap()
+        .config(auto)
+        .start()
+        .unwrap();
+    while !handle.is_finished() {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    // Progress counts beacons, not transports: the TCP retry does not change the total.
+    let progress = handle.progress();
+    assert_eq!(
+        (progress.targets_done, progress.targets_total),
+        (2, 2),
+        "{progress:?}"
+    );
+    assert!(progress.finished);
+    let report = handle.wait().await.unwrap();
+    let filtered = report
+        .locations
+        .iter()
+        .find(|l| l.city == "Filtered")
+        .unwrap_or_else(|| panic!("Filtered measured over TCP: {}", report.to_json_pretty()));
+    assert_eq!(
+        filtered.protocol,
+        Some(edgegap_probe::rank::ProtocolLabel::Tcp)
+    );
+    let open = report.locations.iter().find(|l| l.city == "Open").unwrap();
+    assert_eq!(open.protocol, Some(edgegap_probe::rank::ProtocolLabel::Udp));
+    assert!(report.payload["beacons"].get("Filtered").is_some());
+
+    let udp_only = ProbeConfig {
+        engine: quick,
+        protocol: edgegap_probe::ProtocolChoice::Udp,
+        ..ProbeConfig::default()
+    };
+    let report = probe(&sim, udp_only).await;
+    assert!(report.unreachable.iter().any(|u| u.city == "Filtered"));
+    assert!(report.payload["beacons"].get("Filtered").is_none());
 }
 
 #[tokio::test]
