@@ -19,11 +19,17 @@ pub(crate) fn measurement(
         Some(Protocol::Icmp) | None => None,
     };
     let unreachable = summary.rtts.is_empty().then(|| match tcp_fallback {
-        Some(tcp) => format!(
-            "udp: {}; tcp: {}",
-            no_sample_reason(&summary.status),
-            no_sample_reason(&tcp.status)
-        ),
+        Some(tcp) => {
+            let (udp, tcp) = (
+                no_sample_reason(&summary.status),
+                no_sample_reason(&tcp.status),
+            );
+            if udp == tcp {
+                format!("{udp} (tried udp, then tcp)")
+            } else {
+                format!("udp: {udp}; tcp: {tcp}")
+            }
+        }
         None => no_sample_reason(&summary.status),
     });
     BeaconMeasurement {
