@@ -120,12 +120,7 @@ namespace Edgegap.Probe
         /// <summary>The ranked report as JSON; returns the code instead of throwing.</summary>
         public ProbeResult TryGetResultJson(out string json)
         {
-            string text = null;
-            var code = handle.Call(id => NativeMethods.ReadText(
-                (byte[] buf, UIntPtr len, out UIntPtr needed) => NativeMethods.egp_probe_result_json(id, buf, len, out needed),
-                out text));
-            json = text;
-            return code;
+            return TryRead(NativeMethods.egp_probe_result_json, out json);
         }
 
         /// <summary>
@@ -142,9 +137,18 @@ namespace Edgegap.Probe
         /// <summary>The matchmaker payload; returns the code instead of throwing.</summary>
         public ProbeResult TryGetPayloadJson(out string json)
         {
+            return TryRead(NativeMethods.egp_probe_payload_json, out json);
+        }
+
+        /// <summary>Signature of the native calls that copy a probe's text into a buffer.</summary>
+        private delegate ProbeResult ProbeTextReader(ulong probe, byte[] buf, UIntPtr len, out UIntPtr needed);
+
+        /// <summary>Reads one of the probe's texts through the buffer protocol (size query, then copy).</summary>
+        private ProbeResult TryRead(ProbeTextReader native, out string json)
+        {
             string text = null;
             var code = handle.Call(id => NativeMethods.ReadText(
-                (byte[] buf, UIntPtr len, out UIntPtr needed) => NativeMethods.egp_probe_payload_json(id, buf, len, out needed),
+                (byte[] buf, UIntPtr len, out UIntPtr needed) => native(id, buf, len, out needed),
                 out text));
             json = text;
             return code;
