@@ -1,5 +1,6 @@
 //! The facade: beacons in, a ranked report out.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Instant, SystemTime};
@@ -192,7 +193,7 @@ struct Measured {
     /// When the best location became known, from the start of the whole job.
     decided_at: Option<std::time::Duration>,
     /// Beacons (by position) that failed over UDP and then over TCP too, with the TCP result.
-    tcp_fallback: Vec<(usize, TargetSummary)>,
+    tcp_fallback: HashMap<usize, TargetSummary>,
 }
 
 /// Whether UDP was tried and got nothing: no reply at all, or the port refused.
@@ -291,11 +292,7 @@ impl Job {
             .iter()
             .map(|summary| {
                 let position = index_of(summary.id);
-                let tcp = measured
-                    .tcp_fallback
-                    .iter()
-                    .find(|(p, _)| *p == position)
-                    .map(|(_, tcp)| tcp);
+                let tcp = measured.tcp_fallback.get(&position);
                 measurement(&self.beacons[indices[position]], summary, tcp)
             })
             .collect();
@@ -349,16 +346,12 @@ impl Job {
         let mut answered = false;
         for mut tcp in second.summary.targets {
             let position = retry[index_of(tcp.id)];
-            let Some(slot) = measured
-                .summary
-                .targets
-                .iter_mut()
-                .find(|s| index_of(s.id) == position)
-            else {
+            // The engine returns summaries in input order: position `p` is target `p`.
+            let Some(slot) = measured.summary.targets.get_mut(position) else {
                 continue;
             };
             if tcp.rtts.is_empty() {
-                measured.tcp_fallback.push((position, tcp));
+                measured.tcp_fallback.insert(position, tcp);
             } else {
                 answered = true;
                 tcp.id = slot.id;
@@ -434,7 +427,7 @@ impl Job {
                 .decided_at()
                 .map(|d| d + run_start.duration_since(started)),
             summary,
-            tcp_fallback: Vec::new(),
+            tcp_fallback: HashMap::new(),
         })
     }
 }
