@@ -14,9 +14,27 @@
 //! # Ok(()) }
 //! ```
 //!
-//! Delay is injected on UDP only: a TCP handshake is completed by the kernel, and without
-//! netem (root) nothing in user space can slow it down. TCP beacons are for correctness:
-//! reachable (`tcp`), refused (`down`) and timing out (`tcp_silent`).
+//! Delay, jitter and loss are injected on UDP only: a TCP handshake is completed by the
+//! kernel, and without netem (root) nothing in user space can slow it down or drop it.
+//!
+//! # The TCP rule
+//!
+//! **A simulated beacon has a TCP port (a TCP socket, and a `tcp_port` in both beacon-list
+//! shapes) only where its TCP timing follows its scenario**, so that a probe falling back to
+//! TCP (as `auto` does when UDP gets no answer) can never rank a slow, lossy or silent beacon
+//! as fast. With the default `tcp = true` ([`TcpMode::Faithful`]) that is a beacon which is
+//! - `down`: the TCP port is closed and connects are refused, as its UDP is;
+//! - `tcp_silent`: connects time out (a listener whose accept queue is kept full);
+//! - or a plain zero-delay echo: no `delay_ms`, `jitter_ms`, `loss`, `silent`, `duplicates`,
+//!   `wrong_source_port`, `alter_bytes` or `reply_with` ([`BeaconSpec::tcp_would_ignore`]),
+//!   whose kernel-speed handshake is the truth.
+//!
+//! Any other beacon opens no TCP socket at all (a silent beacon must not answer TCP to
+//! someone who guesses the port either) and lists no TCP port. `tcp = false` ([`TcpMode::Off`])
+//! never has one; `tcp = "always"` ([`TcpMode::Always`]) always has one, and then TCP answers
+//! at kernel speed, whatever the scenario, for tests of TCP itself. A beacon left with no
+//! port at all (`udp = false` and no TCP port) is refused by validation: a probe would fall
+//! back to ICMP, which the kernel also answers at once. See [`BeaconSpec::serves_tcp`].
 
 mod behaviour;
 mod error;
@@ -36,7 +54,7 @@ pub use lists::ListShape;
 pub use presets::DEMO_SEED;
 pub use scenario::Scenario;
 pub use simulation::{RunningBeacon, Simulation};
-pub use spec::BeaconSpec;
+pub use spec::{BeaconSpec, TcpMode};
 pub use stats::BeaconStats;
 
 impl Scenario {

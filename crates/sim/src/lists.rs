@@ -1,4 +1,6 @@
-//! The running beacons as Edgegap beacon lists, in both shapes.
+//! The running beacons as Edgegap beacon lists, in both shapes. A TCP port is listed only for
+//! a beacon that opened one, that is only where its TCP timing follows its scenario
+//! ([`BeaconSpec::serves_tcp`](crate::BeaconSpec::serves_tcp)).
 
 use std::str::FromStr;
 
@@ -30,6 +32,16 @@ impl FromStr for ListShape {
     }
 }
 
+/// The beacon's TCP port, if it has one. The simulation opens a TCP socket only where the rule
+/// allows; this checks it again, so no list can advertise a port the rule withholds.
+fn tcp_port(beacon: &RunningBeacon) -> Option<u16> {
+    debug_assert_eq!(beacon.tcp.is_some(), beacon.spec.serves_tcp(), "{beacon:?}");
+    beacon
+        .tcp
+        .filter(|_| beacon.spec.serves_tcp())
+        .map(|a| a.port())
+}
+
 fn location(beacon: &RunningBeacon) -> Value {
     json!({
         "city": beacon.spec.city,
@@ -51,8 +63,8 @@ pub fn v1(beacons: &[RunningBeacon]) -> Value {
             if let Some(udp) = b.udp {
                 entry["udp_port"] = json!(udp.port());
             }
-            if let Some(tcp) = b.tcp {
-                entry["tcp_port"] = json!(tcp.port());
+            if let Some(tcp) = tcp_port(b) {
+                entry["tcp_port"] = json!(tcp);
             }
             entry
         })
@@ -69,7 +81,7 @@ pub fn matchmaker(beacons: &[RunningBeacon]) -> Value {
                 "public_ip": b.spec.address.to_string(),
                 "fqdn": null,
                 "udp_port": b.udp.map(|a| a.port()),
-                "tcp_port": b.tcp.map(|a| a.port()),
+                "tcp_port": tcp_port(b),
                 "location": location(b),
             })
         })

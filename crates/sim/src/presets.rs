@@ -48,7 +48,8 @@ fn loopback(last: usize) -> IpAddr {
 impl Scenario {
     /// Ten cities with realistic delays (12 ms Montreal .. 230 ms Sydney), 1-3 ms jitter,
     /// 0-3 % loss, Singapore down; each on its own address `127.0.0.11` .. `127.0.0.20`.
-    /// Same content as `scenarios/demo.toml`.
+    /// Same content as `scenarios/demo.toml`. Only Singapore has a TCP port (closed: refused):
+    /// the others are delayed, which a TCP handshake would not show.
     pub fn demo() -> Scenario {
         let beacons = DEMO
             .iter()
@@ -71,7 +72,7 @@ impl Scenario {
 
     /// The benchmark: twelve locations with delays from 8 ms to 250 ms, 2 % loss and 2 ms
     /// jitter each, on `127.0.0.31` .. `127.0.0.42`. Same content as `scenarios/twelve.toml`
-    /// (whose seed is 42).
+    /// (whose seed is 42). UDP only: delayed beacons have no TCP port.
     pub fn twelve_locations(seed: u64) -> Scenario {
         let beacons = TWELVE
             .iter()

@@ -25,8 +25,10 @@ pub struct RunningBeacon {
     /// UDP address to probe; `None` when the spec has `udp = false`. For a `down` beacon this
     /// is a closed port (probes are refused).
     pub udp: Option<SocketAddr>,
-    /// TCP address to probe; `None` when the spec has `tcp = false`. For a `down` beacon this
-    /// is a closed port (connects are refused).
+    /// TCP address to probe; `None` when the beacon has no TCP port: `tcp = false`, or its TCP
+    /// timing would not follow its scenario ([`BeaconSpec::serves_tcp`]), in which case no TCP
+    /// socket was opened either. For a `down` beacon this is a closed port (connects are
+    /// refused); for a `tcp_silent` one, connects time out.
     pub tcp: Option<SocketAddr>,
 }
 
@@ -91,7 +93,8 @@ impl Simulation {
             None
         };
 
-        let tcp = if spec.tcp {
+        // The rule: no TCP socket where a kernel-speed handshake would belie the scenario.
+        let tcp = if spec.serves_tcp() {
             let asked = SocketAddr::new(spec.address, spec.tcp_port);
             Some(if spec.down {
                 closed(asked, true).map_err(fail("TCP", asked))?
@@ -106,6 +109,9 @@ impl Simulation {
                 local
             })
         } else {
+            if let Some(field) = spec.tcp_would_ignore() {
+                tracing::debug!(index, city = %spec.city, field, "no TCP port: a handshake would ignore it");
+            }
             None
         };
 
@@ -154,12 +160,14 @@ impl Simulation {
 
     /// The beacons as an Edgegap v1 beacon list:
     /// `{"count", "locations": [{"host", "udp_port"?, "tcp_port"?, "location": {...}}]}`.
+    /// `tcp_port` is there only for beacons with a TCP port ([`BeaconSpec::serves_tcp`]).
     pub fn beacon_list_v1(&self) -> Value {
         lists::v1(&self.beacons)
     }
 
     /// The beacons as a matchmaker beacon list:
     /// `{"count", "beacons": [{"public_ip", "fqdn": null, "udp_port", "tcp_port", "location": {...}}]}`.
+    /// `tcp_port` is null for beacons without a TCP port ([`BeaconSpec::serves_tcp`]).
     pub fn beacon_list_matchmaker(&self) -> Value {
         lists::matchmaker(&self.beacons)
     }

@@ -1,10 +1,89 @@
-//! [`BeaconSpec`]: where one simulated beacon listens and how it misbehaves.
+//! [`BeaconSpec`]: where one simulated beacon listens and how it misbehaves, and
+//! [`TcpMode`]: when it has a TCP port.
 
+use std::fmt;
 use std::net::{IpAddr, Ipv4Addr};
+use std::str::FromStr;
 
-use serde::{Deserialize, Serialize};
+use serde::de::{self, Unexpected, Visitor};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::error::SimError;
+
+/// When a beacon opens a TCP port and lists it in the beacon lists (the `tcp` field).
+///
+/// A TCP handshake on loopback is completed by the kernel, so the simulator cannot delay,
+/// jitter or lose it: a TCP port would report a delayed, lossy or silent beacon as answering
+/// at once. Hence **a beacon has a TCP port only where its TCP timing follows its scenario**
+/// ([`TcpMode::Faithful`], the default; see [`BeaconSpec::serves_tcp`]).
+///
+/// In a scenario file: `tcp = true` (faithful, the default), `tcp = false` (off) or
+/// `tcp = "always"`; the words `"faithful"` and `"off"` are accepted too.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum TcpMode {
+    /// A TCP port only where TCP tells the truth about the beacon: it is `down` (connect
+    /// refused), `tcp_silent` (connect times out), or it answers UDP at once and intact (no
+    /// delay, jitter, loss, silence or reply fault), so a kernel-speed handshake is what the
+    /// scenario describes. Elsewhere no TCP socket is opened and no TCP port is listed.
+    #[default]
+    Faithful,
+    /// No TCP port.
+    Off,
+    /// A TCP port whatever the scenario: unless the beacon is `down` or `tcp_silent`, TCP
+    /// answers at kernel speed, whatever the scenario says. Such a beacon looks fast over TCP
+    /// however slow, lossy or silent its UDP side is; only for tests of TCP itself.
+    Always,
+}
+
+impl FromStr for TcpMode {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "true" | "faithful" => Ok(TcpMode::Faithful),
+            "false" | "off" => Ok(TcpMode::Off),
+            "always" => Ok(TcpMode::Always),
+            other => Err(format!(
+                "unknown tcp mode {other:?} (expected true, false or \"always\")"
+            )),
+        }
+    }
+}
+
+impl Serialize for TcpMode {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            TcpMode::Faithful => serializer.serialize_bool(true),
+            TcpMode::Off => serializer.serialize_bool(false),
+            TcpMode::Always => serializer.serialize_str("always"),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for TcpMode {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct ModeVisitor;
+
+        impl Visitor<'_> for ModeVisitor {
+            type Value = TcpMode;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("true, false or \"always\"")
+            }
+
+            fn visit_bool<E: de::Error>(self, v: bool) -> Result<TcpMode, E> {
+                Ok(if v { TcpMode::Faithful } else { TcpMode::Off })
+            }
+
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<TcpMode, E> {
+                v.parse()
+                    .map_err(|_| E::invalid_value(Unexpected::Str(v), &self))
+            }
+        }
+
+        deserializer.deserialize_any(ModeVisitor)
+    }
+}
 
 /// One simulated beacon: its location, its loopback address and ports, and its behaviour.
 ///
@@ -25,15 +104,17 @@ pub struct BeaconSpec {
     /// UDP port; 0 (default) picks a free one.
     #[serde(default)]
     pub udp_port: u16,
-    /// TCP port; 0 (default) picks a free one.
+    /// TCP port; 0 (default) picks a free one. Unused when the beacon has no TCP port
+    /// (see [`BeaconSpec::serves_tcp`]).
     #[serde(default)]
     pub tcp_port: u16,
     /// Whether the beacon has a UDP echo port. Default `true`.
     #[serde(default = "yes")]
     pub udp: bool,
-    /// Whether the beacon has a TCP port. Default `true`.
-    #[serde(default = "yes")]
-    pub tcp: bool,
+    /// When the beacon has a TCP port: default [`TcpMode::Faithful`] (`tcp = true`), only where
+    /// its TCP timing follows its scenario (see [`BeaconSpec::serves_tcp`]).
+    #[serde(default)]
+    pub tcp: TcpMode,
     /// Delay added before each UDP reply, in milliseconds. Default 0.
     #[serde(default)]
     pub delay_ms: f64,
@@ -84,7 +165,7 @@ impl Default for BeaconSpec {
             udp_port: 0,
             tcp_port: 0,
             udp: true,
-            tcp: true,
+            tcp: TcpMode::Faithful,
             delay_ms: 0.0,
             jitter_ms: 0.0,
             loss: 0.0,
@@ -100,7 +181,8 @@ impl Default for BeaconSpec {
 }
 
 impl BeaconSpec {
-    /// A well-behaved beacon in `city` on `address` that answers UDP after `delay_ms`.
+    /// A well-behaved beacon in `city` on `address` that answers UDP after `delay_ms`. It has
+    /// a TCP port only when `delay_ms` is 0 (see [`BeaconSpec::serves_tcp`]).
     pub fn new(city: &str, address: IpAddr, delay_ms: f64) -> BeaconSpec {
         BeaconSpec {
             city: city.to_owned(),
@@ -110,8 +192,51 @@ impl BeaconSpec {
         }
     }
 
-    /// Checks the address is loopback and every number is in range. `index` is the beacon's
-    /// position in its scenario, used in the error.
+    /// The first field whose effect a kernel-speed TCP handshake would not show (`"delay_ms"`,
+    /// `"jitter_ms"`, `"loss"`, `"silent"`, `"duplicates"`, `"wrong_source_port"`,
+    /// `"alter_bytes"`, `"reply_with"`), or `None` when the beacon answers at once and intact,
+    /// so that a TCP handshake timed at kernel speed is what its scenario describes.
+    pub fn tcp_would_ignore(&self) -> Option<&'static str> {
+        [
+            // Validated as non-negative: anything above 0 is injected into UDP.
+            ("delay_ms", self.delay_ms > 0.0),
+            ("jitter_ms", self.jitter_ms > 0.0),
+            ("loss", self.loss > 0.0),
+            ("silent", self.silent),
+            ("duplicates", self.duplicates != 0),
+            ("wrong_source_port", self.wrong_source_port),
+            ("alter_bytes", self.alter_bytes),
+            ("reply_with", self.reply_with.is_some()),
+        ]
+        .into_iter()
+        .find_map(|(field, set)| set.then_some(field))
+    }
+
+    /// Whether the beacon opens a TCP socket and lists its TCP port in the beacon lists.
+    ///
+    /// The rule: **a beacon has a TCP port only where its TCP timing follows its scenario**,
+    /// because the kernel completes a loopback handshake at once, whatever delay, jitter, loss
+    /// or silence the scenario injects into UDP. With `tcp = true` (the default) that is when
+    /// - the beacon is `down`: the TCP port is closed, connects are refused (real);
+    /// - the beacon is `tcp_silent`: connects time out (real: a full accept queue);
+    /// - or nothing in the scenario is lost on TCP ([`BeaconSpec::tcp_would_ignore`] is `None`):
+    ///   a zero-delay beacon answering intact, whose kernel-speed handshake is the truth.
+    ///
+    /// Anywhere else (a delayed, jittery, lossy, silent or faulty beacon) no TCP socket is
+    /// opened at all, so nothing can time TCP against it, even by guessing the port.
+    /// `tcp = false` never has a TCP port, `tcp = "always"` always has one.
+    pub fn serves_tcp(&self) -> bool {
+        match self.tcp {
+            TcpMode::Off => false,
+            TcpMode::Always => true,
+            TcpMode::Faithful => self.down || self.tcp_silent || self.tcp_would_ignore().is_none(),
+        }
+    }
+
+    /// Checks the address is loopback, every number is in range, and the beacon has a port in
+    /// the beacon lists (a beacon with neither UDP nor TCP would be probed over ICMP, which the
+    /// kernel answers at once). `index` is the beacon's position in its scenario, used in the
+    /// error.
     pub fn validate(&self, index: usize) -> Result<(), SimError> {
         let invalid = |field: &'static str, reason: String| SimError::InvalidField {
             index,
@@ -150,6 +275,190 @@ impl BeaconSpec {
                 format!("{} extra copies is more than 1000", self.duplicates),
             ));
         }
+        if !self.udp && !self.serves_tcp() {
+            let tcp = match self.tcp_would_ignore() {
+                Some(field) if self.tcp == TcpMode::Faithful => format!(
+                    "its TCP port is withheld because a kernel-speed handshake would ignore \
+                     {field}"
+                ),
+                _ => "tcp is false".to_owned(),
+            };
+            return Err(invalid(
+                "udp",
+                format!(
+                    "false leaves the beacon no port ({tcp}), and a beacon without ports is \
+                     probed over ICMP, which the kernel answers at once: keep UDP, or set \
+                     tcp = \"always\""
+                ),
+            ));
+        }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plain() -> BeaconSpec {
+        BeaconSpec::new("X", default_address(), 0.0)
+    }
+
+    /// Every field that shapes UDP replies, set on an otherwise plain zero-delay beacon.
+    fn each_udp_fault() -> Vec<(&'static str, BeaconSpec)> {
+        let with = |f: fn(&mut BeaconSpec)| {
+            let mut s = plain();
+            f(&mut s);
+            s
+        };
+        vec![
+            ("delay_ms", with(|s| s.delay_ms = 50.0)),
+            ("jitter_ms", with(|s| s.jitter_ms = 2.0)),
+            ("loss", with(|s| s.loss = 0.01)),
+            ("silent", with(|s| s.silent = true)),
+            ("duplicates", with(|s| s.duplicates = 1)),
+            ("wrong_source_port", with(|s| s.wrong_source_port = true)),
+            ("alter_bytes", with(|s| s.alter_bytes = true)),
+            ("reply_with", with(|s| s.reply_with = Some("pong".into()))),
+        ]
+    }
+
+    #[test]
+    fn a_plain_zero_delay_beacon_serves_tcp() {
+        assert_eq!(plain().tcp, TcpMode::Faithful);
+        assert_eq!(plain().tcp_would_ignore(), None);
+        assert!(plain().serves_tcp());
+    }
+
+    #[test]
+    fn anything_tcp_would_ignore_withholds_the_tcp_port() {
+        for (field, spec) in each_udp_fault() {
+            assert_eq!(spec.tcp_would_ignore(), Some(field));
+            assert!(!spec.serves_tcp(), "{field}");
+            // ... unless the beacon's TCP behaviour is a real one, or TCP is forced.
+            for real in [
+                BeaconSpec {
+                    down: true,
+                    ..spec.clone()
+                },
+                BeaconSpec {
+                    tcp_silent: true,
+                    ..spec.clone()
+                },
+                BeaconSpec {
+                    tcp: TcpMode::Always,
+                    ..spec.clone()
+                },
+            ] {
+                assert!(real.serves_tcp(), "{real:?}");
+            }
+            assert!(
+                !BeaconSpec {
+                    tcp: TcpMode::Off,
+                    down: true,
+                    ..spec
+                }
+                .serves_tcp()
+            );
+        }
+    }
+
+    #[test]
+    fn tcp_off_never_serves_tcp() {
+        for spec in [
+            plain(),
+            BeaconSpec {
+                down: true,
+                ..plain()
+            },
+            BeaconSpec {
+                tcp_silent: true,
+                ..plain()
+            },
+        ] {
+            assert!(
+                !BeaconSpec {
+                    tcp: TcpMode::Off,
+                    ..spec
+                }
+                .serves_tcp()
+            );
+        }
+    }
+
+    #[test]
+    fn tcp_mode_reads_bools_and_words_and_writes_them_back() {
+        #[derive(Debug, PartialEq, Serialize, Deserialize)]
+        struct T {
+            tcp: TcpMode,
+        }
+        for (text, mode) in [
+            ("tcp = true", TcpMode::Faithful),
+            ("tcp = false", TcpMode::Off),
+            ("tcp = \"always\"", TcpMode::Always),
+            ("tcp = \"faithful\"", TcpMode::Faithful),
+            ("tcp = \"off\"", TcpMode::Off),
+        ] {
+            let t: T = toml::from_str(text).unwrap();
+            assert_eq!(t.tcp, mode, "{text}");
+            let back: T = toml::from_str(&toml::to_string(&t).unwrap()).unwrap();
+            assert_eq!(back, t);
+            let json: T = serde_json::from_str(&serde_json::to_string(&t).unwrap()).unwrap();
+            assert_eq!(json, t);
+        }
+        assert_eq!(
+            toml::to_string(&T {
+                tcp: TcpMode::Always
+            })
+            .unwrap()
+            .trim(),
+            "tcp = \"always\""
+        );
+        let err = toml::from_str::<T>("tcp = \"sometimes\"").unwrap_err();
+        assert!(err.to_string().contains("\"always\""), "{err}");
+        assert!(toml::from_str::<T>("tcp = 1").is_err());
+    }
+
+    #[test]
+    fn a_beacon_without_any_port_is_refused() {
+        let tcp_only = BeaconSpec {
+            udp: false,
+            ..plain()
+        };
+        tcp_only.validate(0).unwrap();
+        let delayed = BeaconSpec {
+            delay_ms: 30.0,
+            ..tcp_only.clone()
+        };
+        let err = delayed.validate(3).unwrap_err();
+        let text = err.to_string();
+        assert!(
+            matches!(
+                err,
+                SimError::InvalidField {
+                    index: 3,
+                    field: "udp",
+                    ..
+                }
+            ) && text.contains("delay_ms")
+                && text.contains("ICMP"),
+            "{text}"
+        );
+        BeaconSpec {
+            tcp: TcpMode::Always,
+            ..delayed
+        }
+        .validate(0)
+        .unwrap();
+        let none = BeaconSpec {
+            tcp: TcpMode::Off,
+            ..tcp_only
+        };
+        assert!(
+            none.validate(0)
+                .unwrap_err()
+                .to_string()
+                .contains("tcp is false")
+        );
     }
 }

@@ -1,6 +1,8 @@
 //! The TCP side of a beacon: a listener that accepts and closes at once (the kernel completes
 //! the handshake, so no delay can be injected here), or a "silent" listener whose accept queue
-//! is kept full so the kernel drops every new SYN and a client's connect times out.
+//! is kept full so the kernel drops every new SYN and a client's connect times out. A beacon
+//! gets one only where that timing follows its scenario
+//! ([`BeaconSpec::serves_tcp`](crate::BeaconSpec::serves_tcp)).
 
 use std::net::SocketAddr;
 use std::sync::Arc;

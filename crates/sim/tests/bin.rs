@@ -119,6 +119,11 @@ fn demo_serves_until_stdin_closes() {
         .unwrap();
     let json = wait_file(&mut child, &list);
     assert_eq!(json["count"], 10);
+    // TCP only where it follows the scenario: the down beacon (refused), none of the delayed.
+    for l in json["locations"].as_array().unwrap() {
+        let down = l["location"]["city"] == "Singapore";
+        assert_eq!(l.get("tcp_port").is_some(), down, "{l}");
+    }
     let montreal = &json["locations"][0];
     assert_eq!(montreal["location"]["city"], "Montreal");
     let target = SocketAddr::new(
@@ -151,6 +156,14 @@ fn matchmaker_list_on_stdout_and_sigterm_stops() {
         }
     };
     assert_eq!(json["count"], 12);
+    assert!(
+        json["beacons"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|b| b["tcp_port"].is_null() && b["udp_port"].is_u64()),
+        "delayed beacons list no TCP port: {json}"
+    );
     let first = &json["beacons"][0];
     let target = SocketAddr::new(
         first["public_ip"].as_str().unwrap().parse().unwrap(),

@@ -3,7 +3,7 @@
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::Path;
 
-use edgegap_beacon_sim::{BeaconSpec, ListShape, Scenario, SimError};
+use edgegap_beacon_sim::{BeaconSpec, ListShape, Scenario, SimError, TcpMode};
 
 fn scenarios_dir() -> &'static Path {
     Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios"))
@@ -64,7 +64,17 @@ fn toml_and_json_round_trip_with_defaults() {
             beacons: vec![expected]
         }
     );
-    assert!(s.beacons[0].udp && s.beacons[0].tcp && !s.beacons[0].down);
+    assert!(s.beacons[0].udp && s.beacons[0].tcp == TcpMode::Faithful && !s.beacons[0].down);
+    let modes = Scenario::from_toml(
+        "[[beacons]]\ncity = \"A\"\ntcp = \"always\"\n[[beacons]]\ncity = \"B\"\ntcp = false\n",
+    )
+    .unwrap();
+    assert_eq!(modes.beacons[0].tcp, TcpMode::Always);
+    assert_eq!(modes.beacons[1].tcp, TcpMode::Off);
+    assert_eq!(
+        Scenario::from_toml(&modes.to_toml().unwrap()).unwrap(),
+        modes
+    );
 
     let demo = Scenario::demo();
     assert_eq!(Scenario::from_toml(&demo.to_toml().unwrap()).unwrap(), demo);
@@ -158,8 +168,11 @@ fn list_shape_parses() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn beacon_lists_in_both_shapes() {
     let mut scenario = Scenario::demo();
-    scenario.beacons[0].udp = false; // Montreal: TCP only
-    scenario.beacons[1].tcp = false; // Chicago: UDP only
+    // Montreal: TCP only, so with nothing a handshake would not show (no delay, jitter, loss).
+    let montreal = &mut scenario.beacons[0];
+    montreal.udp = false;
+    (montreal.delay_ms, montreal.jitter_ms, montreal.loss) = (0.0, 0.0, 0.0);
+    scenario.beacons[1].tcp = TcpMode::Off; // Chicago: UDP only
     let sim = scenario.start().await.unwrap();
     assert_eq!(sim.beacons().len(), 10);
 
@@ -192,6 +205,14 @@ async fn beacon_lists_in_both_shapes() {
         "a down beacon's ports are listed"
     );
     assert_eq!(singapore["tcp_port"], down.tcp.unwrap().port());
+    // The delayed beacons have no TCP port: a handshake would not show their delay.
+    for l in &locations[2..] {
+        assert_eq!(
+            l.get("tcp_port").is_some(),
+            l["location"]["city"] == "Singapore",
+            "{l}"
+        );
+    }
 
     let mm = sim.beacon_list_matchmaker();
     assert_eq!(mm["count"], 10);
@@ -200,6 +221,14 @@ async fn beacon_lists_in_both_shapes() {
     assert!(beacons[2]["fqdn"].is_null());
     assert!(beacons[0]["udp_port"].is_null() && beacons[1]["tcp_port"].is_null());
     assert_eq!(beacons[2]["udp_port"], sim.beacons()[2].udp.unwrap().port());
+    assert_eq!(beacons[0]["tcp_port"], sim.beacons()[0].tcp.unwrap().port());
+    for b in &beacons[2..] {
+        assert_eq!(
+            b["tcp_port"].is_null(),
+            b["location"]["city"] != "Singapore",
+            "{b}"
+        );
+    }
     assert_eq!(sim.beacon_list(ListShape::Matchmaker), mm);
     sim.shutdown().await;
 }

@@ -7,12 +7,13 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
 use common::{client, ping, spec, start_one, udp_of};
-use edgegap_beacon_sim::{BeaconSpec, Scenario, SimError};
+use edgegap_beacon_sim::{BeaconSpec, Scenario, SimError, TcpMode};
 use tokio::net::{TcpStream, UdpSocket};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tcp_listener_accepts_and_counts() {
-    let sim = start_one(spec(71, 50.0), 1).await;
+    // Zero delay: the only timing a kernel-completed handshake can follow.
+    let sim = start_one(spec(71, 0.0), 1).await;
     let tcp = sim.beacons()[0].tcp.unwrap();
     assert_eq!(tcp.ip(), IpAddr::V4(Ipv4Addr::new(127, 0, 0, 71)));
     for _ in 0..3 {
@@ -87,11 +88,41 @@ async fn tcp_silent_connects_time_out_while_udp_still_answers() {
     );
 }
 
+/// The explicit opt-in: a TCP listener whatever the scenario, answering at kernel speed even
+/// for a beacon whose UDP is slow and silent. That is why it is not the default.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tcp_always_answers_at_kernel_speed_whatever_the_scenario() {
+    let sim = start_one(
+        BeaconSpec {
+            silent: true,
+            tcp: TcpMode::Always,
+            ..spec(79, 200.0)
+        },
+        1,
+    )
+    .await;
+    let tcp = sim.beacons()[0]
+        .tcp
+        .expect("tcp = \"always\" opens a TCP port");
+    let started = std::time::Instant::now();
+    tokio::time::timeout(Duration::from_secs(2), TcpStream::connect(tcp))
+        .await
+        .expect("handshake in time")
+        .expect("handshake succeeds");
+    assert!(
+        started.elapsed() < Duration::from_millis(150),
+        "the kernel answers at once, not after the 200 ms of the scenario: {:?}",
+        started.elapsed()
+    );
+    let list = sim.beacon_list_v1();
+    assert_eq!(list["locations"][0]["tcp_port"], tcp.port());
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tcp_false_has_no_tcp_port() {
     let sim = start_one(
         BeaconSpec {
-            tcp: false,
+            tcp: TcpMode::Off,
             ..spec(74, 0.0)
         },
         1,
@@ -114,6 +145,7 @@ async fn shutdown_releases_the_ports() {
     let sim = start_one(
         BeaconSpec {
             wrong_source_port: true,
+            tcp: TcpMode::Always, // so that a TCP listener is there to release too
             ..spec(75, 30.0)
         },
         1,
@@ -127,7 +159,7 @@ async fn shutdown_releases_the_ports() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn drop_releases_the_ports() {
-    let sim = start_one(spec(76, 30.0), 1).await;
+    let sim = start_one(spec(76, 0.0), 1).await;
     let (udp, tcp) = addrs(&sim);
     let silent = start_one(
         BeaconSpec {
@@ -159,7 +191,7 @@ async fn fixed_ports_are_used_and_conflicts_name_the_beacon() {
         .port();
     let beacon = BeaconSpec {
         udp_port: free,
-        tcp: false,
+        tcp: TcpMode::Off,
         ..spec(77, 0.0)
     };
     let sim = start_one(beacon.clone(), 1).await;

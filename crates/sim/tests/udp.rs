@@ -258,9 +258,11 @@ async fn reply_with_sends_fixed_bytes() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ipv6_beacon_on_localhost_works() {
     let beacon = BeaconSpec::new("Sixville", IpAddr::V6(Ipv6Addr::LOCALHOST), 10.0);
+    // TCP only for the zero-delay one: a handshake would not show the 10 ms.
+    let immediate = BeaconSpec::new("Sixtown", IpAddr::V6(Ipv6Addr::LOCALHOST), 0.0);
     let sim = Scenario {
         seed: 1,
-        beacons: vec![beacon],
+        beacons: vec![beacon, immediate],
     }
     .start()
     .await
@@ -278,7 +280,9 @@ async fn ipv6_beacon_on_localhost_works() {
     }
     let median = median_ms(rtts);
     assert!((median - 10.0).abs() < 5.0, "{median}");
-    let tcp = sim.beacons()[0].tcp.unwrap();
+    assert!(sim.beacons()[0].tcp.is_none());
+    let tcp = sim.beacons()[1].tcp.unwrap();
+    assert!(tcp.is_ipv6());
     tokio::net::TcpStream::connect(tcp)
         .await
         .expect("TCP on ::1");

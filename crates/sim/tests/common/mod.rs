@@ -116,3 +116,25 @@ pub fn median_ms(mut samples: Vec<Duration>) -> f64 {
     samples.sort_unstable();
     samples[samples.len() / 2].as_secs_f64() * 1000.0
 }
+
+/// The TCP ports in LISTEN state on `ip`, from `/proc/net/tcp`; `None` where that file cannot
+/// be read (not Linux).
+pub fn listening_tcp_ports(ip: Ipv4Addr) -> Option<Vec<u16>> {
+    let table = std::fs::read_to_string("/proc/net/tcp").ok()?;
+    let mut ports: Vec<u16> = table
+        .lines()
+        .skip(1)
+        .filter_map(|line| {
+            let mut fields = line.split_whitespace();
+            let local = fields.nth(1)?;
+            let state = fields.nth(1)?;
+            let (addr, port) = local.split_once(':')?;
+            // The address is the raw 32-bit word, printed in host byte order.
+            let addr = Ipv4Addr::from(u32::from_str_radix(addr, 16).ok()?.to_ne_bytes());
+            (state == "0A" && addr == ip).then(|| u16::from_str_radix(port, 16).ok())?
+        })
+        .collect();
+    ports.sort_unstable();
+    ports.dedup();
+    Some(ports)
+}
