@@ -170,11 +170,23 @@ mod tests {
 
     #[test]
     fn auto_prefers_udp_then_tcp_then_icmp() {
-        assert_eq!(ProtocolChoice::Auto.resolve(true, true), Some(Protocol::Udp));
-        assert_eq!(ProtocolChoice::Auto.resolve(false, true), Some(Protocol::Tcp));
-        assert_eq!(ProtocolChoice::Auto.resolve(false, false), Some(Protocol::Icmp));
+        assert_eq!(
+            ProtocolChoice::Auto.resolve(true, true),
+            Some(Protocol::Udp)
+        );
+        assert_eq!(
+            ProtocolChoice::Auto.resolve(false, true),
+            Some(Protocol::Tcp)
+        );
+        assert_eq!(
+            ProtocolChoice::Auto.resolve(false, false),
+            Some(Protocol::Icmp)
+        );
         assert_eq!(ProtocolChoice::Udp.resolve(false, true), None);
-        assert_eq!(ProtocolChoice::Tcp.resolve(false, true), Some(Protocol::Tcp));
+        assert_eq!(
+            ProtocolChoice::Tcp.resolve(false, true),
+            Some(Protocol::Tcp)
+        );
     }
 
     #[test]
@@ -193,6 +205,9 @@ mod tests {
         assert_eq!(" UDP ".parse::<Protocol>(), Ok(Protocol::Udp));
         let err = "pigeon".parse::<ProtocolChoice>().unwrap_err();
         assert!(err.to_string().contains("pigeon"), "{err}");
-        assert!("auto".parse::<Protocol>().is_err(), "auto is a choice, not a transport");
+        assert!(
+            "auto".parse::<Protocol>().is_err(),
+            "auto is a choice, not a transport"
+        );
     }
 }

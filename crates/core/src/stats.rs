@@ -124,7 +124,10 @@ impl Samples {
 
     /// Moves the exact samples into a histogram.
     fn spill_to_histogram(&mut self) {
-        let mut hist = self.hist.take().unwrap_or_else(|| Box::new(new_histogram()));
+        let mut hist = self
+            .hist
+            .take()
+            .unwrap_or_else(|| Box::new(new_histogram()));
         for &ns in &self.exact {
             hist.saturating_record(us_of(ns));
         }

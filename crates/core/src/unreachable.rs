@@ -162,7 +162,10 @@ mod tests {
             (Unreachable::NoReply, "no_reply"),
             (Unreachable::ResolveFailed("x".into()), "resolve_failed"),
             (Unreachable::NoPort(Protocol::Tcp), "no_port"),
-            (Unreachable::PermissionDenied("EPERM".into()), "permission_denied"),
+            (
+                Unreachable::PermissionDenied("EPERM".into()),
+                "permission_denied",
+            ),
             (Unreachable::SendFailed("x".into()), "send_failed"),
             (Unreachable::Deadline, "deadline"),
             (Unreachable::Cancelled, "cancelled"),

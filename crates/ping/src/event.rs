@@ -6,6 +6,8 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
+use edgegap_core::{ProbeCounts, Unreachable};
+
 use crate::types::{Protocol, TargetId};
 
 /// The sequence number of one probe within its socket's sequence space
@@ -19,12 +21,36 @@ impl fmt::Display for Seq {
     }
 }
 
+/// Why a probe was declared lost.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum LossCause {
+    /// No reply within the target's timeout (it may still turn `Late`).
+    Timeout,
+    /// A later probe was answered first and this one is older than QUIC's time threshold (it
+    /// may still turn `Late`).
+    Reordered,
+    /// The peer refused it (ICMP port unreachable for UDP, RST for TCP).
+    Refused,
+    /// It could not be sent; the operating system's error.
+    SendFailed(String),
+}
+
+impl LossCause {
+    /// Whether an answer may still come (and turn the probe `Late`).
+    pub fn may_turn_late(&self) -> bool {
+        matches!(self, LossCause::Timeout | LossCause::Reordered)
+    }
+}
+
 /// One thing that happened during a run, in the order the engine saw it.
 ///
-/// A probe that times out and is answered later produces a `Timeout` and then a
-/// `Late` event; it counts once, as late, in the summary. Every target gets
-/// exactly one `Done`, and no event about a target follows its `Done`.
+/// Every probe sent ends in exactly one outcome, and the events name it as the summary's
+/// [`ProbeCounts`] do: `Received`, `Lost` (which a later answer turns `Late`), or cancelled
+/// (the probes still in flight when its target's `Done` comes). Every target gets exactly one
+/// `Done`, and no event about a target follows its `Done`.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Event {
     /// The target's address is known (ICMP targets have port 0).
     Resolved {
@@ -45,7 +71,7 @@ pub enum Event {
         at: Instant,
     },
     /// A probe was answered in time: a sample.
-    Reply {
+    Received {
         /// The target.
         target: TargetId,
         /// The probe.
@@ -53,14 +79,16 @@ pub enum Event {
         /// Its round-trip time.
         rtt: Duration,
     },
-    /// A probe timed out (it may still turn `Late`).
-    Timeout {
+    /// A probe was declared lost.
+    Lost {
         /// The target.
         target: TargetId,
         /// The probe.
         seq: Seq,
+        /// Why.
+        cause: LossCause,
     },
-    /// A timed-out probe was answered after all: counted, never a sample.
+    /// A lost probe was answered after all: it now counts as late (still loss, never a sample).
     Late {
         /// The target.
         target: TargetId,
@@ -76,15 +104,6 @@ pub enum Event {
         /// The probe.
         seq: Seq,
     },
-    /// A probe could not be sent (or was refused).
-    Failed {
-        /// The target.
-        target: TargetId,
-        /// The probe.
-        seq: Seq,
-        /// What went wrong.
-        error: String,
-    },
     /// The target is finished; its summary is final.
     Done {
         /// The target's figures.
@@ -98,19 +117,19 @@ impl Event {
         match self {
             Event::Resolved { target, .. }
             | Event::Sent { target, .. }
-            | Event::Reply { target, .. }
-            | Event::Timeout { target, .. }
+            | Event::Received { target, .. }
+            | Event::Lost { target, .. }
             | Event::Late { target, .. }
-            | Event::Duplicate { target, .. }
-            | Event::Failed { target, .. } => *target,
+            | Event::Duplicate { target, .. } => *target,
             Event::Done { summary } => summary.id,
         }
     }
 }
 
-/// The final figures for one target. Every sent probe is in exactly one of
-/// `answered`, `timed_out`, `late`, `failed` or `cancelled`.
+/// The final figures for one target. Every sent probe has exactly one outcome in `counts`
+/// (`sent = received + lost + late + cancelled`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct TargetSummary {
     /// The target.
     pub id: TargetId,
@@ -120,44 +139,48 @@ pub struct TargetSummary {
     pub protocol: Option<Protocol>,
     /// How the target ended.
     pub status: TargetStatus,
-    /// Probes sent.
-    pub sent: u32,
-    /// Probes answered in time (samples).
-    pub answered: u32,
-    /// Probes that timed out and were never answered.
-    pub timed_out: u32,
-    /// Probes answered after their timeout.
-    pub late: u32,
-    /// Probes that could not be sent, or were refused.
-    pub failed: u32,
-    /// Second answers to answered probes.
-    pub duplicates: u32,
-    /// Probes in flight when the target was stopped or the run cancelled (not loss).
-    pub cancelled: u32,
+    /// What became of its probes.
+    pub counts: ProbeCounts,
     /// The answered probes' round-trip times, in send order.
     pub rtts: Vec<Duration>,
 }
 
 impl TargetSummary {
-    /// Lost probes over probes that had a chance to be answered
-    /// (`(timed_out + late) / (answered + timed_out + late)`), or `None` when there were none.
+    /// The loss fraction `(lost + late) / (sent − cancelled)`, or `None` when no probe's fate
+    /// is known.
     pub fn loss(&self) -> Option<f64> {
-        let lost = self.timed_out + self.late;
-        let decided = self.answered + lost;
-        (decided > 0).then(|| f64::from(lost) / f64::from(decided))
+        self.counts.loss()
+    }
+
+    /// Why the target has no sample (`None` when it has one): its unreachable reason, or how
+    /// the run or the target was ended before any reply.
+    pub fn unreachable(&self) -> Option<Unreachable> {
+        if !self.rtts.is_empty() {
+            return None;
+        }
+        Some(match &self.status {
+            TargetStatus::Unreachable(why) => why.clone(),
+            TargetStatus::Cancelled => Unreachable::Cancelled,
+            TargetStatus::Deadline => Unreachable::Deadline,
+            TargetStatus::Stopped => Unreachable::Stopped,
+            TargetStatus::Complete => Unreachable::NoReply,
+        })
     }
 }
 
 /// How a target ended.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "status", content = "reason", rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum TargetStatus {
     /// Got `count` samples, or used up its probe budget with at least one sample.
     Complete,
     /// `stop_target()` was called for it.
     Stopped,
-    /// The run was cancelled or hit its deadline before the target finished.
+    /// The run was cancelled before the target finished.
     Cancelled,
+    /// The run's deadline passed before the target finished.
+    Deadline,
     /// No sample, and why.
     Unreachable(Unreachable),
 }
@@ -168,58 +191,25 @@ impl fmt::Display for TargetStatus {
             TargetStatus::Complete => f.write_str("complete"),
             TargetStatus::Stopped => f.write_str("stopped"),
             TargetStatus::Cancelled => f.write_str("cancelled"),
+            TargetStatus::Deadline => f.write_str("deadline"),
             TargetStatus::Unreachable(why) => write!(f, "unreachable: {why}"),
         }
     }
 }
 
-/// Why a target has no sample.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(tag = "kind", content = "detail", rename_all = "snake_case")]
-pub enum Unreachable {
-    /// The port is closed: ICMP port unreachable (UDP) or a RST (TCP).
-    Refused,
-    /// Every probe timed out.
-    NoReply,
-    /// The name did not resolve, or has no address of the wanted family.
-    Resolve(String),
-    /// The chosen protocol needs a port the target lacks.
-    NoPort(Protocol),
-    /// Neither unprivileged (datagram) nor raw ICMP sockets are allowed.
-    IcmpNotPermitted(String),
-    /// Probes could not be sent.
-    SendFailed(String),
-}
-
-impl fmt::Display for Unreachable {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Unreachable::Refused => f.write_str(
-                "connection refused: nothing listens on that port (ICMP port unreachable or TCP reset); \
-                 check the beacon's port or use another protocol",
-            ),
-            Unreachable::NoReply => f.write_str(
-                "no reply: every probe timed out; the beacon may be down or a firewall drops the probes \
-                 (try another protocol, or a longer timeout)",
-            ),
-            Unreachable::Resolve(why) => write!(f, "could not resolve the address: {why}"),
-            Unreachable::NoPort(protocol) => write!(
-                f,
-                "the target has no {protocol} port; choose another protocol (or auto)"
-            ),
-            Unreachable::IcmpNotPermitted(why) => write!(
-                f,
-                "ICMP is not permitted ({why}); allow unprivileged ping with \
-                 `sysctl -w net.ipv4.ping_group_range=\"0 2147483647\"`, or run with CAP_NET_RAW, \
-                 or use --protocol udp"
-            ),
-            Unreachable::SendFailed(why) => write!(f, "probes could not be sent: {why}"),
-        }
-    }
+/// What ended a run before every target finished.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunStop {
+    /// `cancel()` (or dropping the run).
+    Cancelled,
+    /// The configured deadline.
+    Deadline,
 }
 
 /// The result of a whole run.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct RunSummary {
     /// One summary per target, in input order.
     pub targets: Vec<TargetSummary>,
@@ -230,8 +220,15 @@ pub struct RunSummary {
     pub stale: u64,
     /// Wall time of the run (monotonic).
     pub elapsed: Duration,
+    /// What ended the run early, if anything did.
+    pub stopped: Option<RunStop>,
+}
+
+impl RunSummary {
     /// Whether the run was cancelled or hit its deadline.
-    pub cancelled: bool,
+    pub fn ended_early(&self) -> bool {
+        self.stopped.is_some()
+    }
 }
 
 #[cfg(test)]
@@ -239,29 +236,28 @@ mod tests {
     use super::*;
 
     #[test]
-    fn icmp_hint_says_how_to_fix() {
-        let text = Unreachable::IcmpNotPermitted("EPERM".into()).to_string();
-        assert!(text.contains("ping_group_range"));
-        assert!(text.contains("CAP_NET_RAW"));
-        assert!(text.contains("--protocol udp"));
-    }
-
-    #[test]
-    fn loss_counts_late_as_lost() {
-        let s = TargetSummary {
+    fn no_sample_says_why_by_status() {
+        let mut s = TargetSummary {
             id: TargetId(1),
             addr: None,
             protocol: None,
-            status: TargetStatus::Complete,
-            sent: 5,
-            answered: 3,
-            timed_out: 1,
-            late: 1,
-            failed: 0,
-            duplicates: 0,
-            cancelled: 0,
+            status: TargetStatus::Deadline,
+            counts: ProbeCounts {
+                sent: 5,
+                received: 0,
+                lost: 1,
+                late: 1,
+                cancelled: 3,
+                duplicates: 0,
+            },
             rtts: vec![],
         };
-        assert_eq!(s.loss(), Some(0.4));
+        assert!(s.counts.adds_up());
+        assert_eq!(s.loss(), Some(1.0));
+        assert_eq!(s.unreachable(), Some(Unreachable::Deadline));
+        s.status = TargetStatus::Cancelled;
+        assert_eq!(s.unreachable(), Some(Unreachable::Cancelled));
+        s.rtts.push(Duration::from_millis(3));
+        assert_eq!(s.unreachable(), None);
     }
 }

@@ -36,6 +36,7 @@ pub mod types;
 
 pub use config::{EngineConfig, IpVersion};
 pub use driver::{Run, RunControl, start};
+pub use edgegap_core::{ProbeCounts, Unreachable, UnreachableCode};
 pub use error::EngineError;
-pub use event::{Event, RunSummary, Seq, TargetStatus, TargetSummary, Unreachable};
+pub use event::{Event, LossCause, RunStop, RunSummary, Seq, TargetStatus, TargetSummary};
 pub use types::{Host, Ports, Protocol, ProtocolChoice, TargetId, TargetSpec};

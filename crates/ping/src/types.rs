@@ -5,6 +5,8 @@ use std::net::IpAddr;
 
 use serde::{Deserialize, Serialize};
 
+pub use edgegap_core::{Protocol, ProtocolChoice};
+
 /// Identifies one target within a run. Chosen by the caller; unique per run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct TargetId(pub u32);
@@ -12,69 +14,6 @@ pub struct TargetId(pub u32);
 impl fmt::Display for TargetId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "#{}", self.0)
-    }
-}
-
-/// The transport that produced a measurement.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Protocol {
-    /// A UDP datagram echoed by the beacon.
-    Udp,
-    /// The time of a TCP handshake (connect).
-    Tcp,
-    /// An ICMP echo request and reply.
-    Icmp,
-}
-
-impl Protocol {
-    /// The lower-case name used in reports and on the command line.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Protocol::Udp => "udp",
-            Protocol::Tcp => "tcp",
-            Protocol::Icmp => "icmp",
-        }
-    }
-}
-
-impl fmt::Display for Protocol {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// The transport a caller asks for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum ProtocolChoice {
-    /// UDP when the target has a UDP port, else TCP when it has a TCP port, else ICMP.
-    #[default]
-    Auto,
-    /// Always UDP (the target needs a UDP port).
-    Udp,
-    /// Always TCP (the target needs a TCP port).
-    Tcp,
-    /// Always ICMP echo.
-    Icmp,
-}
-
-impl ProtocolChoice {
-    /// Picks the transport for a target with these ports, or `None` when the choice
-    /// needs a port the target does not have.
-    pub fn resolve(self, ports: Ports) -> Option<Protocol> {
-        match self {
-            ProtocolChoice::Auto => Some(if ports.udp.is_some() {
-                Protocol::Udp
-            } else if ports.tcp.is_some() {
-                Protocol::Tcp
-            } else {
-                Protocol::Icmp
-            }),
-            ProtocolChoice::Udp => ports.udp.map(|_| Protocol::Udp),
-            ProtocolChoice::Tcp => ports.tcp.map(|_| Protocol::Tcp),
-            ProtocolChoice::Icmp => Some(Protocol::Icmp),
-        }
     }
 }
 
@@ -116,6 +55,14 @@ pub struct Ports {
     pub tcp: Option<u16>,
 }
 
+impl Ports {
+    /// The transport `choice` picks for a target with these ports, or `None` when the choice
+    /// needs a port the target does not have.
+    pub fn resolve(self, choice: ProtocolChoice) -> Option<Protocol> {
+        choice.resolve(self.udp.is_some(), self.tcp.is_some())
+    }
+}
+
 /// One thing to probe.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct TargetSpec {
@@ -134,22 +81,17 @@ mod tests {
     use super::*;
 
     #[test]
-    fn auto_prefers_udp_then_tcp_then_icmp() {
-        let both = Ports {
-            udp: Some(1),
-            tcp: Some(2),
-        };
+    fn a_choice_resolves_against_the_ports_a_target_has() {
         let tcp_only = Ports {
             udp: None,
             tcp: Some(2),
         };
-        assert_eq!(ProtocolChoice::Auto.resolve(both), Some(Protocol::Udp));
-        assert_eq!(ProtocolChoice::Auto.resolve(tcp_only), Some(Protocol::Tcp));
+        assert_eq!(tcp_only.resolve(ProtocolChoice::Auto), Some(Protocol::Tcp));
+        assert_eq!(tcp_only.resolve(ProtocolChoice::Udp), None);
         assert_eq!(
-            ProtocolChoice::Auto.resolve(Ports::default()),
+            Ports::default().resolve(ProtocolChoice::Auto),
             Some(Protocol::Icmp)
         );
-        assert_eq!(ProtocolChoice::Udp.resolve(tcp_only), None);
     }
 
     #[test]

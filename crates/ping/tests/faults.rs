@@ -32,8 +32,8 @@ async fn thirty_percent_loss_is_reported_within_bounds() {
     let (mut lost, mut decided) = (0, 0);
     for s in &out.summary.targets {
         assert_eq!(s.status, TargetStatus::Complete, "{s:?}");
-        lost += s.timed_out + s.late;
-        decided += s.answered + s.timed_out + s.late;
+        lost += s.counts.lost + s.counts.late;
+        decided += s.counts.received + s.counts.lost + s.counts.late;
         // Loss never costs accuracy: every sample is still the beacon's delay (loose above:
         // other builds may be loading the machine; never below the injected delay).
         let m = median(&s.rtts);
@@ -64,7 +64,7 @@ async fn silent_beacon_ends_no_reply_without_any_rtt() {
     );
     assert!(s.rtts.is_empty());
     assert_eq!(
-        (s.sent, s.timed_out),
+        (s.counts.sent, s.counts.lost),
         (6, 6),
         "the whole budget, all timed out: {s:?}"
     );
@@ -120,7 +120,7 @@ async fn forged_altered_and_duplicate_replies_never_change_an_rtt() {
     }
     // Every forged and altered reply was seen and counted as foreign.
     assert!(
-        out.summary.foreign >= u64::from(forged.sent + altered.sent),
+        out.summary.foreign >= u64::from(forged.counts.sent + altered.counts.sent),
         "foreign {}",
         out.summary.foreign
     );
@@ -144,14 +144,14 @@ async fn forged_altered_and_duplicate_replies_never_change_an_rtt() {
         ms(d)
     );
     // Two extra copies per reply: counted as duplicates, or as stale once the target is done.
-    let extra = u64::from(dup.duplicates) + out.summary.stale;
+    let extra = u64::from(dup.counts.duplicates) + out.summary.stale;
     assert!(
-        extra >= 2 * u64::from(dup.answered) - 2,
+        extra >= 2 * u64::from(dup.counts.received) - 2,
         "duplicates {} stale {}",
-        dup.duplicates,
+        dup.counts.duplicates,
         out.summary.stale
     );
-    assert!(dup.duplicates >= 1);
+    assert!(dup.counts.duplicates >= 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -210,7 +210,7 @@ async fn an_unresolvable_name_is_that_targets_error_only() {
     assert!(
         matches!(
             out.summary.targets[1].status,
-            TargetStatus::Unreachable(Unreachable::Resolve(_))
+            TargetStatus::Unreachable(Unreachable::ResolveFailed(_))
         ),
         "{:?}",
         out.summary.targets[1]
@@ -236,7 +236,7 @@ async fn cancel_mid_run_returns_promptly_with_what_was_measured() {
     let control = run.control();
     let mut replies = 0;
     while let Some(e) = run.events.recv().await {
-        if matches!(e, Event::Reply { .. }) {
+        if matches!(e, Event::Received { .. }) {
             replies += 1;
             if replies == 10 {
                 break;
@@ -251,17 +251,17 @@ async fn cancel_mid_run_returns_promptly_with_what_was_measured() {
         "finish took {:?}",
         cancelled_at.elapsed()
     );
-    assert!(summary.cancelled);
-    let answered: u32 = summary.targets.iter().map(|s| s.answered).sum();
+    assert!(summary.ended_early());
+    let answered: u32 = summary.targets.iter().map(|s| s.counts.received).sum();
     assert!(answered >= 10);
-    let in_flight: u32 = summary.targets.iter().map(|s| s.cancelled).sum();
+    let in_flight: u32 = summary.targets.iter().map(|s| s.counts.cancelled).sum();
     assert!(in_flight > 0, "probes in flight end cancelled: {summary:?}");
     for s in &summary.targets {
         assert_eq!(s.status, TargetStatus::Cancelled);
-        assert!(s.answered < 50, "partial data: {s:?}");
+        assert!(s.counts.received < 50, "partial data: {s:?}");
         assert_eq!(
-            s.sent,
-            s.answered + s.timed_out + s.late + s.failed + s.cancelled
+            s.counts.sent,
+            s.counts.received + s.counts.lost + s.counts.late + s.counts.cancelled
         );
     }
 }
@@ -278,7 +278,7 @@ async fn stop_target_ends_it_and_the_others_go_on() {
     let mut stopped_done = None;
     while let Some(e) = run.events.recv().await {
         match &e {
-            Event::Reply {
+            Event::Received {
                 target: TargetId(0),
                 ..
             } if stopped_done.is_none() => control.stop_target(TargetId(0)),
@@ -291,10 +291,10 @@ async fn stop_target_ends_it_and_the_others_go_on() {
     let summary = run.finish().await;
     let s0 = stopped_done.unwrap();
     assert_eq!(s0.status, TargetStatus::Stopped);
-    assert!(s0.answered < 10);
+    assert!(s0.counts.received < 10);
     assert_eq!(summary.targets[1].status, TargetStatus::Complete);
-    assert_eq!(summary.targets[1].answered, 10);
-    assert!(!summary.cancelled);
+    assert_eq!(summary.targets[1].counts.received, 10);
+    assert!(!summary.ended_early());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -318,7 +318,7 @@ async fn ipv6_udp_to_loopback() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_deadline_ends_the_run_like_cancel() {
+async fn the_deadline_ends_the_run_and_says_so() {
     let mut silent = beacon("silent", 58, 5.0);
     silent.silent = true;
     let sim = sim(vec![silent]).await;
@@ -328,10 +328,11 @@ async fn the_deadline_ends_the_run_like_cancel() {
     };
     let out = run(targets(&sim, ProtocolChoice::Udp), config).await;
     let s = &out.summary.targets[0];
-    assert!(out.summary.cancelled);
-    assert_eq!(s.status, TargetStatus::Cancelled, "{s:?}");
+    assert_eq!(out.summary.stopped, Some(edgegap_ping::RunStop::Deadline));
+    assert_eq!(s.status, TargetStatus::Deadline, "{s:?}");
+    assert_eq!(s.unreachable(), Some(edgegap_ping::Unreachable::Deadline));
     assert_eq!(
-        s.cancelled, s.sent,
+        s.counts.cancelled, s.counts.sent,
         "every probe was still in flight (1 s timeout): {s:?}"
     );
     assert!(out.summary.elapsed >= Duration::from_millis(150));

@@ -19,7 +19,7 @@ async fn a_thousand_udp_targets_share_two_sockets() {
         .map(|i| {
             let ip = IpAddr::from([127, 1, (i / 250) as u8, (i % 250 + 1) as u8]);
             let mut b = BeaconSpec::new(&format!("b{i}"), ip, 0.0);
-            b.tcp = false;
+            b.tcp = edgegap_beacon_sim::TcpMode::Off;
             b
         })
         .collect();
@@ -47,13 +47,13 @@ async fn a_thousand_udp_targets_share_two_sockets() {
     let complete = summary
         .targets
         .iter()
-        .filter(|s| s.status == TargetStatus::Complete && s.answered == 2)
+        .filter(|s| s.status == TargetStatus::Complete && s.counts.received == 2)
         .count();
     assert_eq!(
         complete,
         1000,
         "{:?}",
-        summary.targets.iter().find(|s| s.answered < 2)
+        summary.targets.iter().find(|s| s.counts.received < 2)
     );
     eprintln!(
         "fds before {before}, peak {peak}, elapsed {:?}, foreign {}",

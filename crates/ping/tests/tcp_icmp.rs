@@ -57,7 +57,7 @@ async fn tcp_reachable_refused_and_silent() {
         "{down:?}"
     );
     assert_eq!(
-        down.sent, 1,
+        down.counts.sent, 1,
         "a refusal ends the target: no probe is burnt after it"
     );
     assert!(
@@ -95,9 +95,9 @@ async fn icmp_to_loopback_or_a_clear_permission_error() {
                     "{s:?}"
                 );
             }
-            TargetStatus::Unreachable(why @ Unreachable::IcmpNotPermitted(_)) => {
+            TargetStatus::Unreachable(why @ Unreachable::PermissionDenied(_)) => {
                 assert!(why.to_string().contains("ping_group_range"), "{why}");
-                assert_eq!(s.sent, 0);
+                assert_eq!(s.counts.sent, 0);
             }
             other => panic!("ICMP to loopback ended {other:?}: {s:?}"),
         }

@@ -1,81 +1,25 @@
 //! How locations are scored and ordered: the statistic, the penalties, the near-tie band.
 
-use std::fmt;
-use std::str::FromStr;
-
+use edgegap_core::{Metrics, ProbeCounts, Statistic};
 use serde::{Deserialize, Serialize};
 
 use crate::RankError;
 
-/// The figure a location is judged by (before penalties).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Statistic {
-    /// The nearest-rank median (p50).
-    #[default]
-    Median,
-    /// The arithmetic mean.
-    Mean,
-    /// The mean without one minimum and one maximum sample (once there are 4 or more samples).
-    TrimmedMean,
-    /// The smallest sample.
-    Min,
-}
-
-impl Statistic {
-    /// Every statistic, in the order of the documentation.
-    pub const ALL: [Statistic; 4] = [
-        Statistic::Median,
-        Statistic::Mean,
-        Statistic::TrimmedMean,
-        Statistic::Min,
-    ];
-
-    /// The name used in JSON, TOML and on the command line.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Statistic::Median => "median",
-            Statistic::Mean => "mean",
-            Statistic::TrimmedMean => "trimmed-mean",
-            Statistic::Min => "min",
-        }
-    }
-}
-
-impl fmt::Display for Statistic {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for Statistic {
-    type Err = RankError;
-
-    /// Parses `median`, `mean`, `trimmed-mean` (also `trimmed_mean`) or `min`, ignoring case
-    /// and surrounding space.
-    fn from_str(text: &str) -> Result<Self, Self::Err> {
-        let wanted = text.trim().to_ascii_lowercase().replace('_', "-");
-        Statistic::ALL
-            .into_iter()
-            .find(|s| s.as_str() == wanted)
-            .ok_or_else(|| RankError::UnknownStatistic {
-                given: text.to_owned(),
-            })
-    }
-}
-
 /// Settings of the ranking. Every field has a default, so a partial TOML/JSON table is enough.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
+#[non_exhaustive]
 pub struct RankConfig {
     /// The statistic a location is judged by (default: median).
     pub statistic: Statistic,
     /// Milliseconds added per unit of loss fraction: with the default 100.0, 2 % loss costs 2 ms.
-    /// The loss fraction scored is smoothed by the prior below (the reported `loss` is not).
+    /// The loss fraction scored is the reported one, `(lost + late) / (sent − cancelled)`,
+    /// smoothed by the prior below.
     pub loss_penalty_ms: f64,
     /// How many loss-free probes the scored loss assumes on top of those measured (default 20).
     /// A loss fraction measured over a handful of probes is mostly noise (one lost probe of six
-    /// is not "17 % loss"), so the score uses `lost / (received + lost + loss_prior_probes)`:
+    /// is not "17 % loss"), so the score uses
+    /// `(lost + late) / (sent − cancelled + loss_prior_probes)`:
     /// no loss costs nothing, one early loss costs little, a long run converges to what was
     /// measured.
     pub loss_prior_probes: f64,
@@ -109,11 +53,24 @@ impl Default for RankConfig {
 }
 
 impl RankConfig {
-    /// The loss fraction used in the score: `lost / (received + lost + loss_prior_probes)`.
-    /// `None` when nothing was resolved and there is no prior.
-    pub fn scored_loss(&self, received: u32, lost: u32) -> Option<f64> {
-        let total = f64::from(received) + f64::from(lost) + self.loss_prior_probes.max(0.0);
-        (total > 0.0).then(|| f64::from(lost) / total)
+    /// The loss fraction used in the score:
+    /// `(lost + late) / (sent − cancelled + loss_prior_probes)`, the reported loss smoothed by
+    /// the prior. `None` when no probe's fate is known and there is no prior.
+    pub fn scored_loss(&self, counts: &ProbeCounts) -> Option<f64> {
+        let total = f64::from(counts.settled()) + self.loss_prior_probes.max(0.0);
+        (total > 0.0).then(|| f64::from(counts.lost_or_late()) / total)
+    }
+
+    /// The score of a beacon or location: `statistic + loss_penalty_ms × scored loss +
+    /// jitter_weight × jitter` (see [`RankConfig::scored_loss`]; a missing jitter counts 0).
+    /// `None` without samples. The live decision and the final ranking both score with this.
+    pub fn score(&self, metrics: &Metrics) -> Option<f64> {
+        let value = metrics.statistic(self.statistic)?;
+        Some(
+            value
+                + self.loss_penalty_ms * self.scored_loss(&metrics.counts).unwrap_or(0.0)
+                + self.jitter_weight * metrics.rtt.jitter.unwrap_or(0.0),
+        )
     }
 
     /// Whether `score_ms` is a near tie of `best_ms` under this configuration's band.
@@ -174,23 +131,6 @@ pub fn within_band(score_ms: f64, best_ms: f64, factor: f64, margin_ms: f64) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn statistic_names_round_trip() {
-        for s in Statistic::ALL {
-            assert_eq!(s.as_str().parse::<Statistic>().unwrap(), s);
-            assert_eq!(
-                serde_json::to_string(&s).unwrap(),
-                format!("\"{}\"", s.as_str())
-            );
-        }
-        assert_eq!(
-            " Trimmed_Mean ".parse::<Statistic>().unwrap(),
-            Statistic::TrimmedMean
-        );
-        let err = "average".parse::<Statistic>().unwrap_err();
-        assert!(err.to_string().contains("average"), "{err}");
-    }
 
     #[test]
     fn defaults_match_the_documentation() {

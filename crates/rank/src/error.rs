@@ -2,15 +2,10 @@
 
 use std::path::PathBuf;
 
-/// What went wrong while parsing, validating, saving or loading.
+/// What went wrong while validating, saving or loading.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum RankError {
-    /// A statistic name that is not one of `median`, `mean`, `trimmed-mean`, `min`.
-    #[error("unknown statistic {given:?}: expected one of median, mean, trimmed-mean, min")]
-    UnknownStatistic {
-        /// The text that was given.
-        given: String,
-    },
     /// A ranking setting is out of range.
     #[error("invalid ranking setting {field}: {reason}")]
     InvalidConfig {

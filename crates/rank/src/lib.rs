@@ -11,10 +11,10 @@
 //! let ms = |v: &[u64]| v.iter().map(|&x| Duration::from_millis(x)).collect::<Vec<_>>();
 //! let mut chicago = BeaconMeasurement::new(LocationKey::new("Chicago", "United States"), "10.0.0.1");
 //! chicago.rtts = ms(&[12, 13, 12]);
-//! (chicago.sent, chicago.received) = (3, 3);
+//! (chicago.counts.sent, chicago.counts.received) = (3, 3);
 //! let mut tokyo = BeaconMeasurement::new(LocationKey::new("Tokyo", "Japan"), "10.0.0.2");
 //! tokyo.rtts = ms(&[150, 151, 150]);
-//! (tokyo.sent, tokyo.received) = (3, 3);
+//! (tokyo.counts.sent, tokyo.counts.received) = (3, 3);
 //!
 //! let ranking = rank(&[tokyo, chicago], &RankConfig::default(), None);
 //! assert_eq!(ranking.best().unwrap().city, "Chicago");
@@ -30,18 +30,19 @@ mod measurement;
 pub mod payload;
 mod ranking;
 mod report;
-mod stats;
 
-pub use config::{RankConfig, Statistic, within_band};
-pub use decide::{Decision, LiveLocation, decide, live_score, optimistic_ms};
+pub use config::{RankConfig, within_band};
+pub use decide::{Decision, LiveLocation, decide, optimistic_ms};
 pub use error::RankError;
 pub use measurement::{BeaconMeasurement, LocationKey};
 pub use ranking::{
-    BeaconReport, LocationReport, ProtocolLabel, Ranking, UnreachableBeacon, UnreachableLocation,
-    rank,
+    BeaconReport, CarriedLocations, CarriedOver, LocationReport, Ranking, UnreachableBeacon,
+    UnreachableLocation, rank, rank_with_carried,
 };
-pub use report::{Report, degraded};
-pub use stats::{Counters, Metrics, RttSummary, Stats};
+pub use report::{REPORT_SCHEMA_VERSION, Report, degraded, unix_ms};
 
-/// The transport enum of the probe engine, re-exported for convenience.
-pub use edgegap_ping::Protocol;
+/// The shared vocabulary (transports, probe counts, reasons, statistics), re-exported.
+pub use edgegap_core::{
+    Metrics, ProbeCounts, Protocol, RttSummary, Samples, Statistic, Stats, Unreachable,
+    UnreachableCode,
+};

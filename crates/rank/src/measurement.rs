@@ -4,10 +4,8 @@ use std::cmp::Ordering;
 use std::fmt;
 use std::time::Duration;
 
-use edgegap_ping::Protocol;
+use edgegap_core::{ProbeCounts, Protocol, Unreachable};
 use serde::{Deserialize, Serialize};
-
-use crate::Counters;
 
 /// Identifies a location: its city as the beacon list spells it, and its country (to tell
 /// same-named cities apart). Orders by city, then country.
@@ -37,6 +35,7 @@ impl fmt::Display for LocationKey {
 
 /// What one beacon measured (the facade fills this from the engine's per-target summary).
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct BeaconMeasurement {
     /// The location the beacon belongs to.
     pub location: LocationKey,
@@ -46,20 +45,15 @@ pub struct BeaconMeasurement {
     pub port: Option<u16>,
     /// The transport that produced the samples (`None` when not probed).
     pub protocol: Option<Protocol>,
-    /// Round-trip times of the answered probes, in send order (the order matters for jitter).
+    /// Round-trip times of the received probes, in send order (the order matters for jitter).
     pub rtts: Vec<Duration>,
-    /// Probes sent.
-    pub sent: u32,
-    /// Probes answered in time (normally `rtts.len()`).
-    pub received: u32,
-    /// Probes given up on: no valid reply before their timeout (a late reply still counts here).
-    pub lost: u32,
-    /// Replies that arrived after their probe's timeout (not samples; informational).
-    pub late: u32,
-    /// Extra replies to an already answered probe (ignored; informational).
-    pub duplicates: u32,
-    /// Why the beacon produced no sample, when it did not.
-    pub unreachable: Option<String>,
+    /// What became of its probes over `protocol` (`sent = received + lost + late + cancelled`).
+    pub counts: ProbeCounts,
+    /// Why the beacon produced no sample over `protocol`, when it did not.
+    pub unreachable: Option<Unreachable>,
+    /// Transports tried before `protocol` that produced no sample, and why (the TCP fallback
+    /// after UDP, for example), in the order tried.
+    pub earlier: Vec<(Protocol, Unreachable)>,
 }
 
 impl BeaconMeasurement {
@@ -71,12 +65,9 @@ impl BeaconMeasurement {
             port: None,
             protocol: None,
             rtts: Vec::new(),
-            sent: 0,
-            received: 0,
-            lost: 0,
-            late: 0,
-            duplicates: 0,
+            counts: ProbeCounts::default(),
             unreachable: None,
+            earlier: Vec::new(),
         }
     }
 
@@ -85,28 +76,59 @@ impl BeaconMeasurement {
         !self.rtts.is_empty()
     }
 
-    /// The probe counters.
-    pub fn counters(&self) -> Counters {
-        Counters {
-            sent: self.sent,
-            received: self.received,
-            lost: self.lost,
-            late: self.late,
-            duplicates: self.duplicates,
+    /// Why the beacon has no sample, typed (`None` when it has one): its last transport's
+    /// reason, or `NoReply` when none was given.
+    pub fn reason(&self) -> Option<Unreachable> {
+        (!self.is_reachable()).then(|| self.unreachable.clone().unwrap_or(Unreachable::NoReply))
+    }
+
+    /// The human reason, naming every transport tried when there were several.
+    pub fn reason_text(&self) -> Option<String> {
+        let last = self.reason()?;
+        let Some(protocol) = self.protocol.filter(|_| !self.earlier.is_empty()) else {
+            return Some(last.to_string());
+        };
+        if self
+            .earlier
+            .iter()
+            .all(|(_, why)| why.code() == last.code())
+        {
+            let tried: Vec<&str> = self
+                .earlier
+                .iter()
+                .map(|(p, _)| p.as_str())
+                .chain([protocol.as_str()])
+                .collect();
+            return Some(format!("{last} (tried {})", tried.join(", then ")));
         }
+        let mut parts: Vec<String> = self
+            .earlier
+            .iter()
+            .map(|(p, why)| format!("{p}: {why}"))
+            .collect();
+        parts.push(format!("{protocol}: {last}"));
+        Some(parts.join("; "))
     }
 
     /// A total order over every field, used to list beacons independently of input order.
     pub(crate) fn canonical_cmp(&self, other: &Self) -> Ordering {
         fn key(m: &BeaconMeasurement) -> impl Ord + '_ {
+            let c = m.counts;
             (
                 &m.location,
                 &m.host,
                 m.port,
                 m.protocol,
                 &m.rtts,
-                (m.sent, m.received, m.lost, m.late, m.duplicates),
-                &m.unreachable,
+                (
+                    c.sent,
+                    c.received,
+                    c.lost,
+                    c.late,
+                    c.cancelled,
+                    c.duplicates,
+                ),
+                m.unreachable.as_ref().map(ToString::to_string),
             )
         }
         key(self).cmp(&key(other))

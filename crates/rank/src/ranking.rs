@@ -3,51 +3,15 @@
 use std::cmp::Ordering;
 use std::collections::BTreeMap;
 
-use edgegap_ping::Protocol;
+use edgegap_core::{Metrics, ProbeCounts, Protocol, RttSummary, Stats, UnreachableCode};
 use serde::{Deserialize, Serialize};
 
 use crate::payload::build_payload;
-use crate::{BeaconMeasurement, Counters, LocationKey, Metrics, RankConfig, RttSummary, Stats};
-
-/// The transport behind a location's figures: its beacons' protocol when they agree, else
-/// `mixed`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum ProtocolLabel {
-    /// UDP echo.
-    Udp,
-    /// TCP handshake.
-    Tcp,
-    /// ICMP echo.
-    Icmp,
-    /// The beacons that produced samples used different transports.
-    Mixed,
-}
-
-impl ProtocolLabel {
-    /// The lower-case name used in reports.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ProtocolLabel::Udp => "udp",
-            ProtocolLabel::Tcp => "tcp",
-            ProtocolLabel::Icmp => "icmp",
-            ProtocolLabel::Mixed => "mixed",
-        }
-    }
-}
-
-impl From<Protocol> for ProtocolLabel {
-    fn from(p: Protocol) -> Self {
-        match p {
-            Protocol::Udp => ProtocolLabel::Udp,
-            Protocol::Tcp => ProtocolLabel::Tcp,
-            Protocol::Icmp => ProtocolLabel::Icmp,
-        }
-    }
-}
+use crate::{BeaconMeasurement, LocationKey, RankConfig};
 
 /// One beacon of a reachable location, in the report.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct BeaconReport {
     /// The beacon's host as the beacon list gave it.
     pub host: String,
@@ -55,21 +19,49 @@ pub struct BeaconReport {
     pub port: Option<u16>,
     /// The transport used.
     pub protocol: Option<Protocol>,
-    /// Probes sent, answered, lost, late and duplicated (in the JSON: `sent`, `received`,
-    /// `lost`, `late`, `duplicates` beside the other fields).
+    /// What became of its probes (in the JSON: `sent`, `received`, `lost`, `late`,
+    /// `cancelled`, `duplicates` beside the other fields; `sent = received + lost + late +
+    /// cancelled`).
     #[serde(flatten)]
-    pub counters: Counters,
-    /// Loss fraction `lost / (received + lost)`, 0..=1.
+    pub counts: ProbeCounts,
+    /// Loss fraction `(lost + late) / (sent − cancelled)`, 0..=1.
     pub loss: Option<f64>,
     /// Round-trip figures (all `null` when this beacon produced no sample).
     pub rtt_ms: RttSummary,
-    /// Why this beacon produced no sample, when it did not.
+    /// Why this beacon produced no sample, when it did not (a location is reachable when any
+    /// of its beacons is): the stable code ...
+    #[serde(default)]
+    pub code: Option<UnreachableCode>,
+    /// ... and the human reason.
     #[serde(default)]
     pub unreachable: Option<String>,
 }
 
+/// Where a location's figures come from when they were not measured in this run: a cached
+/// fast re-probe measures only the contenders and carries the other locations of the saved
+/// report over, so the payload stays complete.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct CarriedOver {
+    /// When the figures were measured, in milliseconds since the Unix epoch (wall clock).
+    pub measured_at_unix_ms: u64,
+    /// How old they were when this report was made, in milliseconds.
+    pub age_ms: f64,
+}
+
+impl CarriedOver {
+    /// Figures measured at `measured_at_unix_ms`, as seen at `now_unix_ms`.
+    pub fn new(measured_at_unix_ms: u64, now_unix_ms: u64) -> Self {
+        Self {
+            measured_at_unix_ms,
+            age_ms: now_unix_ms.saturating_sub(measured_at_unix_ms) as f64,
+        }
+    }
+}
+
 /// A location in the ranking.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct LocationReport {
     /// City, exactly as the beacon list spells it.
     pub city: String,
@@ -79,23 +71,31 @@ pub struct LocationReport {
     pub rank: u32,
     /// The score the order is based on: statistic plus loss and jitter penalties.
     pub score_ms: f64,
-    /// The configured statistic's value (what the payload carries).
+    /// The configured statistic's value: what the table shows and the payload carries.
     pub statistic_ms: f64,
     /// Whether near-tie stickiness kept this previously chosen location first.
     #[serde(default)]
     pub sticky: bool,
-    /// The beacons' transport when they agree, else `mixed`.
-    pub protocol: Option<ProtocolLabel>,
-    /// Probes sent, answered, lost, late and duplicated over all beacons (in the JSON: `sent`,
-    /// `received`, `lost`, `late`, `duplicates` beside the other fields).
+    /// The transport of the beacons that produced samples, when they agree; `null` when they
+    /// used different ones (see `protocols`).
+    pub protocol: Option<Protocol>,
+    /// Every transport that produced a sample, in a fixed order.
+    #[serde(default)]
+    pub protocols: Vec<Protocol>,
+    /// What became of the probes of all its beacons (in the JSON: `sent`, `received`, `lost`,
+    /// `late`, `cancelled`, `duplicates` beside the other fields).
     #[serde(flatten)]
-    pub counters: Counters,
-    /// Loss fraction over all beacons, 0..=1.
+    pub counts: ProbeCounts,
+    /// Loss fraction over all beacons, `(lost + late) / (sent − cancelled)`, 0..=1.
     pub loss: Option<f64>,
     /// Round-trip figures of the merged beacons.
     pub rtt_ms: RttSummary,
     /// Per-beacon figures.
     pub beacons: Vec<BeaconReport>,
+    /// Set when these figures were carried over from a saved report instead of measured in
+    /// this run; `null` when measured now.
+    #[serde(default)]
+    pub carried_over: Option<CarriedOver>,
 }
 
 impl LocationReport {
@@ -112,28 +112,46 @@ impl LocationReport {
 
 /// A beacon of an unreachable location: no number, only why.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct UnreachableBeacon {
     /// The beacon's host.
     pub host: String,
     /// The port probed, if any.
     pub port: Option<u16>,
-    /// The transport tried, if any.
+    /// The transport tried last, if any.
     pub protocol: Option<Protocol>,
-    /// Why it produced no sample.
+    /// The stable code of why it produced no sample (of the last transport tried).
+    #[serde(default = "no_reply_code")]
+    pub code: UnreachableCode,
+    /// The human reason, naming every transport tried.
     pub reason: String,
+    /// What became of its probes.
+    #[serde(flatten)]
+    pub counts: ProbeCounts,
+}
+
+fn no_reply_code() -> UnreachableCode {
+    UnreachableCode::NoReply
 }
 
 /// A location none of whose beacons produced a sample. Never given a latency.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct UnreachableLocation {
     /// City.
     pub city: String,
     /// Country.
     pub country: String,
+    /// The distinct codes of its beacons, in a fixed order.
+    #[serde(default)]
+    pub codes: Vec<UnreachableCode>,
     /// The distinct reasons of its beacons.
     pub reasons: Vec<String>,
     /// Per-beacon reasons.
     pub beacons: Vec<UnreachableBeacon>,
+    /// Set when this was carried over from a saved report instead of probed in this run.
+    #[serde(default)]
+    pub carried_over: Option<CarriedOver>,
 }
 
 impl UnreachableLocation {
@@ -145,6 +163,7 @@ impl UnreachableLocation {
 
 /// The outcome of [`rank`].
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Ranking {
     /// Reachable locations within `max_latency_ms`, best first, ranked 1, 2, ...
     pub locations: Vec<LocationReport>,
@@ -166,15 +185,22 @@ impl Ranking {
     }
 }
 
-/// A reason given when a beacon without samples did not say why.
-const NO_REPLY: &str = "no reply";
+/// What a run did not measure but still reports: the locations of a saved report that a
+/// cached fast re-probe carried over (each with its [`CarriedOver`] set by the caller).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct CarriedLocations {
+    /// Reachable locations (ranked or excluded in the saved report).
+    pub reachable: Vec<LocationReport>,
+    /// Unreachable ones.
+    pub unreachable: Vec<UnreachableLocation>,
+}
 
 /// Groups the measurements into locations, scores and orders them.
 ///
 /// - Beacons are grouped by (city, country) and their [`Stats`] merged. A location is
 ///   reachable when any beacon has a sample; the others go to `unreachable`, with reasons only.
-/// - Score = statistic + `loss_penalty_ms` × loss + `jitter_weight` × jitter (missing loss or
-///   jitter counts 0).
+/// - Score = [`RankConfig::score`]: statistic + `loss_penalty_ms` × scored loss +
+///   `jitter_weight` × jitter.
 /// - Locations whose statistic exceeds `max_latency_ms` go to `excluded`.
 /// - The rest are sorted by score, ties broken by (city, country): a total order that does
 ///   not depend on the input order.
@@ -186,6 +212,18 @@ pub fn rank(
     config: &RankConfig,
     previous: Option<&LocationKey>,
 ) -> Ranking {
+    rank_with_carried(measurements, CarriedLocations::default(), config, previous)
+}
+
+/// [`rank`], with locations carried over from a saved report: they are ordered by their saved
+/// score among the measured ones. A location measured in this run always replaces its carried
+/// figures.
+pub fn rank_with_carried(
+    measurements: &[BeaconMeasurement],
+    carried: CarriedLocations,
+    config: &RankConfig,
+    previous: Option<&LocationKey>,
+) -> Ranking {
     let mut groups: BTreeMap<&LocationKey, Vec<&BeaconMeasurement>> = BTreeMap::new();
     for m in measurements {
         groups.entry(&m.location).or_default().push(m);
@@ -194,22 +232,35 @@ pub fn rank(
     let mut ranked = Vec::new();
     let mut excluded = Vec::new();
     let mut unreachable = Vec::new();
-    for (key, mut beacons) in groups {
+    let mut place = |report: LocationReport| {
+        let over = config
+            .max_latency_ms
+            .is_some_and(|max| report.statistic_ms > max);
+        if over {
+            excluded.push(report);
+        } else {
+            ranked.push(report);
+        }
+    };
+    for (key, beacons) in &mut groups {
         beacons.sort_by(|a, b| a.canonical_cmp(b));
-        match location_report(key, &beacons, config) {
-            Some(report) => {
-                let over = config
-                    .max_latency_ms
-                    .is_some_and(|max| report.statistic_ms > max);
-                if over {
-                    excluded.push(report);
-                } else {
-                    ranked.push(report);
-                }
-            }
-            None => unreachable.push(unreachable_location(key, &beacons)),
+        match location_report(key, beacons, config) {
+            Some(report) => place(report),
+            None => unreachable.push(unreachable_location(key, beacons)),
         }
     }
+    for mut report in carried.reachable {
+        if !groups.contains_key(&report.key()) {
+            report.sticky = false;
+            place(report);
+        }
+    }
+    for u in carried.unreachable {
+        if !groups.contains_key(&u.key()) {
+            unreachable.push(u);
+        }
+    }
+    unreachable.sort_by(|a, b| (&a.city, &a.country).cmp(&(&b.city, &b.country)));
 
     ranked.sort_by(order);
     excluded.sort_by(order);
@@ -249,31 +300,29 @@ fn location_report(
     config: &RankConfig,
 ) -> Option<LocationReport> {
     // With a single beacon (the usual case) its statistics are the location's: no second
-    // histogram, no second pass over it.
+    // merge, no second pass over it.
     let mut merged: Option<Stats> = None;
     let mut single: Option<Metrics> = None;
     let mut reports = Vec::with_capacity(beacons.len());
-    let mut protocol: Option<ProtocolLabel> = None;
+    let mut protocols: Vec<Protocol> = Vec::new();
     for b in beacons {
-        let stats = Stats::from_measurement(b);
+        let stats = Stats::of(&b.rtts, b.counts);
         if stats.has_samples()
             && let Some(p) = b.protocol
+            && !protocols.contains(&p)
         {
-            let p = ProtocolLabel::from(p);
-            protocol = Some(match protocol {
-                Some(q) if q != p => ProtocolLabel::Mixed,
-                _ => p,
-            });
+            protocols.push(p);
         }
         let metrics = stats.metrics();
         reports.push(BeaconReport {
             host: b.host.clone(),
             port: b.port,
             protocol: b.protocol,
-            counters: metrics.counters,
+            counts: metrics.counts,
             loss: metrics.loss,
             rtt_ms: metrics.rtt,
-            unreachable: (!stats.has_samples()).then(|| reason_of(b)),
+            code: b.reason().map(|why| why.code()),
+            unreachable: b.reason_text(),
         });
         if let Some(m) = &mut merged {
             m.merge(&stats);
@@ -288,7 +337,8 @@ fn location_report(
         _ => return None,
     };
     let statistic_ms = metrics.statistic(config.statistic)?;
-    let score_ms = metrics.score(config)?;
+    let score_ms = config.score(&metrics)?;
+    protocols.sort();
     Some(LocationReport {
         city: key.city.clone(),
         country: key.country.clone(),
@@ -296,42 +346,50 @@ fn location_report(
         score_ms,
         statistic_ms,
         sticky: false,
-        protocol,
-        counters: metrics.counters,
+        protocol: match protocols.as_slice() {
+            [one] => Some(*one),
+            _ => None,
+        },
+        protocols,
+        counts: metrics.counts,
         loss: metrics.loss,
         rtt_ms: metrics.rtt,
         beacons: reports,
+        carried_over: None,
     })
-}
-
-fn reason_of(b: &BeaconMeasurement) -> String {
-    match &b.unreachable {
-        Some(reason) if !reason.trim().is_empty() => reason.clone(),
-        _ => NO_REPLY.to_owned(),
-    }
 }
 
 fn unreachable_location(key: &LocationKey, beacons: &[&BeaconMeasurement]) -> UnreachableLocation {
     let mut reasons: Vec<String> = Vec::new();
+    let mut codes: Vec<UnreachableCode> = Vec::new();
     let beacons = beacons
         .iter()
         .map(|b| {
-            let reason = reason_of(b);
+            let why = b.reason().unwrap_or(edgegap_core::Unreachable::NoReply);
+            let reason = b.reason_text().unwrap_or_else(|| why.to_string());
             if !reasons.contains(&reason) {
                 reasons.push(reason.clone());
+            }
+            if !codes.contains(&why.code()) {
+                codes.push(why.code());
             }
             UnreachableBeacon {
                 host: b.host.clone(),
                 port: b.port,
                 protocol: b.protocol,
+                code: why.code(),
                 reason,
+                counts: b.counts,
             }
         })
         .collect();
+    codes.sort();
     UnreachableLocation {
         city: key.city.clone(),
         country: key.country.clone(),
+        codes,
         reasons,
         beacons,
+        carried_over: None,
     }
 }

@@ -1,5 +1,44 @@
-//! The report: the JSON document the CLI prints with `--json`, saved as the cache of the last
-//! run so that the next run can re-probe the previous best first.
+//! The report: the JSON document the CLI prints with `--json` (and the C ABI returns), saved as
+//! the cache of the last run so that the next run can re-probe the previous best first.
+//!
+//! # The JSON report, field by field (`schema_version` 2)
+//!
+//! Top level:
+//!
+//! | field | meaning |
+//! |---|---|
+//! | `schema_version` | `2`. Version 1 (no such field) lacked `cancelled`, `code`, `codes`, `protocols` and `carried_over`; it still loads. |
+//! | `locations` | reachable locations within `max_latency_ms`, best first (`rank` 1, 2, ...) |
+//! | `unreachable` | locations none of whose beacons produced a sample: codes and reasons, never a number |
+//! | `excluded` | reachable locations whose statistic exceeds `max_latency_ms` |
+//! | `payload` | the matchmaker ticket attribute `{"<attribute>": {"<City>": ms}}`: every location of `locations`, measured or carried over, with its `statistic_ms` rounded to 2 decimals |
+//! | `duration_ms` | how long the run took |
+//! | `decision_ms` | when the best location became known, from the start; `null` when it never did early |
+//! | `generated_at_unix_ms` | wall-clock time the report was made (only for the cache's time to live) |
+//! | `config` | the ranking settings used: `statistic` (the figure that ranks, shown and sent), `loss_penalty_ms`, `loss_prior_probes`, `jitter_weight`, `tie_factor`, `tie_margin_ms`, `max_latency_ms`, `attribute` |
+//!
+//! A location (in `locations` and `excluded`):
+//!
+//! | field | meaning |
+//! |---|---|
+//! | `city`, `country` | as the beacon list spells them; `city` is the payload key |
+//! | `rank` | 1 = best; excluded locations continue the numbering |
+//! | `score_ms` | what orders the locations: `statistic_ms` + `loss_penalty_ms` × scored loss + `jitter_weight` × jitter |
+//! | `statistic_ms` | the configured statistic (`config.statistic`): what the table shows and the payload carries |
+//! | `sticky` | the previous run's best, kept first inside the near-tie band |
+//! | `protocol` | the transport of the samples when the beacons agree, else `null`; `protocols` lists each |
+//! | `sent`, `received`, `lost`, `late`, `cancelled` | what became of every probe: `sent = received + lost + late + cancelled` |
+//! | `duplicates` | extra answers to answered probes (not probes) |
+//! | `loss` | `(lost + late) / (sent − cancelled)`, 0..=1 (cancelled probes are never loss) |
+//! | `rtt_ms` | `min`, `p50`, `p90`, `p99`, `max`, `mean`, `stddev`, `jitter`, `trimmed_mean` in ms (see [`crate::RttSummary`]) |
+//! | `beacons` | the same per beacon (`host`, `port`, `protocol`, the counts, `loss`, `rtt_ms`), plus `code` and `unreachable` (the reason) for a beacon of the location that produced no sample |
+//! | `carried_over` | `null` when measured in this run; else `{measured_at_unix_ms, age_ms}`: a cached fast re-probe carried these figures over from the saved report |
+//!
+//! An unreachable location: `city`, `country`, `codes` (distinct stable codes), `reasons`
+//! (distinct human reasons), `carried_over`, and `beacons` with `host`, `port`, `protocol`,
+//! `code`, `reason` and the counts. The codes are those of [`crate::UnreachableCode`]:
+//! `refused`, `no_reply`, `resolve_failed`, `no_port`, `permission_denied`, `send_failed`,
+//! `deadline` (the run's deadline ended it before any reply), `cancelled`, `stopped`.
 
 use std::fs;
 use std::io::Write;
@@ -12,9 +51,20 @@ use serde_json::Value;
 
 use crate::{LocationReport, RankConfig, RankError, Ranking, UnreachableLocation, within_band};
 
+/// The version of the JSON report this library writes (see the module documentation).
+pub const REPORT_SCHEMA_VERSION: u32 = 2;
+
+fn version_one() -> u32 {
+    1
+}
+
 /// The outcome of a run, as printed with `--json` and saved as the cache.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Report {
+    /// The report's schema version ([`REPORT_SCHEMA_VERSION`]; 1 when absent).
+    #[serde(default = "version_one")]
+    pub schema_version: u32,
     /// Reachable locations within `max_latency_ms`, best first (`rank` 1, 2, ...).
     pub locations: Vec<LocationReport>,
     /// Locations without any sample: reasons, never a number.
@@ -59,6 +109,7 @@ impl Report {
     ) -> Report {
         let payload = ranking.payload(&config.attribute);
         Report {
+            schema_version: REPORT_SCHEMA_VERSION,
             locations: ranking.locations,
             unreachable: ranking.unreachable,
             excluded: ranking.excluded,
@@ -140,6 +191,20 @@ impl Report {
             .unwrap_or(Duration::ZERO)
     }
 
+    /// When the oldest reachable figures in the report were measured (carried-over figures
+    /// keep the time they were measured at), in milliseconds since the Unix epoch.
+    pub fn oldest_measurement_unix_ms(&self) -> u64 {
+        self.locations
+            .iter()
+            .chain(&self.excluded)
+            .map(|l| {
+                l.carried_over
+                    .map_or(self.generated_at_unix_ms, |c| c.measured_at_unix_ms)
+            })
+            .min()
+            .unwrap_or(self.generated_at_unix_ms)
+    }
+
     /// Whether the report is younger than `ttl` at `now`. A report stamped in the future (the
     /// clock was set back) is fresh only while it is less than `ttl` ahead.
     pub fn is_fresh(&self, ttl: Duration, now: SystemTime) -> bool {
@@ -158,7 +223,8 @@ pub fn degraded(previous: &LocationReport, now_score_ms: f64, factor: f64, margi
     !within_band(now_score_ms, previous.score_ms, factor, margin_ms)
 }
 
-fn unix_ms(t: SystemTime) -> u64 {
+/// Milliseconds since the Unix epoch of `t` (0 before the epoch).
+pub fn unix_ms(t: SystemTime) -> u64 {
     t.duration_since(UNIX_EPOCH)
         .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }

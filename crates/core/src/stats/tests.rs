@@ -125,9 +125,16 @@ fn exact_up_to_the_limit_then_within_a_tenth_of_a_percent() {
     assert!(!s.is_exact(), "above the limit: a histogram");
     let approx = s.quantile(0.5).unwrap().as_secs_f64();
     let exact = exact_p50.as_secs_f64();
-    assert!(approx <= exact && (exact - approx) / exact < 1e-3, "{approx} vs {exact}");
+    assert!(
+        approx <= exact && (exact - approx) / exact < 1e-3,
+        "{approx} vs {exact}"
+    );
     assert_eq!(s.len(), 2 * EXACT_LIMIT as u64);
-    assert_eq!(s.order_statistic(1), None, "no exact order statistics any more");
+    assert_eq!(
+        s.order_statistic(1),
+        None,
+        "no exact order statistics any more"
+    );
 }
 
 #[test]

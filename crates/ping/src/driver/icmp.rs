@@ -11,8 +11,8 @@ use tokio::sync::mpsc;
 use tracing::debug;
 
 use super::Inbound;
-use crate::event::Unreachable;
 use crate::machine::{Family, ProbeKey};
+use edgegap_core::Unreachable;
 
 /// Opens the family's ICMP client: unprivileged datagram socket first, raw second.
 pub(crate) fn client(family: Family) -> Result<Client, Unreachable> {
@@ -33,10 +33,13 @@ pub(crate) fn client(family: Family) -> Result<Client, Unreachable> {
 /// What a failure to open an ICMP socket means for the targets that need it.
 fn classify(e: &io::Error) -> Unreachable {
     if e.kind() == io::ErrorKind::PermissionDenied || e.raw_os_error() == Some(libc::EPERM) {
-        // surge-ping's own message ends with the OS error; our Display says how to fix it.
-        let text = e.to_string();
-        let detail = text.lines().last().unwrap_or_default().trim();
-        Unreachable::IcmpNotPermitted(detail.trim_start_matches("Original error: ").to_owned())
+        // The detail is the operating system's own error, from its number (surge-ping wraps
+        // it in a message of its own, which we never parse).
+        let detail = e.raw_os_error().map_or_else(
+            || "permission denied".to_owned(),
+            |code| io::Error::from_raw_os_error(code).to_string(),
+        );
+        Unreachable::PermissionDenied(detail)
     } else {
         Unreachable::SendFailed(format!("cannot open an ICMP socket: {e}"))
     }
@@ -80,7 +83,12 @@ mod tests {
         let why = classify(&denied);
         assert_eq!(
             why,
-            Unreachable::IcmpNotPermitted("Operation not permitted (os error 1)".into())
+            Unreachable::PermissionDenied("permission denied".into()),
+            "the wrapper's wording is never parsed"
+        );
+        assert_eq!(
+            classify(&io::Error::from_raw_os_error(libc::EPERM)).code(),
+            edgegap_core::UnreachableCode::PermissionDenied
         );
         assert!(why.to_string().contains("ping_group_range"));
         assert!(matches!(

@@ -22,10 +22,11 @@ use tracing::{debug, trace};
 
 use crate::config::EngineConfig;
 use crate::error::EngineError;
-use crate::event::{Event, RunSummary, Unreachable};
+use crate::event::{Event, RunStop, RunSummary};
 use crate::machine::{Channel, Family, Machine, ProbeKey, Transmit};
 use crate::payload;
 use crate::types::{Host, Ports, TargetId, TargetSpec};
+use edgegap_core::Unreachable;
 
 /// What the helper tasks (name lookups, TCP connects, ICMP echoes) report back.
 #[derive(Debug)]
@@ -149,7 +150,7 @@ impl Run {
                     foreign: 0,
                     stale: 0,
                     elapsed: Duration::ZERO,
-                    cancelled: true,
+                    stopped: Some(RunStop::Cancelled),
                 }
             }
         };

@@ -14,9 +14,10 @@ use std::time::{Duration, Instant};
 use tracing::{debug, trace};
 
 use crate::config::{EngineConfig, IpVersion};
-use crate::event::{Event, RunSummary, TargetStatus, Unreachable};
+use crate::event::{Event, LossCause, RunStop, RunSummary, TargetStatus};
 use crate::payload;
-use crate::types::{Protocol, ProtocolChoice, TargetId, TargetSpec};
+use crate::types::{Protocol, TargetId, TargetSpec};
+use edgegap_core::Unreachable;
 
 pub(crate) use table::{Channel, Family, ProbeKey};
 use table::{ProbeRef, ProbeTable};
@@ -48,7 +49,8 @@ pub(crate) struct Machine {
     finished_at: Option<Instant>,
     last_send: Option<Instant>,
     open: usize,
-    cancelled: bool,
+    /// What ended the run early, once something did (no more sends from then on).
+    stopped: Option<RunStop>,
     foreign: u64,
     stale: u64,
     /// Channels on which the last `poll_transmit` found no free sequence number.
@@ -78,21 +80,17 @@ impl Machine {
             finished_at: None,
             last_send: None,
             open: specs.len(),
-            cancelled: false,
+            stopped: None,
             foreign: 0,
             stale: 0,
             blocked: Vec::new(),
         };
         for (index, spec) in specs.iter().enumerate() {
-            let protocol = spec.protocol.resolve(spec.ports);
+            let protocol = spec.ports.resolve(spec.protocol);
             machine.targets.push(Target::new(spec.id, protocol, now));
             match (protocol, &spec.host) {
                 (None, _) => {
-                    let wanted = match spec.protocol {
-                        ProtocolChoice::Tcp => Protocol::Tcp,
-                        ProtocolChoice::Icmp => Protocol::Icmp,
-                        ProtocolChoice::Udp | ProtocolChoice::Auto => Protocol::Udp,
-                    };
+                    let wanted = spec.protocol.only().unwrap_or(Protocol::Udp);
                     machine.finish(
                         now,
                         index,
@@ -187,7 +185,7 @@ impl Machine {
                 self.finish(
                     now,
                     index,
-                    TargetStatus::Unreachable(Unreachable::Resolve(why)),
+                    TargetStatus::Unreachable(Unreachable::ResolveFailed(why)),
                 );
                 return;
             }
@@ -238,7 +236,7 @@ impl Machine {
     /// probe per `min_gap`: call again after `poll_timeout()`.
     pub(crate) fn poll_transmit(&mut self, now: Instant) -> Option<Transmit> {
         self.blocked.clear();
-        if self.open == 0 || self.cancelled {
+        if self.open == 0 || self.stopped.is_some() {
             return None;
         }
         if self
@@ -284,6 +282,7 @@ impl Machine {
             state: ProbeState::InFlight,
         });
         t.in_flight += 1;
+        t.counts.sent += 1;
         t.next_send_at = now + self.config.interval;
         self.table.insert(
             key,
@@ -325,7 +324,7 @@ impl Machine {
                 continue;
             }
             let blocked = t.channel.is_some_and(|c| self.blocked.contains(&c));
-            if !self.cancelled && !blocked && t.wants_to_send(&self.config) {
+            if self.stopped.is_none() && !blocked && t.wants_to_send(&self.config) {
                 consider(pacing.map_or(t.next_send_at, |p| p.max(t.next_send_at)));
             }
             if let Some((_, oldest)) = t.oldest_in_flight() {
@@ -352,7 +351,7 @@ impl Machine {
     pub(crate) fn handle_timeout(&mut self, now: Instant) {
         if self.open > 0 && self.deadline.is_some_and(|d| now >= d) {
             debug!("run deadline reached");
-            self.cancel(now);
+            self.end_run(now, RunStop::Deadline);
         }
         for index in 0..self.targets.len() {
             let t = &self.targets[index];
@@ -368,7 +367,7 @@ impl Machine {
                 .map(|(i, _)| i)
                 .collect();
             for probe in expired {
-                self.time_out(index, probe);
+                self.time_out(index, probe, LossCause::Timeout);
             }
             self.check_done(now, index);
         }
@@ -476,11 +475,11 @@ impl Machine {
         debug!(target_id = %t.id, seq = %key.seq, %error, "probe failed");
         t.probes[at.probe].state = ProbeState::Failed;
         t.in_flight -= 1;
-        t.failed += 1;
-        self.events.push_back(Event::Failed {
+        t.counts.lost += 1;
+        self.events.push_back(Event::Lost {
             target: t.id,
             seq: key.seq,
-            error: error.clone(),
+            cause: LossCause::SendFailed(error.clone()),
         });
         t.last_error = Some(error);
         self.check_done(now, at.target);
@@ -497,13 +496,23 @@ impl Machine {
 
     /// Stops all sending; every unfinished target ends cancelled.
     pub(crate) fn cancel(&mut self, now: Instant) {
-        if !self.cancelled {
-            debug!("run cancelled");
+        self.end_run(now, RunStop::Cancelled);
+    }
+
+    /// Stops all sending; every unfinished target ends with `why`'s status. The first cause
+    /// to end the run is the one reported.
+    fn end_run(&mut self, now: Instant, why: RunStop) {
+        if self.stopped.is_none() {
+            debug!(?why, "run ended early");
+            self.stopped = Some(why);
         }
-        self.cancelled = true;
+        let status = match why {
+            RunStop::Cancelled => TargetStatus::Cancelled,
+            RunStop::Deadline => TargetStatus::Deadline,
+        };
         for index in 0..self.targets.len() {
             if self.targets[index].phase != Phase::Done {
-                self.finish(now, index, TargetStatus::Cancelled);
+                self.finish(now, index, status.clone());
             }
         }
     }
@@ -518,7 +527,7 @@ impl Machine {
                 .finished_at
                 .unwrap_or(now)
                 .saturating_duration_since(self.started),
-            cancelled: self.cancelled,
+            stopped: self.stopped,
         }
     }
 
@@ -534,12 +543,12 @@ impl Machine {
         let rtt = measured.unwrap_or_else(|| now.saturating_duration_since(probe.sent_at));
         match probe.state {
             ProbeState::InFlight => {
-                t.probes[at.probe].state = ProbeState::Answered(rtt);
+                t.probes[at.probe].state = ProbeState::Received(rtt);
                 t.in_flight -= 1;
-                t.answered += 1;
+                t.counts.received += 1;
                 t.rtt.add(rtt);
                 trace!(target_id = %t.id, %seq, ?rtt, "reply");
-                self.events.push_back(Event::Reply {
+                self.events.push_back(Event::Received {
                     target: t.id,
                     seq,
                     rtt,
@@ -549,8 +558,8 @@ impl Machine {
             }
             ProbeState::TimedOut => {
                 t.probes[at.probe].state = ProbeState::Late(rtt);
-                t.timed_out -= 1;
-                t.late += 1;
+                t.counts.lost -= 1;
+                t.counts.late += 1;
                 debug!(target_id = %t.id, %seq, ?rtt, "late reply");
                 self.events.push_back(Event::Late {
                     target: t.id,
@@ -558,8 +567,8 @@ impl Machine {
                     rtt,
                 });
             }
-            ProbeState::Answered(_) | ProbeState::Late(_) => {
-                t.duplicates += 1;
+            ProbeState::Received(_) | ProbeState::Late(_) => {
+                t.counts.duplicates += 1;
                 debug!(target_id = %t.id, %seq, "duplicate reply");
                 self.events
                     .push_back(Event::Duplicate { target: t.id, seq });
@@ -588,21 +597,26 @@ impl Machine {
             .map(|(i, _)| i)
             .collect();
         for probe in lost {
-            self.time_out(answered.target, probe);
+            self.time_out(answered.target, probe, LossCause::Reordered);
         }
     }
 
-    fn time_out(&mut self, index: usize, probe: usize) {
+    fn time_out(&mut self, index: usize, probe: usize, cause: LossCause) {
         let t = &mut self.targets[index];
         if t.probes[probe].state != ProbeState::InFlight {
             return;
         }
         t.probes[probe].state = ProbeState::TimedOut;
         t.in_flight -= 1;
-        t.timed_out += 1;
+        t.counts.lost += 1;
+        t.timeouts += 1;
         let seq = t.probes[probe].key.seq;
-        debug!(target_id = %t.id, %seq, "probe timed out");
-        self.events.push_back(Event::Timeout { target: t.id, seq });
+        debug!(target_id = %t.id, %seq, ?cause, "probe lost");
+        self.events.push_back(Event::Lost {
+            target: t.id,
+            seq,
+            cause,
+        });
     }
 
     fn refuse(&mut self, now: Instant, index: usize, probe: Option<usize>) {
@@ -617,16 +631,16 @@ impl Machine {
         if let Some(p) = probe {
             t.probes[p].state = ProbeState::Failed;
             t.in_flight -= 1;
-            t.failed += 1;
+            t.counts.lost += 1;
             let seq = t.probes[p].key.seq;
-            self.events.push_back(Event::Failed {
+            self.events.push_back(Event::Lost {
                 target: t.id,
                 seq,
-                error: "connection refused".to_owned(),
+                cause: LossCause::Refused,
             });
         }
         debug!(target_id = %t.id, "refused");
-        let status = if t.answered > 0 {
+        let status = if t.counts.received > 0 {
             TargetStatus::Complete
         } else {
             TargetStatus::Unreachable(Unreachable::Refused)
@@ -653,14 +667,14 @@ impl Machine {
         for p in &mut t.probes {
             if p.state == ProbeState::InFlight {
                 p.state = ProbeState::Cancelled;
-                t.cancelled += 1;
+                t.counts.cancelled += 1;
             }
         }
         t.in_flight = 0;
         t.phase = Phase::Done;
         t.status = Some(status);
         let summary = t.summary();
-        debug!(target_id = %t.id, status = %summary.status, answered = summary.answered, "target done");
+        debug!(target_id = %t.id, status = %summary.status, received = summary.counts.received, "target done");
         self.events.push_back(Event::Done { summary });
         self.open -= 1;
         if self.open == 0 {

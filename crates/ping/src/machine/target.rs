@@ -3,10 +3,13 @@
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
+use edgegap_core::{ProbeCounts, Samples};
+
 use crate::config::EngineConfig;
-use crate::event::{TargetStatus, TargetSummary, Unreachable};
+use crate::event::{TargetStatus, TargetSummary};
 use crate::machine::table::{Channel, ProbeKey};
 use crate::types::{Protocol, TargetId};
+use edgegap_core::Unreachable;
 
 /// Where a target is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -20,20 +23,22 @@ pub(crate) enum Phase {
 }
 
 /// The state of one probe. `InFlight` is the only state that is not terminal,
-/// except `TimedOut`, which may still turn `Late`.
+/// except `TimedOut`, which may still turn `Late`. Each state counts in exactly one of the
+/// target's [`ProbeCounts`] outcomes: `Received`; `TimedOut` and `Failed` are `lost`; `Late`;
+/// `Cancelled`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum ProbeState {
     /// Sent, not answered, not timed out.
     InFlight,
     /// Answered in time.
-    Answered(Duration),
-    /// Not answered within its timeout.
+    Received(Duration),
+    /// Lost: not answered within its timeout (or declared lost by the reordering rule).
     TimedOut,
     /// Answered after its timeout.
     Late(Duration),
-    /// Could not be sent, or was refused.
+    /// Lost: could not be sent, or was refused.
     Failed,
-    /// In flight when its target was stopped or the run cancelled.
+    /// In flight when its target was stopped or the run ended.
     Cancelled,
 }
 
@@ -56,12 +61,11 @@ pub(crate) struct Target {
     pub(crate) probes: Vec<Probe>,
     pub(crate) next_send_at: Instant,
     pub(crate) in_flight: u32,
-    pub(crate) answered: u32,
-    pub(crate) timed_out: u32,
-    pub(crate) late: u32,
-    pub(crate) failed: u32,
-    pub(crate) duplicates: u32,
-    pub(crate) cancelled: u32,
+    /// What became of its probes (`sent` grows with `probes`).
+    pub(crate) counts: ProbeCounts,
+    /// Probes that timed out (whether answered late or not): a target without a sample and
+    /// with one of these got no reply, not a send failure.
+    pub(crate) timeouts: u32,
     pub(crate) rtt: RttStats,
     pub(crate) last_error: Option<String>,
     pub(crate) status: Option<TargetStatus>,
@@ -79,12 +83,8 @@ impl Target {
             probes: Vec::new(),
             next_send_at: now,
             in_flight: 0,
-            answered: 0,
-            timed_out: 0,
-            late: 0,
-            failed: 0,
-            duplicates: 0,
-            cancelled: 0,
+            counts: ProbeCounts::default(),
+            timeouts: 0,
             rtt: RttStats::default(),
             last_error: None,
             status: None,
@@ -93,14 +93,14 @@ impl Target {
 
     /// Probes sent so far.
     pub(crate) fn sent(&self) -> u32 {
-        self.probes.len() as u32
+        self.counts.sent
     }
 
     /// Whether the schedule allows another probe now or later (ignoring time).
     pub(crate) fn wants_to_send(&self, config: &EngineConfig) -> bool {
         self.phase == Phase::Active
             && self.channel.is_some()
-            && self.in_flight + self.answered < config.count
+            && self.in_flight + self.counts.received < config.count
             && self.sent() < config.budget()
     }
 
@@ -117,15 +117,15 @@ impl Target {
 
     /// The status this target ends with when it has nothing more to do, if it has.
     pub(crate) fn natural_end(&self, config: &EngineConfig) -> Option<TargetStatus> {
-        if self.answered >= config.count {
+        if self.counts.received >= config.count {
             return Some(TargetStatus::Complete);
         }
         if self.in_flight > 0 || self.sent() < config.budget() {
             return None;
         }
-        Some(if self.answered > 0 {
+        Some(if self.counts.received > 0 {
             TargetStatus::Complete
-        } else if self.timed_out + self.late > 0 {
+        } else if self.timeouts > 0 {
             TargetStatus::Unreachable(Unreachable::NoReply)
         } else {
             TargetStatus::Unreachable(Unreachable::SendFailed(
@@ -143,18 +143,12 @@ impl Target {
             addr: self.addr,
             protocol: self.protocol,
             status: self.status.clone().unwrap_or(TargetStatus::Cancelled),
-            sent: self.sent(),
-            answered: self.answered,
-            timed_out: self.timed_out,
-            late: self.late,
-            failed: self.failed,
-            duplicates: self.duplicates,
-            cancelled: self.cancelled,
+            counts: self.counts,
             rtts: self
                 .probes
                 .iter()
                 .filter_map(|p| match p.state {
-                    ProbeState::Answered(rtt) => Some(rtt),
+                    ProbeState::Received(rtt) => Some(rtt),
                     _ => None,
                 })
                 .collect(),
@@ -162,11 +156,11 @@ impl Target {
     }
 }
 
-/// A target's round-trip statistics: the samples (sorted, for the p90), and QUIC's
-/// smoothed and latest RTT for the reordering rule.
+/// A target's round-trip statistics: the samples (the workspace's one [`Samples`], for the
+/// p90), and QUIC's smoothed and latest RTT for the reordering rule.
 #[derive(Debug, Default, Clone)]
 pub(crate) struct RttStats {
-    sorted: Vec<Duration>,
+    samples: Samples,
     smoothed: Option<Duration>,
     latest: Option<Duration>,
 }
@@ -174,8 +168,7 @@ pub(crate) struct RttStats {
 impl RttStats {
     /// Adds a sample.
     pub(crate) fn add(&mut self, rtt: Duration) {
-        let at = self.sorted.partition_point(|s| *s <= rtt);
-        self.sorted.insert(at, rtt);
+        self.samples.record(rtt);
         self.latest = Some(rtt);
         self.smoothed = Some(match self.smoothed {
             None => rtt,
@@ -183,10 +176,9 @@ impl RttStats {
         });
     }
 
-    /// The nearest-rank 90th percentile of the samples.
+    /// The nearest-rank 90th percentile of the samples (as the report computes it).
     pub(crate) fn p90(&self) -> Option<Duration> {
-        let n = self.sorted.len();
-        (n > 0).then(|| self.sorted[(n * 9).div_ceil(10).max(1) - 1])
+        self.samples.quantile(0.9)
     }
 
     /// The timeout for this target's probes: `timeout` until there is a sample,

@@ -8,7 +8,8 @@ use std::time::{Duration, Instant};
 use proptest::prelude::*;
 
 use super::*;
-use crate::types::{Host, Ports};
+use crate::types::{Host, Ports, ProtocolChoice};
+use edgegap_core::ProbeCounts;
 
 fn ms(x: u64) -> Duration {
     Duration::from_millis(x)
@@ -120,7 +121,7 @@ fn answered_probes_complete_the_target_with_rtts_in_send_order() {
     let summary = &done(&events)[0];
     assert_eq!(summary.status, TargetStatus::Complete);
     assert_eq!(summary.rtts, vec![ms(25), ms(18)]);
-    assert_eq!((summary.sent, summary.answered), (2, 2));
+    assert_eq!((summary.counts.sent, summary.counts.received), (2, 2));
     assert_eq!(m.poll_timeout(), None);
 }
 
@@ -137,9 +138,10 @@ fn timeout_then_late_is_counted_once_as_late_never_as_sample() {
     echo(&mut m, t0 + ms(106), 1, s1.key.seq);
     echo(&mut m, t0 + ms(107), 1, s2.key.seq);
     let events = drain(&mut m);
-    assert!(events.contains(&Event::Timeout {
+    assert!(events.contains(&Event::Lost {
         target: TargetId(1),
-        seq: s0.key.seq
+        seq: s0.key.seq,
+        cause: LossCause::Timeout
     }));
     assert!(events.contains(&Event::Late {
         target: TargetId(1),
@@ -148,7 +150,15 @@ fn timeout_then_late_is_counted_once_as_late_never_as_sample() {
     }));
     let s = &done(&events)[0];
     assert_eq!(s.status, TargetStatus::Complete);
-    assert_eq!((s.sent, s.answered, s.late, s.timed_out), (3, 2, 1, 0));
+    assert_eq!(
+        (
+            s.counts.sent,
+            s.counts.received,
+            s.counts.late,
+            s.counts.lost
+        ),
+        (3, 2, 1, 0)
+    );
     assert_eq!(s.rtts, vec![ms(96), ms(7)]);
 }
 
@@ -160,7 +170,7 @@ fn a_second_answer_is_a_duplicate_and_changes_nothing() {
     echo(&mut m, t0 + ms(5), 1, s0.key.seq);
     echo(&mut m, t0 + ms(6), 1, s0.key.seq);
     let events = drain(&mut m);
-    assert!(events.contains(&Event::Reply {
+    assert!(events.contains(&Event::Received {
         target: TargetId(1),
         seq: s0.key.seq,
         rtt: ms(5)
@@ -171,7 +181,7 @@ fn a_second_answer_is_a_duplicate_and_changes_nothing() {
     }));
     m.cancel(t0 + ms(7));
     let s = &done(&drain(&mut m))[0];
-    assert_eq!((s.answered, s.duplicates), (1, 1));
+    assert_eq!((s.counts.received, s.counts.duplicates), (1, 1));
     assert_eq!(s.rtts, vec![ms(5)]);
 }
 
@@ -204,10 +214,10 @@ fn forged_and_altered_replies_are_foreign() {
     assert!(
         !drain(&mut m)
             .iter()
-            .any(|e| matches!(e, Event::Reply { .. }))
+            .any(|e| matches!(e, Event::Received { .. }))
     );
     echo(&mut m, t0 + ms(3), 1, a.key.seq);
-    assert!(drain(&mut m).contains(&Event::Reply {
+    assert!(drain(&mut m).contains(&Event::Received {
         target: TargetId(1),
         seq: a.key.seq,
         rtt: ms(3)
@@ -232,7 +242,7 @@ fn lenient_mode_takes_any_datagram_from_thebeacon_as_the_oldest_probe() {
     other.set_port(1);
     m.on_datagram(t0 + ms(13), Family::V4, other, b"pong");
     let events = drain(&mut m);
-    assert!(events.contains(&Event::Reply {
+    assert!(events.contains(&Event::Received {
         target: TargetId(1),
         seq: s0.key.seq,
         rtt: ms(12)
@@ -251,7 +261,7 @@ fn port_unreachable_ends_the_target_at_once() {
     let s = &done(&events)[0];
     assert_eq!(s.id, TargetId(1));
     assert_eq!(s.status, TargetStatus::Unreachable(Unreachable::Refused));
-    assert_eq!((s.sent, s.failed), (1, 1));
+    assert_eq!((s.counts.sent, s.counts.lost), (1, 1));
     assert!(!m.is_finished(), "the other target goes on");
     assert_eq!(m.poll_transmit(t0 + ms(1)).map(|t| t.target), Some(1));
 }
@@ -275,10 +285,16 @@ fn cancellation_mid_flight_cancels_in_flight_probes_and_stops_sending() {
             .iter()
             .all(|s| s.status == TargetStatus::Cancelled)
     );
-    assert_eq!((summaries[0].answered, summaries[0].cancelled), (1, 0));
-    assert_eq!((summaries[1].answered, summaries[1].cancelled), (0, 1));
+    assert_eq!(
+        (summaries[0].counts.received, summaries[0].counts.cancelled),
+        (1, 0)
+    );
+    assert_eq!(
+        (summaries[1].counts.received, summaries[1].counts.cancelled),
+        (0, 1)
+    );
     let run = m.summary(t0 + ms(5));
-    assert!(run.cancelled);
+    assert_eq!(run.stopped, Some(RunStop::Cancelled));
     assert_eq!(run.stale, 1);
     assert_eq!(run.elapsed, ms(3));
 }
@@ -296,14 +312,14 @@ fn stop_target_ends_only_that_target() {
     let s = done(&events);
     assert_eq!(s.len(), 1);
     assert_eq!(
-        (s[0].status.clone(), s[0].cancelled),
+        (s[0].status.clone(), s[0].counts.cancelled),
         (TargetStatus::Stopped, 1)
     );
     assert!(!m.is_finished());
 }
 
 #[test]
-fn deadline_ends_the_run_like_cancel() {
+fn deadline_ends_the_run_and_says_so() {
     let t0 = Instant::now();
     let mut m = machine(
         1,
@@ -320,7 +336,15 @@ fn deadline_ends_the_run_like_cancel() {
     assert_eq!(m.poll_timeout(), Some(t0 + ms(30)));
     m.handle_timeout(t0 + ms(30));
     assert!(m.is_finished());
-    assert_eq!(done(&drain(&mut m))[0].status, TargetStatus::Cancelled);
+    let s = done(&drain(&mut m))[0].clone();
+    assert_eq!(
+        s.status,
+        TargetStatus::Deadline,
+        "a deadline is not a cancel"
+    );
+    assert_eq!(s.unreachable(), Some(Unreachable::Deadline));
+    assert_eq!((s.counts.sent, s.counts.cancelled), (2, 2));
+    assert_eq!(m.summary(t0 + ms(30)).stopped, Some(RunStop::Deadline));
 }
 
 #[test]
@@ -347,7 +371,7 @@ fn silent_target_uses_exactly_itsbudget_then_ends_no_reply() {
     assert_eq!(sent, 5);
     let s = &done(&drain(&mut m))[0];
     assert_eq!(s.status, TargetStatus::Unreachable(Unreachable::NoReply));
-    assert_eq!((s.sent, s.timed_out, s.answered), (5, 5, 0));
+    assert_eq!((s.counts.sent, s.counts.lost, s.counts.received), (5, 5, 0));
     assert!(s.rtts.is_empty());
 }
 
@@ -367,9 +391,10 @@ fn adaptive_timeout_ends_a_lost_probe_early() {
         "s1's adaptive timeout, not 1 s"
     );
     m.handle_timeout(t0 + ms(30));
-    assert!(drain(&mut m).contains(&Event::Timeout {
+    assert!(drain(&mut m).contains(&Event::Lost {
         target: TargetId(1),
-        seq: s1.key.seq
+        seq: s1.key.seq,
+        cause: LossCause::Timeout
     }));
 }
 
@@ -384,13 +409,14 @@ fn a_later_answer_declares_an_old_probe_lostby_quic_time_threshold() {
     assert!(
         !drain(&mut m)
             .iter()
-            .any(|e| matches!(e, Event::Timeout { .. }))
+            .any(|e| matches!(e, Event::Lost { .. }))
     );
     echo(&mut m, t0 + ms(120), 1, s2.key.seq); // s0 sent 120 ms ago > 112.5 ms
     let events = drain(&mut m);
-    assert!(events.contains(&Event::Timeout {
+    assert!(events.contains(&Event::Lost {
         target: TargetId(1),
-        seq: s0.key.seq
+        seq: s0.key.seq,
+        cause: LossCause::Reordered
     }));
     // The replacement goes out right away instead of after a 1 s timeout.
     assert!(m.poll_transmit(t0 + ms(120)).is_some());
@@ -431,7 +457,7 @@ fn sequence_numbers_wrap_around_without_confusing_probes() {
     assert_eq!(again.key.seq, live[0].key.seq, "the freed number is reused");
     echo(&mut m, t0 + ms(205), 1, again.key.seq);
     let events = drain(&mut m);
-    assert!(events.contains(&Event::Reply {
+    assert!(events.contains(&Event::Received {
         target: TargetId(1),
         seq: again.key.seq,
         rtt: ms(5)
@@ -460,7 +486,7 @@ fn send_failures_use_thebudget_then_end_send_failed() {
         s.status,
         TargetStatus::Unreachable(Unreachable::SendFailed("network unreachable".into()))
     );
-    assert_eq!(s.failed, 2);
+    assert_eq!(s.counts.lost, 2);
 }
 
 #[test]
@@ -508,13 +534,13 @@ fn targets_without_the_needed_port_or_address_end_at_once() {
         TargetStatus::Unreachable(Unreachable::NoPort(Protocol::Tcp))
     );
     assert!(
-        matches!(&s[1].status, TargetStatus::Unreachable(Unreachable::Resolve(w)) if w.contains("IPv6")),
+        matches!(&s[1].status, TargetStatus::Unreachable(Unreachable::ResolveFailed(w)) if w.contains("IPv6")),
         "{:?}",
         s[1]
     );
     assert_eq!(
         s[2].status,
-        TargetStatus::Unreachable(Unreachable::Resolve("no such name".into()))
+        TargetStatus::Unreachable(Unreachable::ResolveFailed("no such name".into()))
     );
     assert_eq!(s.len(), 3);
     assert!(events.contains(&Event::Resolved {
@@ -645,23 +671,171 @@ proptest! {
         prop_assert_eq!(finished.len(), peers.len());
         for s in &summary.targets {
             // Every probe in exactly one terminal state.
-            prop_assert_eq!(s.sent, s.answered + s.timed_out + s.late + s.failed + s.cancelled, "{:?}", s);
-            prop_assert_eq!(s.rtts.len() as u32, s.answered);
-            prop_assert!(s.answered <= cfg.count);
-            prop_assert!(s.sent <= cfg.budget());
+            prop_assert_eq!(s.counts.sent, s.counts.received + s.counts.lost + s.counts.late + s.counts.cancelled, "{:?}", s);
+            prop_assert_eq!(s.rtts.len() as u32, s.counts.received);
+            prop_assert!(s.counts.received <= cfg.count);
+            prop_assert!(s.counts.sent <= cfg.budget());
             let peer = &peers[(s.id.0 - 1) as usize];
             // Every sample is the true delay of the simulated network: duplicates never change one.
             for rtt in &s.rtts {
                 prop_assert_eq!(*rtt, ms(peer.delay_ms));
             }
             let sent_events = events.iter().filter(|e| matches!(e, Event::Sent { target, .. } if *target == s.id)).count();
-            prop_assert_eq!(sent_events as u32, s.sent);
-            if !summary.cancelled {
+            prop_assert_eq!(sent_events as u32, s.counts.sent);
+            if !summary.ended_early() {
                 prop_assert_ne!(&s.status, &TargetStatus::Cancelled);
-                if s.status == TargetStatus::Complete && s.sent < cfg.budget() {
-                    prop_assert_eq!(s.answered, cfg.count);
+                if s.status == TargetStatus::Complete && s.counts.sent < cfg.budget() {
+                    prop_assert_eq!(s.counts.received, cfg.count);
                 }
             }
         }
+    }
+}
+
+/// One step of a random event sequence driven into the core.
+#[derive(Debug, Clone)]
+enum Step {
+    /// Time passes (ms), then timeouts are handled and everything due is sent.
+    Advance(u64),
+    /// The n-th probe sent so far (modulo) is echoed from its target's address.
+    Echo(usize),
+    /// The n-th probe sent so far is echoed from the wrong address.
+    EchoFromElsewhere(usize),
+    /// The kernel reports the n-th probe's destination port unreachable.
+    Refused(usize),
+    /// The n-th probe could not be sent.
+    SendFailed(usize),
+    /// The early decision stops target n.
+    Stop(u8),
+    /// The caller cancels the run.
+    Cancel,
+}
+
+fn step() -> impl Strategy<Value = Step> {
+    prop_oneof![
+        4 => (0u64..60).prop_map(Step::Advance),
+        4 => any::<usize>().prop_map(Step::Echo),
+        1 => any::<usize>().prop_map(Step::EchoFromElsewhere),
+        1 => any::<usize>().prop_map(Step::Refused),
+        1 => any::<usize>().prop_map(Step::SendFailed),
+        1 => (1u8..5).prop_map(Step::Stop),
+        1 => Just(Step::Cancel),
+    ]
+}
+
+/// Counts rebuilt from the event stream alone, per target.
+fn counts_from_events(events: &[Event]) -> HashMap<TargetId, ProbeCounts> {
+    let mut counts: HashMap<TargetId, ProbeCounts> = HashMap::new();
+    for e in events {
+        let c = counts.entry(e.target()).or_default();
+        match e {
+            Event::Sent { .. } => c.sent += 1,
+            Event::Received { .. } => c.received += 1,
+            Event::Lost { .. } => c.lost += 1,
+            Event::Late { .. } => {
+                c.lost -= 1;
+                c.late += 1;
+            }
+            Event::Duplicate { .. } => c.duplicates += 1,
+            Event::Done { summary } => c.cancelled = summary.counts.cancelled,
+            _ => {}
+        }
+    }
+    counts
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+    /// Whatever happens in whatever order (replies, refusals, send failures, stops, cancel,
+    /// deadline), every probe sent has exactly one outcome: `sent = received + lost + late +
+    /// cancelled`, per target, and the events tell the same story as the summaries.
+    #[test]
+    fn every_probe_is_accounted_for_under_random_event_sequences(
+        targets in 1u8..5,
+        deadline in proptest::option::of(20u64..400),
+        steps in proptest::collection::vec(step(), 0..120),
+    ) {
+        let t0 = Instant::now();
+        let cfg = EngineConfig {
+            count: 3,
+            extra_probes: 2,
+            deadline: deadline.map(ms),
+            ..config()
+        };
+        let mut m = machine(targets, cfg, t0);
+        let mut now = t0;
+        let mut sent: Vec<Transmit> = Vec::new();
+        let mut events = Vec::new();
+        let pump = |m: &mut Machine, now: Instant, sent: &mut Vec<Transmit>| {
+            m.handle_timeout(now);
+            while let Some(tx) = m.poll_transmit(now) {
+                sent.push(tx);
+            }
+        };
+        pump(&mut m, now, &mut sent);
+        for step in steps {
+            let pick = |n: usize| (!sent.is_empty()).then(|| sent[n % sent.len()]);
+            match step {
+                Step::Advance(dt) => {
+                    now += ms(dt);
+                    pump(&mut m, now, &mut sent);
+                }
+                Step::Echo(n) => {
+                    if let Some(tx) = pick(n) {
+                        let data = payload::encode(NONCE, tx.key.seq, 32);
+                        m.on_datagram(now, Family::V4, tx.dest, &data);
+                    }
+                }
+                Step::EchoFromElsewhere(n) => {
+                    if let Some(tx) = pick(n) {
+                        let data = payload::encode(NONCE, tx.key.seq, 32);
+                        m.on_datagram(now, Family::V4, addr(200), &data);
+                    }
+                }
+                Step::Refused(n) => {
+                    if let Some(tx) = pick(n) {
+                        let data = payload::encode(NONCE, tx.key.seq, 32);
+                        m.on_udp_refused(now, Family::V4, tx.dest, &data);
+                    }
+                }
+                Step::SendFailed(n) => {
+                    if let Some(tx) = pick(n) {
+                        m.on_send_failed(now, tx.key, "no route".into());
+                    }
+                }
+                Step::Stop(id) => m.stop_target(now, TargetId(u32::from(id))),
+                Step::Cancel => m.cancel(now),
+            }
+            events.extend(std::iter::from_fn(|| m.poll_event()));
+        }
+        // Let the run end on its own (or by its deadline): timeouts settle what is in flight.
+        for _ in 0..10_000 {
+            if m.is_finished() {
+                break;
+            }
+            now = m.poll_timeout().unwrap_or(now + ms(1)).max(now);
+            pump(&mut m, now, &mut sent);
+            events.extend(std::iter::from_fn(|| m.poll_event()));
+        }
+        prop_assert!(m.is_finished());
+        let rebuilt = counts_from_events(&events);
+        let run = m.summary(now);
+        for s in &run.targets {
+            prop_assert!(s.counts.adds_up(), "{:?}", s);
+            prop_assert_eq!(s.rtts.len() as u32, s.counts.received);
+            let mut from_events = rebuilt.get(&s.id).copied().unwrap_or_default();
+            from_events.duplicates = s.counts.duplicates;
+            prop_assert_eq!(from_events, s.counts, "events and summary disagree");
+            if let Some(loss) = s.loss() {
+                let settled = s.counts.sent - s.counts.cancelled;
+                prop_assert!((loss - f64::from(s.counts.lost + s.counts.late) / f64::from(settled)).abs() < 1e-12);
+            }
+            if s.status == TargetStatus::Deadline {
+                prop_assert_eq!(run.stopped, Some(RunStop::Deadline));
+            }
+            prop_assert_eq!(s.unreachable().is_some(), s.rtts.is_empty());
+        }
+        let done: Vec<_> = done(&events);
+        prop_assert_eq!(done.len(), usize::from(targets));
     }
 }

@@ -4,27 +4,28 @@ use std::time::Duration;
 
 use edgegap_rank::{
     BeaconMeasurement, Decision, LiveLocation, LocationKey, RankConfig, Statistic, decide,
-    live_score, optimistic_ms, rank,
+    optimistic_ms, rank,
 };
 use proptest::prelude::*;
 
 use crate::common::{beacon, key};
 
+/// A running location whose beacons answered every probe so far with these RTTs (in ms;
+/// non-finite values are never recorded, as the engine never produces them).
 fn live(city: &str, rtts_ms: &[f64]) -> LiveLocation {
-    LiveLocation {
-        key: key(city, "X"),
-        rtts_ms: rtts_ms.to_vec(),
-        oldest_outstanding_ms: None,
-        finished: false,
-        unreachable: false,
+    let mut l = LiveLocation::new(key(city, "X"));
+    for &v in rtts_ms.iter().filter(|v| v.is_finite()) {
+        l.stats.record(Duration::from_secs_f64(v / 1000.0));
+        l.stats.counts_mut().sent += 1;
+        l.stats.counts_mut().received += 1;
     }
+    l
 }
 
 fn waiting(city: &str, outstanding_ms: Option<f64>) -> LiveLocation {
-    LiveLocation {
-        oldest_outstanding_ms: outstanding_ms,
-        ..live(city, &[])
-    }
+    let mut l = live(city, &[]);
+    l.oldest_outstanding_ms = outstanding_ms;
+    l
 }
 
 fn finished(mut l: LiveLocation) -> LiveLocation {
@@ -117,10 +118,8 @@ fn a_location_without_samples_is_bounded_by_its_oldest_outstanding_probe() {
     assert!((optimistic_ms(&input[1]) - 50.0).abs() < 1e-12);
     assert!(optimistic_ms(&input[3]).abs() < 1e-12);
     // Samples win over the outstanding bound.
-    let both = LiveLocation {
-        oldest_outstanding_ms: Some(500.0),
-        ..live("B", &[7.0])
-    };
+    let mut both = live("B", &[7.0]);
+    both.oldest_outstanding_ms = Some(500.0);
     assert!((optimistic_ms(&both) - 7.0).abs() < 1e-12);
 }
 
@@ -182,14 +181,16 @@ fn the_only_location_decides_alone() {
 #[test]
 fn negative_penalties_or_nan_prune_nothing() {
     let input = [live("L", &[10.0, 10.0, 10.0]), live("Far", &[500.0])];
-    let negative = RankConfig {
-        jitter_weight: -1.0,
-        ..RankConfig::default()
+    let negative = {
+        let mut c = RankConfig::default();
+        c.jitter_weight = -1.0;
+        c
     };
     assert!(decide(&input, &negative, 3).hopeless.is_empty());
-    let nan = RankConfig {
-        jitter_weight: f64::NAN,
-        ..RankConfig::default()
+    let nan = {
+        let mut c = RankConfig::default();
+        c.jitter_weight = f64::NAN;
+        c
     };
     let d = decide(&input, &nan, 3);
     assert!(d.hopeless.is_empty() && !d.decided);
@@ -204,26 +205,23 @@ fn negative_penalties_or_nan_prune_nothing() {
 }
 
 #[test]
-fn live_score_follows_the_configured_statistic() {
+fn the_live_score_is_the_ranking_score() {
     let samples = [10.0, 12.0, 11.0, 30.0, 13.0];
     let score = |statistic, jitter_weight| {
-        live_score(
-            &samples,
-            &RankConfig {
-                statistic,
-                jitter_weight,
-                ..RankConfig::default()
-            },
-        )
-        .unwrap()
+        let mut c = RankConfig::default();
+        c.statistic = statistic;
+        c.jitter_weight = jitter_weight;
+        c.score(&live("A", &samples).stats.metrics()).unwrap()
     };
     assert!((score(Statistic::Median, 0.0) - 12.0).abs() < 1e-9);
     assert!((score(Statistic::Mean, 0.0) - 15.2).abs() < 1e-9);
     assert!((score(Statistic::TrimmedMean, 0.0) - 12.0).abs() < 1e-9);
     assert!((score(Statistic::Min, 0.0) - 10.0).abs() < 1e-9);
     assert!((score(Statistic::Median, 0.5) - (12.0 + 0.5 * 9.75)).abs() < 1e-9);
-    assert!((live_score(&[10.0, 20.0], &RankConfig::default()).unwrap() - 15.0).abs() < 1e-9);
-    assert_eq!(live_score(&[], &RankConfig::default()), None);
+    assert_eq!(
+        RankConfig::default().score(&live("E", &[]).stats.metrics()),
+        None
+    );
     // The same figure the ranking gives the same samples.
     let r = rank(
         &[beacon("A", "X", "a", &samples)],
@@ -231,6 +229,30 @@ fn live_score_follows_the_configured_statistic() {
         None,
     );
     assert!((r.best().unwrap().score_ms - score(Statistic::Median, 0.5)).abs() < 1e-9);
+}
+
+#[test]
+fn loss_counts_live_as_it_counts_in_the_ranking() {
+    // Same samples; B lost two probes and was late once: the live leader is A, as in the
+    // final ranking (the engine's counts reach both alike).
+    let mut a = live("A", &[20.0, 20.0, 20.0]);
+    let mut b = live("B", &[19.0, 19.0, 19.0]);
+    b.stats.counts_mut().sent += 3;
+    b.stats.counts_mut().lost += 2;
+    b.stats.counts_mut().late += 1;
+    a.finished = true;
+    b.finished = true;
+    let config = RankConfig::default();
+    let d = decide(&[a.clone(), b.clone()], &config, 3);
+    let mut mb = beacon("B", "X", "b", &[19.0, 19.0, 19.0]);
+    mb.counts = b.stats.counts();
+    let r = rank(
+        &[beacon("A", "X", "a", &[20.0, 20.0, 20.0]), mb],
+        &config,
+        None,
+    );
+    assert_eq!(d.leader, Some(r.best().unwrap().key()));
+    assert_eq!(d.leader, Some(key("A", "X")));
 }
 
 /// One generated location: samples so far, samples still to come, the age of its oldest
@@ -274,17 +296,19 @@ fn city(i: usize) -> String {
 }
 
 fn to_live(i: usize, s: &Scenario) -> LiveLocation {
-    LiveLocation {
-        key: key(&city(i), "X"),
-        rtts_ms: s.prefix_us.iter().map(|&us| us as f64 / 1000.0).collect(),
-        oldest_outstanding_ms: if s.prefix_us.is_empty() {
-            s.outstanding_us.map(|us| us as f64 / 1000.0)
-        } else {
-            None
-        },
-        finished: s.finished,
-        unreachable: false,
+    let mut l = LiveLocation::new(key(&city(i), "X"));
+    for &us in &s.prefix_us {
+        l.stats.record(Duration::from_micros(us));
+        l.stats.counts_mut().sent += 1;
+        l.stats.counts_mut().received += 1;
     }
+    l.oldest_outstanding_ms = if s.prefix_us.is_empty() {
+        s.outstanding_us.map(|us| us as f64 / 1000.0)
+    } else {
+        None
+    };
+    l.finished = s.finished;
+    l
 }
 
 fn measurement(i: usize, samples_us: &[u64]) -> BeaconMeasurement {
@@ -293,8 +317,8 @@ fn measurement(i: usize, samples_us: &[u64]) -> BeaconMeasurement {
         .iter()
         .map(|&us| Duration::from_micros(us))
         .collect();
-    m.sent = u32::try_from(m.rtts.len()).unwrap();
-    m.received = m.sent;
+    m.counts.sent = u32::try_from(m.rtts.len()).unwrap();
+    m.counts.received = m.counts.sent;
     m
 }
 
@@ -309,7 +333,7 @@ proptest! {
         jitter_weight in prop_oneof![Just(0.0), Just(0.5), Just(2.0)],
         leader_samples in 1usize..4,
     ) {
-        let config = RankConfig { statistic, jitter_weight, ..RankConfig::default() };
+        let config = { let mut c = RankConfig::default(); c.statistic = statistic; c.jitter_weight = jitter_weight; c };
         let live: Vec<LiveLocation> = scenarios.iter().enumerate().map(|(i, s)| to_live(i, s)).collect();
         let d = decide(&live, &config, leader_samples);
         let Some(leader) = d.leader.clone() else {
@@ -352,7 +376,7 @@ proptest! {
         statistic in prop_oneof![Just(Statistic::Median), Just(Statistic::Min)],
         leader_samples in 1usize..4,
     ) {
-        let config = RankConfig { statistic, jitter_weight: 0.0, ..RankConfig::default() };
+        let config = { let mut c = RankConfig::default(); c.statistic = statistic; c.jitter_weight = 0.0; c };
         let live: Vec<LiveLocation> = scenarios.iter().enumerate().map(|(i, s)| to_live(i, s)).collect();
         let d = decide(&live, &config, leader_samples);
         if d.decided {

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use edgegap_rank::payload::round_ms;
 use edgegap_rank::{
-    BeaconMeasurement, LocationKey, LocationReport, Protocol, RankConfig, Statistic,
+    BeaconMeasurement, LocationKey, LocationReport, Protocol, RankConfig, Statistic, Unreachable,
     UnreachableLocation, rank, within_band,
 };
 use proptest::prelude::*;
@@ -38,11 +38,11 @@ fn measurement() -> impl Strategy<Value = BeaconMeasurement> {
             m.protocol = protocol;
             m.port = protocol.map(|_| 9000);
             m.rtts = rtts.into_iter().map(Duration::from_micros).collect();
-            m.received = u32::try_from(m.rtts.len()).unwrap();
-            m.lost = lost;
-            m.sent = m.received + lost;
+            m.counts.received = u32::try_from(m.rtts.len()).unwrap();
+            m.counts.lost = lost;
+            m.counts.sent = m.counts.received + lost;
             if m.rtts.is_empty() {
-                m.unreachable = Some(format!("reason {host}"));
+                m.unreachable = Some(Unreachable::SendFailed(format!("reason {host}")));
             }
             m
         })
@@ -59,11 +59,12 @@ fn config() -> impl Strategy<Value = RankConfig> {
         prop::option::of(prop_oneof![Just(50.0), Just(150.0)]),
         prop_oneof![Just(0.0), Just(0.5)],
     )
-        .prop_map(|(statistic, max_latency_ms, jitter_weight)| RankConfig {
-            statistic,
-            max_latency_ms,
-            jitter_weight,
-            ..RankConfig::default()
+        .prop_map(|(statistic, max_latency_ms, jitter_weight)| {
+            let mut c = RankConfig::default();
+            c.statistic = statistic;
+            c.max_latency_ms = max_latency_ms;
+            c.jitter_weight = jitter_weight;
+            c
         })
 }
 

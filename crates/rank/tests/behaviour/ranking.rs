@@ -1,7 +1,8 @@
 //! Ranking and payload on hand-made inputs.
 
 use edgegap_rank::{
-    LocationReport, Protocol, ProtocolLabel, RankConfig, Statistic, degraded, rank, within_band,
+    LocationReport, Protocol, RankConfig, Statistic, Unreachable, UnreachableCode, degraded, rank,
+    within_band,
 };
 use serde_json::json;
 
@@ -54,7 +55,7 @@ fn equal_scores_are_ordered_by_city_then_country() {
 fn beacons_of_a_location_are_merged_and_one_live_beacon_makes_it_reachable() {
     let input = [
         beacon("Paris", "France", "p1", &[10.0, 20.0]),
-        dead("Paris", "France", "p2", Some("timed out")),
+        dead("Paris", "France", "p2", Some(Unreachable::NoReply)),
         beacon("Paris", "France", "p3", &[30.0]),
     ];
     let r = rank(&input, &RankConfig::default(), None);
@@ -62,11 +63,7 @@ fn beacons_of_a_location_are_merged_and_one_live_beacon_makes_it_reachable() {
     let paris = &r.locations[0];
     assert_eq!(paris.beacons.len(), 3);
     assert_eq!(
-        (
-            paris.counters.sent,
-            paris.counters.received,
-            paris.counters.lost
-        ),
+        (paris.counts.sent, paris.counts.received, paris.counts.lost),
         (6, 3, 3)
     );
     assert!((paris.loss.unwrap() - 0.5).abs() < 1e-12);
@@ -75,7 +72,11 @@ fn beacons_of_a_location_are_merged_and_one_live_beacon_makes_it_reachable() {
     // Score: 20 + 100 * 3 / (6 + 20 prior probes) + 0.5 * 10; the statistic stays 20.
     assert!((paris.score_ms - (25.0 + 300.0 / 26.0)).abs() < 1e-9);
     let dead_beacon = paris.beacons.iter().find(|b| b.host == "p2").unwrap();
-    assert_eq!(dead_beacon.unreachable.as_deref(), Some("timed out"));
+    assert_eq!(
+        dead_beacon.unreachable,
+        Some(Unreachable::NoReply.to_string())
+    );
+    assert_eq!(dead_beacon.code, Some(UnreachableCode::NoReply));
     assert_eq!(dead_beacon.rtt_ms.p50, None);
     assert_eq!(dead_beacon.rtt_ms.min, None);
 }
@@ -84,45 +85,74 @@ fn beacons_of_a_location_are_merged_and_one_live_beacon_makes_it_reachable() {
 fn unreachable_locations_are_apart_with_reasons_and_no_number() {
     let input = [
         beacon("Chicago", "United States", "c", &[12.0]),
-        dead("Lima", "Peru", "l1", Some("host does not resolve")),
+        dead(
+            "Lima",
+            "Peru",
+            "l1",
+            Some(Unreachable::ResolveFailed("host does not resolve".into())),
+        ),
         dead("Lima", "Peru", "l2", None),
-        dead("Lima", "Peru", "l3", Some("host does not resolve")),
+        dead(
+            "Lima",
+            "Peru",
+            "l3",
+            Some(Unreachable::ResolveFailed("host does not resolve".into())),
+        ),
     ];
     let r = rank(&input, &RankConfig::default(), None);
     assert_eq!(cities(&r.locations), ["Chicago"]);
     assert_eq!(r.unreachable.len(), 1);
     let lima = &r.unreachable[0];
     assert_eq!(lima.key(), key("Lima", "Peru"));
-    assert_eq!(lima.reasons, ["host does not resolve", "no reply"]);
+    assert_eq!(
+        lima.reasons,
+        [
+            Unreachable::ResolveFailed("host does not resolve".into()).to_string(),
+            Unreachable::NoReply.to_string()
+        ]
+    );
+    assert_eq!(
+        lima.codes,
+        [UnreachableCode::NoReply, UnreachableCode::ResolveFailed]
+    );
     assert_eq!(lima.beacons.len(), 3);
     assert_eq!(r.payload("beacons"), json!({"beacons": {"Chicago": 12.0}}));
     let v = serde_json::to_value(lima).unwrap();
     assert_eq!(
         v.as_object().unwrap().keys().collect::<Vec<_>>(),
-        ["beacons", "city", "country", "reasons"]
+        [
+            "beacons",
+            "carried_over",
+            "city",
+            "codes",
+            "country",
+            "reasons"
+        ]
     );
 }
 
 #[test]
 fn a_location_with_nothing_sent_is_unreachable() {
-    let mut m = dead("Lima", "Peru", "l", Some("not probed"));
-    m.sent = 0;
-    m.lost = 0;
+    let mut m = dead("Lima", "Peru", "l", Some(Unreachable::Stopped));
+    m.counts.sent = 0;
+    m.counts.lost = 0;
     let r = rank(&[m], &RankConfig::default(), None);
     assert!(r.locations.is_empty() && r.best().is_none());
-    assert_eq!(r.unreachable[0].reasons, ["not probed"]);
+    assert_eq!(r.unreachable[0].reasons, [Unreachable::Stopped.to_string()]);
+    assert_eq!(r.unreachable[0].codes, [UnreachableCode::Stopped]);
     assert_eq!(r.payload("beacons"), json!({"beacons": {}}));
 }
 
 #[test]
 fn payload_carries_the_statistic_rounded_not_the_score() {
     let mut lossy = beacon("Chicago", "United States", "c", &[12.344, 12.344, 12.346]);
-    lossy.sent = 4;
-    lossy.lost = 1;
+    lossy.counts.sent = 4;
+    lossy.counts.lost = 1;
     let input = [lossy, beacon("Dallas", "United States", "d", &[30.126])];
-    let raw_loss = RankConfig {
-        loss_prior_probes: 0.0,
-        ..RankConfig::default()
+    let raw_loss = {
+        let mut c = RankConfig::default();
+        c.loss_prior_probes = 0.0;
+        c
     };
     let r = rank(&input, &raw_loss, None);
     // Chicago's score is 12.344 + 25 + 0.5 * 0.001 > Dallas's 30.126.
@@ -165,9 +195,10 @@ fn payload_keys_are_spelled_as_the_beacon_list_spells_them() {
 
 #[test]
 fn max_latency_excludes_by_statistic_and_keeps_them_out_of_the_payload() {
-    let config = RankConfig {
-        max_latency_ms: Some(100.0),
-        ..RankConfig::default()
+    let config = {
+        let mut c = RankConfig::default();
+        c.max_latency_ms = Some(100.0);
+        c
     };
     let input = [
         beacon("Tokyo", "Japan", "t", &[150.0]),
@@ -239,9 +270,10 @@ fn stickiness_needs_both_band_bounds() {
 
 #[test]
 fn an_unreachable_or_excluded_previous_choice_is_not_sticky() {
-    let config = RankConfig {
-        max_latency_ms: Some(20.5),
-        ..RankConfig::default()
+    let config = {
+        let mut c = RankConfig::default();
+        c.max_latency_ms = Some(20.5);
+        c
     };
     let input = [
         beacon("Chicago", "United States", "c", &[20.0]),
@@ -273,11 +305,14 @@ fn the_location_protocol_is_the_beacons_protocol_or_mixed() {
     let r = rank(&input, &RankConfig::default(), None);
     let paris = r.locations.iter().find(|l| l.city == "Paris").unwrap();
     let rome = r.locations.iter().find(|l| l.city == "Rome").unwrap();
-    assert_eq!(paris.protocol, Some(ProtocolLabel::Mixed));
+    assert_eq!(paris.protocol, None, "mixed transports: no single one");
+    assert_eq!(paris.protocols, [Protocol::Udp, Protocol::Tcp]);
     // A beacon without samples does not make the figures mixed.
-    assert_eq!(rome.protocol, Some(ProtocolLabel::Udp));
+    assert_eq!(rome.protocol, Some(Protocol::Udp));
+    assert_eq!(rome.protocols, [Protocol::Udp]);
     let v = serde_json::to_value(paris).unwrap();
-    assert_eq!(v["protocol"], "mixed");
+    assert_eq!(v["protocol"], serde_json::Value::Null);
+    assert_eq!(v["protocols"], json!(["udp", "tcp"]));
     assert_eq!(v["beacons"][0]["protocol"], "udp");
 }
 
@@ -297,10 +332,11 @@ fn the_statistic_is_configurable() {
             &[15.0, 15.0, 15.0, 15.0, 15.0],
         ),
     ];
-    let plain = |statistic| RankConfig {
-        statistic,
-        jitter_weight: 0.0,
-        ..RankConfig::default()
+    let plain = |statistic| {
+        let mut c = RankConfig::default();
+        c.statistic = statistic;
+        c.jitter_weight = 0.0;
+        c
     };
     let best = |s| rank(&input, &plain(s), None).best().unwrap().city.clone();
     assert_eq!(best(Statistic::Median), "Chicago");
@@ -338,7 +374,7 @@ fn a_single_beacon_location_has_the_figures_of_a_merged_one() {
         None,
     );
     let mut silent = dead("Rome", "Italy", "r2", None);
-    (silent.sent, silent.lost) = (0, 0);
+    (silent.counts.sent, silent.counts.lost) = (0, 0);
     let merged = rank(
         &[beacon("Rome", "Italy", "r", &samples), silent],
         &RankConfig::default(),

@@ -3,15 +3,16 @@
 use std::collections::BTreeSet;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use edgegap_rank::{RankConfig, RankError, Report, rank};
+use edgegap_rank::{RankConfig, RankError, Report, Unreachable, rank};
 use serde_json::Value;
 
 use crate::common::{beacon, dead};
 
 fn sample_report(now: SystemTime) -> Report {
-    let config = RankConfig {
-        max_latency_ms: Some(200.0),
-        ..RankConfig::default()
+    let config = {
+        let mut c = RankConfig::default();
+        c.max_latency_ms = Some(200.0);
+        c
     };
     let mut icmp = beacon("Chicago", "United States", "c2", &[13.0]);
     icmp.protocol = Some(edgegap_rank::Protocol::Icmp);
@@ -21,7 +22,7 @@ fn sample_report(now: SystemTime) -> Report {
         icmp,
         beacon("Tokyo", "Japan", "t", &[150.0, 152.0]),
         beacon("Sydney", "Australia", "s", &[260.0]),
-        dead("Lima", "Peru", "l", Some("timed out")),
+        dead("Lima", "Peru", "l", Some(Unreachable::NoReply)),
     ];
     let ranking = rank(&input, &config, None);
     Report::new_at(
@@ -59,6 +60,7 @@ fn json_field_names_are_the_documented_ones() {
     has_all(
         &v,
         &[
+            "schema_version",
             "locations",
             "unreachable",
             "payload",
@@ -66,6 +68,7 @@ fn json_field_names_are_the_documented_ones() {
             "decision_ms",
         ],
     );
+    assert_eq!(v["schema_version"], 2);
     assert_eq!(v["duration_ms"].as_f64(), Some(420.0));
     assert_eq!(v["decision_ms"].as_f64(), Some(180.5));
     assert_eq!(v["generated_at_unix_ms"].as_u64(), Some(1_700_000_000_000));
@@ -74,14 +77,31 @@ fn json_field_names_are_the_documented_ones() {
     has_all(
         chicago,
         &[
-            "city", "country", "rank", "score_ms", "protocol", "sent", "received", "loss",
-            "rtt_ms", "beacons",
+            "city",
+            "country",
+            "rank",
+            "score_ms",
+            "statistic_ms",
+            "protocol",
+            "protocols",
+            "sent",
+            "received",
+            "lost",
+            "late",
+            "cancelled",
+            "duplicates",
+            "loss",
+            "rtt_ms",
+            "beacons",
+            "carried_over",
         ],
     );
     assert_eq!(chicago["city"], "Chicago");
     assert_eq!(chicago["country"], "United States");
     assert_eq!(chicago["rank"], 1);
-    assert_eq!(chicago["protocol"], "mixed");
+    assert!(chicago["protocol"].is_null(), "mixed transports");
+    assert_eq!(chicago["protocols"], serde_json::json!(["udp", "icmp"]));
+    assert!(chicago["carried_over"].is_null(), "measured in this run");
     assert_eq!(chicago["sent"], 4);
     assert_eq!(chicago["received"], 4);
     assert_eq!(chicago["loss"].as_f64(), Some(0.0));
@@ -93,7 +113,16 @@ fn json_field_names_are_the_documented_ones() {
         has_all(
             b,
             &[
-                "host", "port", "protocol", "sent", "received", "loss", "rtt_ms",
+                "host",
+                "port",
+                "protocol",
+                "sent",
+                "received",
+                "lost",
+                "late",
+                "cancelled",
+                "loss",
+                "rtt_ms",
             ],
         );
         has_all(&b["rtt_ms"], &RTT_FIELDS);
@@ -110,13 +139,37 @@ fn json_field_names_are_the_documented_ones() {
     let lima = &v["unreachable"][0];
     assert_eq!(
         keys(lima),
-        BTreeSet::from(["beacons", "city", "country", "reasons"])
+        BTreeSet::from([
+            "beacons",
+            "carried_over",
+            "city",
+            "codes",
+            "country",
+            "reasons"
+        ])
     );
-    assert_eq!(lima["reasons"], serde_json::json!(["timed out"]));
+    assert_eq!(
+        lima["reasons"],
+        serde_json::json!([edgegap_rank::Unreachable::NoReply.to_string()])
+    );
+    assert_eq!(lima["codes"], serde_json::json!(["no_reply"]));
     assert_eq!(
         keys(&lima["beacons"][0]),
-        BTreeSet::from(["host", "port", "protocol", "reason"])
+        BTreeSet::from([
+            "host",
+            "port",
+            "protocol",
+            "code",
+            "reason",
+            "sent",
+            "received",
+            "lost",
+            "late",
+            "cancelled",
+            "duplicates"
+        ])
     );
+    assert_eq!(lima["beacons"][0]["code"], "no_reply");
     assert_eq!(
         v["payload"],
         serde_json::json!({"beacons": {"Chicago": 12.5, "Tokyo": 150.0}})
