@@ -57,6 +57,7 @@ pub struct Beacon {
 
 /// Why a beacon list could not be read.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum BeaconListError {
     /// The text is not JSON, or not of either beacon-list shape.
     #[error(
@@ -84,6 +85,25 @@ pub enum BeaconListError {
         /// The beacon's host.
         host: String,
     },
+}
+
+impl BeaconListError {
+    /// The same error with its server-sent text (city, host) passed through `scrub` (the
+    /// clients redact their token with it and cut the text short).
+    #[cfg_attr(not(feature = "http"), allow(dead_code))]
+    pub(crate) fn scrubbed(self, scrub: impl Fn(&str) -> String) -> Self {
+        match self {
+            Self::NoAddress { index, city } => Self::NoAddress {
+                index,
+                city: scrub(&city),
+            },
+            Self::NoCity { index, host } => Self::NoCity {
+                index,
+                host: scrub(&host),
+            },
+            other => other,
+        }
+    }
 }
 
 /// One entry as either API spells it; the union of both shapes.

@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::beacon::BeaconListError;
 use crate::matchmaker::TicketId;
+use crate::pagination::PagingLimit;
 
 /// Which API an error came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -118,7 +119,8 @@ pub enum ApiError {
         /// The API's `message`.
         message: String,
     },
-    /// HTTP 429 on every attempt: rate limited.
+    /// HTTP 429 on every attempt (or on the last one the call's time budget allowed): rate
+    /// limited. `retry_after` is what the server asked for, uncapped.
     #[error("{service} rate-limited {operation} (HTTP 429) after {attempts} attempt(s) ({retries} retried): {message}", retries = attempts.saturating_sub(1))]
     RateLimited {
         /// Which API.
@@ -127,7 +129,7 @@ pub enum ApiError {
         operation: &'static str,
         /// Requests sent in all (1 = not retried).
         attempts: u32,
-        /// The last `Retry-After`, when the server sent one.
+        /// The last `Retry-After`, when the server sent one (as sent, not capped).
         retry_after: Option<Duration>,
         /// The API's `message`.
         message: String,
@@ -186,16 +188,50 @@ pub enum ApiError {
         /// Bytes received before reading stopped.
         received: u64,
     },
-    /// No answer within the configured time.
+    /// A success answer that lacks a field the API requires (or has it of the wrong kind),
+    /// e.g. a beacon listing without its `locations` array: an answer of the wrong shape is
+    /// never read as an empty list. See the crate docs for what each operation requires.
+    #[error("{service} answered {operation} with a body of the wrong shape: `{field}` {problem}")]
+    Schema {
+        /// Which API.
+        service: Service,
+        /// The operation.
+        operation: &'static str,
+        /// Where in the answer, e.g. `locations` or `locations[3].location.city` (built from
+        /// the client's own field names, never from the server's text).
+        field: String,
+        /// What is wrong with it, e.g. `is missing`, `is null`, `is not an array`.
+        problem: &'static str,
+    },
+    /// A paged listing did not end within the client's [`crate::PagingLimits`]: the server
+    /// kept announcing further pages.
+    #[error(
+        "{service} did not end the {operation} listing within {limit} ({pages} page(s), {items} item(s) received); raise the client's PagingLimits if the listing really is that long"
+    )]
+    PagingLimitReached {
+        /// Which API.
+        service: Service,
+        /// The listing operation.
+        operation: &'static str,
+        /// Which limit was reached.
+        limit: PagingLimit,
+        /// Pages received.
+        pages: u32,
+        /// Items received (and passed on) before stopping.
+        items: u64,
+    },
+    /// No answer within the configured time: the per-request timeout, or the call's whole
+    /// time budget (retries included), whichever ran out first.
     #[error("{service} did not answer {operation} at {url} within {timeout:?}")]
     Timeout {
         /// Which API.
         service: Service,
         /// The operation.
         operation: &'static str,
-        /// The URL (never holds a token).
+        /// The URL (never holds a token or user info).
         url: String,
-        /// The timeout that expired.
+        /// The timeout that expired ([`crate::HttpConfig::request_timeout`] or
+        /// [`crate::HttpConfig::call_timeout`]).
         timeout: Duration,
     },
     /// The request could not be sent or the answer not received (DNS, connect, TLS, reset).
@@ -205,7 +241,7 @@ pub enum ApiError {
         service: Service,
         /// The operation.
         operation: &'static str,
-        /// The URL (never holds a token).
+        /// The URL (never holds a token or user info).
         url: String,
         /// Requests tried.
         attempts: u32,

@@ -18,6 +18,9 @@ pub mod error;
 pub mod integration;
 pub mod matchmaker;
 pub mod pagination;
+pub mod redact;
+#[cfg(feature = "http")]
+mod schema;
 pub mod server_browser;
 pub mod token;
 #[cfg(feature = "http")]
@@ -28,7 +31,7 @@ pub use beacon::{
     MatchmakerBeaconList, parse_beacon_list,
 };
 pub use error::{ApiError, ErrorBody, Service};
-pub use pagination::{Page, Pagination, Paginator};
+pub use pagination::{Page, Pagination, Paginator, PagingLimit, PagingLimits};
 pub use token::{ApiToken, MatchmakerToken, SecretString, ServerBrowserToken};
 
 #[cfg(feature = "http")]

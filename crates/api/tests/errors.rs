@@ -288,8 +288,33 @@ async fn malformed_json_names_the_operation_and_quotes_the_body() {
     );
     assert_error_clean(&err);
 
-    // Valid JSON of the wrong shape is malformed for the operation too.
+    // Valid JSON of the wrong shape is an error for the operation too: a missing or
+    // mistyped array is named ...
     let server = answer_get(200, json!({"count": "many", "locations": 3})).await;
+    let err = integration_client(&server)
+        .list_beacons(PageQuery::default())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            &err,
+            ApiError::Schema {
+                operation: "list beacons",
+                field,
+                problem: "is not an array",
+                ..
+            } if field == "locations"
+        ),
+        "{err:?}"
+    );
+    // ... and a value of the wrong type is the JSON parser's complaint.
+    let server = answer_get(
+        200,
+        json!({"count": 1, "locations": [{"host": "h", "udp_port": "x",
+        "location": {"city": "A", "country": "B", "continent": "C", "administrative_division": "D",
+                     "timezone": "E", "latitude": 1.0, "longitude": 2.0}}]}),
+    )
+    .await;
     let err = integration_client(&server)
         .list_beacons(PageQuery::default())
         .await

@@ -12,7 +12,9 @@ use wiremock::matchers::{method, path, query_param};
 use wiremock::{Mock, MockServer};
 
 fn beacon(i: usize) -> Value {
-    json!({"host": format!("198.51.100.{i}"), "udp_port": 5000, "location": {"city": format!("City{i}")}})
+    json!({"host": format!("198.51.100.{i}"), "udp_port": 5000, "location": {
+        "city": format!("City{i}"), "country": "X", "continent": "Y", "administrative_division": "Z",
+        "timezone": "UTC", "latitude": 1.0, "longitude": 2.0}})
 }
 
 fn pagination(number: u32, has_next: bool) -> Value {

@@ -10,7 +10,8 @@ use super::{
 };
 use crate::beacon::{Beacon, BeaconList, IntegrationBeacon, LocationData};
 use crate::error::{ApiError, Service};
-use crate::pagination::{Page, page_stream};
+use crate::pagination::{Page, PageWalk, page_stream};
+use crate::schema;
 use crate::token::ApiToken;
 use crate::transport::{ApiClient, Call, ClientBuilder, Connection, Transport};
 
@@ -98,7 +99,9 @@ impl IntegrationClient {
         .query("version", query.version.as_deref())
         .query("page", query.page)
         .query("limit", query.limit);
-        self.transport.json(call).await
+        self.transport
+            .json_shaped(call, &schema::LOCATION_LIST)
+            .await
     }
 
     /// Every location over all pages (from `query.page`, default 1, pages of `query.limit`,
@@ -109,7 +112,8 @@ impl IntegrationClient {
     ) -> impl Stream<Item = Result<LocationData, ApiError>> + Send + 'static {
         let client = self.clone();
         let limit = query.limit.unwrap_or(DEFAULT_PAGE_SIZE);
-        page_stream::<LocationList, _, _>(query.page.unwrap_or(1), limit, move |page| {
+        let walk = self.walk("list locations");
+        page_stream::<LocationList, _, _>(query.page.unwrap_or(1), limit, walk, move |page| {
             let client = client.clone();
             let query = LocationQuery {
                 page: Some(page),
@@ -130,7 +134,7 @@ impl IntegrationClient {
         )
         .query("page", page.page)
         .query("limit", page.limit);
-        self.transport.json(call).await
+        self.transport.json_shaped(call, &schema::BEACON_LIST).await
     }
 
     /// Every beacon over all pages of `limit` entries. The listing has no pagination object:
@@ -140,7 +144,7 @@ impl IntegrationClient {
         &self,
         limit: u32,
     ) -> impl Stream<Item = Result<IntegrationBeacon, ApiError>> + Send + 'static {
-        self.all_pages(limit, |client: Self, page| async move {
+        self.all_pages("list beacons", limit, |client: Self, page| async move {
             client.list_beacons(page).await
         })
     }
@@ -153,7 +157,7 @@ impl IntegrationClient {
         crate::beacon::beacons_from_integration(entries).map_err(|source| ApiError::BeaconList {
             service: Service::Integration,
             operation: "list beacons",
-            source,
+            source: self.transport.scrub_beacon_error(source),
         })
     }
 
@@ -169,7 +173,9 @@ impl IntegrationClient {
             quoted("endpoint storage", &body.name),
         )
         .json(body)?;
-        self.transport.json(call).await
+        self.transport
+            .json_shaped(call, &schema::ENDPOINT_STORAGE)
+            .await
     }
 
     /// `GET /v1/storage/endpoint/{endpoint_name}` (`endpoint-get`).
@@ -180,7 +186,9 @@ impl IntegrationClient {
             &["v1", "storage", "endpoint", name],
             quoted("endpoint storage", name),
         );
-        self.transport.json(call).await
+        self.transport
+            .json_shaped(call, &schema::ENDPOINT_STORAGE)
+            .await
     }
 
     /// `GET /v1/storage/endpoints` (`endpoints-list`): one page.
@@ -196,7 +204,9 @@ impl IntegrationClient {
         )
         .query("page", page.page)
         .query("limit", page.limit);
-        self.transport.json(call).await
+        self.transport
+            .json_shaped(call, &schema::ENDPOINT_STORAGE_LIST)
+            .await
     }
 
     /// Every endpoint storage over all pages of `limit`.
@@ -204,27 +214,39 @@ impl IntegrationClient {
         &self,
         limit: u32,
     ) -> impl Stream<Item = Result<EndpointStorage, ApiError>> + Send + 'static {
-        self.all_pages(limit, |client: Self, page| async move {
-            client.list_endpoint_storages(page).await
-        })
+        self.all_pages(
+            "list endpoint storages",
+            limit,
+            |client: Self, page| async move { client.list_endpoint_storages(page).await },
+        )
+    }
+
+    /// How the listing `operation` is walked: this client's paging limits.
+    fn walk(&self, operation: &'static str) -> PageWalk {
+        PageWalk {
+            service: Service::Integration,
+            operation,
+            limits: self.transport.config().paging,
+        }
     }
 
     /// Every item of a `page`/`limit` listing, from page 1 in pages of `limit` (at least 1):
     /// `fetch` gets a clone of this client and the page to ask for.
     fn all_pages<P, F, Fut>(
         &self,
+        operation: &'static str,
         limit: u32,
         fetch: F,
     ) -> impl Stream<Item = Result<P::Item, ApiError>> + Send + 'static
     where
         P: Page + Send + 'static,
-        P::Item: Send + 'static,
+        P::Item: serde::Serialize + Send + 'static,
         F: Fn(Self, PageQuery) -> Fut + Send + 'static,
         Fut: Future<Output = Result<P, ApiError>> + Send + 'static,
     {
         let client = self.clone();
         let limit = limit.max(1);
-        page_stream::<P, _, _>(1, limit, move |page| {
+        page_stream::<P, _, _>(1, limit, self.walk(operation), move |page| {
             fetch(client.clone(), PageQuery::new(page, limit))
         })
     }
@@ -269,7 +291,9 @@ impl IntegrationClient {
             quoted("endpoint storage", endpoint),
         )
         .json(body)?;
-        self.transport.json(call).await
+        self.transport
+            .json_shaped(call, &schema::PULL_PROFILE)
+            .await
     }
 
     /// `GET /v1/storage/endpoint/{endpoint_name}/pull-profile/{pull_profile_name}` (`pull-profile-get`).
@@ -284,7 +308,9 @@ impl IntegrationClient {
             &["v1", "storage", "endpoint", endpoint, "pull-profile", name],
             format!("pull profile {name:?} of endpoint storage {endpoint:?}"),
         );
-        self.transport.json(call).await
+        self.transport
+            .json_shaped(call, &schema::PULL_PROFILE)
+            .await
     }
 
     /// `GET /v1/storage/endpoint/{endpoint_name}/pull-profiles` (`pull-profile-list`): one page.
@@ -301,7 +327,9 @@ impl IntegrationClient {
         )
         .query("page", page.page)
         .query("limit", page.limit);
-        self.transport.json(call).await
+        self.transport
+            .json_shaped(call, &schema::PULL_PROFILE_LIST)
+            .await
     }
 
     /// Every pull profile of `endpoint` over all pages of `limit`.
@@ -311,7 +339,7 @@ impl IntegrationClient {
         limit: u32,
     ) -> impl Stream<Item = Result<PullProfile, ApiError>> + Send + 'static {
         let endpoint = endpoint.to_owned();
-        self.all_pages(limit, move |client: Self, page| {
+        self.all_pages("list pull profiles", limit, move |client: Self, page| {
             let endpoint = endpoint.clone();
             async move { client.list_pull_profiles(&endpoint, page).await }
         })
@@ -360,7 +388,9 @@ impl IntegrationClient {
             &link_path(endpoint, pull_profile, app, version),
             link_resource(endpoint, pull_profile, app, version),
         );
-        self.transport.json(call).await
+        self.transport
+            .json_shaped(call, &schema::PULL_PROFILE_LINK)
+            .await
     }
 
     /// `DELETE .../pull-profile/{pull_profile_name}/app/{app_name}/version/{version_name}`

@@ -89,7 +89,9 @@ impl MatchmakerClient {
             &["locations", "beacons"],
             "beacons",
         );
-        self.transport.json(call).await
+        self.transport
+            .json_shaped(call, &crate::schema::MATCHMAKER_BEACON_LIST)
+            .await
     }
 
     /// `GET locations/beacons`, as the workspace's [`Beacon`] type.
@@ -100,7 +102,7 @@ impl MatchmakerClient {
             .map_err(|source| ApiError::BeaconList {
                 service: Service::Matchmaker,
                 operation: "list beacons",
-                source,
+                source: self.transport.scrub_beacon_error(source),
             })
     }
 

@@ -97,6 +97,8 @@ impl MatchmakerClient {
         options: &WaitOptions,
         cancel: &CancellationToken,
     ) -> Result<Assignment, ApiError> {
+        // The id as errors and logs show it (it came from the server: no token in it).
+        let shown = TicketId::new(self.transport.scrub(ticket_id.as_str()));
         let started = Instant::now();
         let deadline = options.timeout.map(|t| started + t);
         let max_errors = options.max_consecutive_errors.max(1);
@@ -105,7 +107,7 @@ impl MatchmakerClient {
             let polled =
                 match race(cancel, started, deadline, self.get_ticket_once(ticket_id)).await {
                     Ok(polled) => polled,
-                    Err(why) => return Err(self.abandon(ticket_id, options, why).await),
+                    Err(why) => return Err(self.abandon(ticket_id, &shown, options, why).await),
                 };
             let delay = match polled {
                 Ok(ticket) => {
@@ -114,11 +116,11 @@ impl MatchmakerClient {
                         (TicketStatus::HostAssigned, Some(assignment)) => return Ok(assignment),
                         (TicketStatus::Cancelled, _) => {
                             return Err(ApiError::TicketCancelled {
-                                ticket_id: ticket_id.clone(),
+                                ticket_id: shown.clone(),
                             });
                         }
                         (status, _) => {
-                            tracing::debug!(ticket = %ticket_id, ?status, "ticket not assigned yet");
+                            tracing::debug!(ticket = %shown, ?status, "ticket not assigned yet");
                         }
                     }
                     options.next_interval()
@@ -127,31 +129,38 @@ impl MatchmakerClient {
                     errors += 1;
                     if errors >= max_errors {
                         return Err(ApiError::TooManyErrors {
-                            ticket_id: ticket_id.clone(),
+                            ticket_id: shown.clone(),
                             errors,
                             last: Box::new(e),
                         });
                     }
                     let backoff = self.transport.config().retry.delay(errors, e.retry_after());
                     let delay = backoff.max(options.poll_interval);
-                    tracing::warn!(ticket = %ticket_id, errors, delay_ms = delay.as_millis() as u64, error = %e, "ticket poll failed; retrying");
+                    tracing::warn!(ticket = %shown, errors, delay_ms = delay.as_millis() as u64, error = %e, "ticket poll failed; retrying");
                     delay
                 }
                 Err(e) => return Err(e),
             };
             if let Err(why) = race(cancel, started, deadline, tokio::time::sleep(delay)).await {
-                return Err(self.abandon(ticket_id, options, why).await);
+                return Err(self.abandon(ticket_id, &shown, options, why).await);
             }
         }
     }
 
-    /// Deletes the ticket (if asked) and builds the error that ends the wait.
-    async fn abandon(&self, ticket_id: &TicketId, options: &WaitOptions, why: Abandon) -> ApiError {
+    /// Deletes the ticket (if asked) and builds the error that ends the wait (naming the
+    /// ticket as `shown`).
+    async fn abandon(
+        &self,
+        ticket_id: &TicketId,
+        shown: &TicketId,
+        options: &WaitOptions,
+        why: Abandon,
+    ) -> ApiError {
         let ticket_deleted = if options.delete_on_cancel {
             match self.delete_ticket(ticket_id).await {
                 Ok(()) | Err(ApiError::NotFound { .. }) => true,
                 Err(e) => {
-                    tracing::warn!(ticket = %ticket_id, error = %e, "could not delete the abandoned ticket");
+                    tracing::warn!(ticket = %shown, error = %e, "could not delete the abandoned ticket");
                     false
                 }
             }
@@ -160,11 +169,11 @@ impl MatchmakerClient {
         };
         match why {
             Abandon::Cancelled => ApiError::Cancelled {
-                ticket_id: ticket_id.clone(),
+                ticket_id: shown.clone(),
                 ticket_deleted,
             },
             Abandon::TimedOut(waited) => ApiError::WaitTimedOut {
-                ticket_id: ticket_id.clone(),
+                ticket_id: shown.clone(),
                 waited,
                 ticket_deleted,
             },

@@ -8,6 +8,7 @@ use super::{
     ServerInstancePage, ServerInstanceQuery,
 };
 use crate::error::{ApiError, Service};
+use crate::pagination::{PageWalk, walk_pages};
 use crate::token::ServerBrowserToken;
 use crate::transport::{ApiClient, Call, ClientBuilder, Connection, Transport};
 
@@ -83,52 +84,42 @@ impl ServerBrowserClient {
         .query("order", query.order.as_deref())
         .query("limit", query.limit)
         .query("cursor", query.cursor.as_deref());
-        self.transport.json(call).await
+        self.transport
+            .json_shaped(call, &crate::schema::SERVER_INSTANCE_PAGE)
+            .await
     }
 
     /// Every server instance, following the cursor page after page. Ends on a page without a
-    /// next cursor, an empty page, or a cursor the server already gave (no loops).
+    /// next cursor, an empty page, a page identical to the previous one, or a cursor already
+    /// fetched (no loops; a repeated page's instances are not passed on twice). Fails with
+    /// [`ApiError::PagingLimitReached`] past the client's [`crate::PagingLimits`].
     pub fn server_instances_stream(
         &self,
         query: ServerInstanceQuery,
     ) -> impl Stream<Item = Result<ServerInstance, ApiError>> + Send + 'static {
-        struct State {
-            client: ServerBrowserClient,
-            query: Option<ServerInstanceQuery>,
-            seen: Vec<String>,
-            buffer: std::vec::IntoIter<ServerInstance>,
-        }
-        let state = State {
-            client: self.clone(),
-            query: Some(query),
-            seen: Vec::new(),
-            buffer: Vec::new().into_iter(),
+        let client = self.clone();
+        let walk = PageWalk {
+            service: Service::ServerBrowser,
+            operation: "list server instances",
+            limits: self.transport.config().paging,
         };
-        futures::stream::unfold(state, |mut st| async move {
-            loop {
-                if let Some(item) = st.buffer.next() {
-                    return Some((Ok(item), st));
-                }
-                let query = st.query.take()?;
-                match st.client.list_server_instances(&query).await {
-                    Ok(page) => {
-                        let next = page.next_cursor().map(str::to_owned);
-                        if let Some(cursor) = next
-                            && !page.server_instances.is_empty()
-                            && !st.seen.contains(&cursor)
-                        {
-                            st.seen.push(cursor.clone());
-                            st.query = Some(ServerInstanceQuery {
-                                cursor: Some(cursor),
-                                ..query
-                            });
-                        }
-                        st.buffer = page.server_instances.into_iter();
-                    }
-                    Err(e) => return Some((Err(e), st)),
-                }
-            }
-        })
+        let first = query.cursor.clone();
+        walk_pages(
+            first,
+            walk,
+            move |cursor: Option<String>| {
+                let client = client.clone();
+                let query = ServerInstanceQuery {
+                    cursor,
+                    ..query.clone()
+                };
+                async move { client.list_server_instances(&query).await }
+            },
+            |page: ServerInstancePage, _: &Option<String>| {
+                let next = page.next_cursor().map(|c| Some(c.to_owned()));
+                (page.server_instances, next)
+            },
+        )
     }
 
     /// `GET server-instances/{request_id}`.

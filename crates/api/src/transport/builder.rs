@@ -1,9 +1,11 @@
 //! [`ClientBuilder`]: the one builder behind the three clients' builders.
 
 use std::fmt;
+use std::time::Duration;
 
 use super::{HttpConfig, Transport, TransportOptions};
 use crate::error::{ApiError, Service};
+use crate::pagination::PagingLimits;
 
 pub(crate) mod sealed {
     use super::{Service, Transport, fmt};
@@ -71,10 +73,36 @@ impl<C: ApiClient> ClientBuilder<C> {
         }
     }
 
-    /// Timeouts, body limit and retries.
+    /// Timeouts, body limit, retries and paging limits, all at once (replacing what
+    /// [`Self::request_timeout`], [`Self::call_timeout`] and [`Self::paging_limits`] set
+    /// before).
     #[must_use]
     pub fn http_config(mut self, config: HttpConfig) -> Self {
         self.options.config = config;
+        self
+    }
+
+    /// Time allowed for one request, body included ([`HttpConfig::request_timeout`],
+    /// default 10 s).
+    #[must_use]
+    pub fn request_timeout(mut self, timeout: Duration) -> Self {
+        self.options.config.request_timeout = timeout;
+        self
+    }
+
+    /// Time allowed for one call, retries and their delays included
+    /// ([`HttpConfig::call_timeout`], default 30 s).
+    #[must_use]
+    pub fn call_timeout(mut self, timeout: Duration) -> Self {
+        self.options.config.call_timeout = timeout;
+        self
+    }
+
+    /// How far paged listings are followed ([`HttpConfig::paging`], default 1,000 pages,
+    /// 100,000 items, 60 s).
+    #[must_use]
+    pub fn paging_limits(mut self, limits: PagingLimits) -> Self {
+        self.options.config.paging = limits;
         self
     }
 
@@ -86,7 +114,12 @@ impl<C: ApiClient> ClientBuilder<C> {
         self
     }
 
-    /// Builds the client. Fails on an empty token or a base URL that is not http(s).
+    /// Builds the client. Fails on an empty token, a base URL that is not http(s), or a zero
+    /// timeout or paging limit.
+    ///
+    /// A token shorter than [`crate::redact::MIN_SUBSTRING_REDACTION_CHARS`] characters is
+    /// accepted, but redacted from server text only where it stands as a whole word (see
+    /// [`crate::redact`]).
     pub fn build(self) -> Result<C, ApiError> {
         let secret = C::secret(&self.token);
         let transport = Transport::new(

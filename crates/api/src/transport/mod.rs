@@ -15,13 +15,26 @@ use std::time::Duration;
 use reqwest::header::{AUTHORIZATION, HeaderValue, RETRY_AFTER};
 use reqwest::{Method, StatusCode};
 use serde::de::DeserializeOwned;
+use tokio::time::Instant;
 use url::Url;
 
 use crate::error::{ApiError, Service};
+use crate::pagination::PagingLimits;
+use crate::redact::Redactor;
+use crate::schema::Shape;
 use body::{BodyError, read_limited};
 
 /// Default largest response body: 8 MiB.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 8 * 1024 * 1024;
+
+/// Default [`HttpConfig::connect_timeout`]: 5 s.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Default [`HttpConfig::request_timeout`]: 10 s.
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Default [`HttpConfig::call_timeout`]: 30 s.
+pub const DEFAULT_CALL_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Error bodies are read up to this size for their `message`; the rest is ignored.
 const MAX_ERROR_BODY_BYTES: usize = 64 * 1024;
@@ -29,18 +42,42 @@ const MAX_ERROR_BODY_BYTES: usize = 64 * 1024;
 /// Characters of a body quoted in an error.
 const EXCERPT_CHARS: usize = 160;
 
+/// Characters of an API `message` kept in an error.
+const MESSAGE_CHARS: usize = 500;
+
+/// Characters of a JSON parser's complaint kept in an error (it may quote a whole value).
+const REASON_CHARS: usize = 300;
+
+/// Characters of a beacon's city or host quoted in a beacon-list error.
+const BEACON_TEXT_CHARS: usize = 100;
+
 /// Timeouts, limits and retries of a client.
+///
+/// Every wait is bounded: a connection by `connect_timeout`, one request (connect, headers
+/// and the whole body) by `request_timeout`, one call with all its retries and their delays by
+/// `call_timeout`, a server's `Retry-After` by [`RetryPolicy::max_retry_after`], and a paged
+/// listing by [`PagingLimits`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HttpConfig {
-    /// Time allowed to open a connection (TCP + TLS). Default 5 s. Applies only when the client
-    /// builds its own `reqwest::Client`.
+    /// Time allowed to open a connection (TCP + TLS). Default [`DEFAULT_CONNECT_TIMEOUT`] (5 s).
+    /// Applies only when the client builds its own `reqwest::Client` (`request_timeout`
+    /// bounds the connection of a caller's client too).
     pub connect_timeout: Duration,
-    /// Time allowed for one whole request, from connecting to the end of the body. Default 30 s.
+    /// Time allowed for one request, from connecting to the end of the body (an error body
+    /// included). Default [`DEFAULT_REQUEST_TIMEOUT`] (10 s).
     pub request_timeout: Duration,
+    /// Time allowed for one call, every retry and every delay between them included. A retry
+    /// whose delay would end past it is not made: the last error is returned instead (for a
+    /// 429, [`ApiError::RateLimited`] with the server's `Retry-After`). Default
+    /// [`DEFAULT_CALL_TIMEOUT`] (30 s).
+    pub call_timeout: Duration,
     /// Largest response body read, in bytes. Default [`DEFAULT_MAX_BODY_BYTES`].
     pub max_body_bytes: usize,
     /// Retries after 429 / 5xx on idempotent requests.
     pub retry: RetryPolicy,
+    /// How far paged listings are followed. Default [`PagingLimits::default`] (1,000 pages,
+    /// 100,000 items, 60 s).
+    pub paging: PagingLimits,
     /// `User-Agent` header. Applies only when the client builds its own `reqwest::Client`.
     pub user_agent: String,
 }
@@ -48,12 +85,43 @@ pub struct HttpConfig {
 impl Default for HttpConfig {
     fn default() -> Self {
         Self {
-            connect_timeout: Duration::from_secs(5),
-            request_timeout: Duration::from_secs(30),
+            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+            request_timeout: DEFAULT_REQUEST_TIMEOUT,
+            call_timeout: DEFAULT_CALL_TIMEOUT,
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             retry: RetryPolicy::default(),
+            paging: PagingLimits::default(),
             user_agent: concat!("edgegap-api/", env!("CARGO_PKG_VERSION")).to_owned(),
         }
+    }
+}
+
+impl HttpConfig {
+    /// Refuses limits that would make every call fail at once.
+    fn validate(&self) -> Result<(), ApiError> {
+        let zero = |what: &str| Err(ApiError::Config(format!("{what} must be above zero")));
+        if self.max_body_bytes == 0 {
+            return zero("max_body_bytes");
+        }
+        if self.connect_timeout.is_zero() {
+            return zero("connect_timeout");
+        }
+        if self.request_timeout.is_zero() {
+            return zero("request_timeout");
+        }
+        if self.call_timeout.is_zero() {
+            return zero("call_timeout");
+        }
+        if self.paging.max_pages == 0 {
+            return zero("paging.max_pages");
+        }
+        if self.paging.max_items == 0 {
+            return zero("paging.max_items");
+        }
+        if self.paging.max_time.is_zero() {
+            return zero("paging.max_time");
+        }
+        Ok(())
     }
 }
 
@@ -71,8 +139,8 @@ pub(crate) struct Transport {
     http: reqwest::Client,
     base: Url,
     auth: HeaderValue,
-    /// The raw token, kept only to scrub it out of anything a server echoes back.
-    secret: String,
+    /// The token (and a base URL's password), to scrub out of anything a server echoes back.
+    redactor: Redactor,
     config: HttpConfig,
     service: Service,
 }
@@ -175,6 +243,18 @@ impl Transport {
             .or(default_base)
             .ok_or_else(|| ApiError::Config(format!("no base URL given for {service}")))?;
         let base = parse_base(raw_base)?;
+        let mut secrets = vec![secret.to_owned()];
+        if let Some(password) = base.password() {
+            secrets.push(password.to_owned());
+            secrets.push(percent_decode(password));
+        }
+        if secret.chars().count() < crate::redact::MIN_SUBSTRING_REDACTION_CHARS {
+            tracing::warn!(
+                %service,
+                "the token is very short: it is redacted from server text only where it stands as a whole word"
+            );
+        }
+        let redactor = Redactor::new(secrets);
         let mut auth = HeaderValue::from_str(auth).map_err(|_| {
             ApiError::Config(
                 "the token holds characters that cannot be sent in an HTTP header".into(),
@@ -182,9 +262,7 @@ impl Transport {
         })?;
         auth.set_sensitive(true);
         let config = options.config;
-        if config.max_body_bytes == 0 {
-            return Err(ApiError::Config("max_body_bytes must be at least 1".into()));
-        }
+        config.validate()?;
         let http = match options.client {
             Some(client) => client,
             None => reqwest::Client::builder()
@@ -201,7 +279,7 @@ impl Transport {
             http,
             base,
             auth,
-            secret: secret.to_owned(),
+            redactor,
             config,
             service,
         })
@@ -217,16 +295,21 @@ impl Transport {
         &self.config
     }
 
-    /// Sends `call` and parses the JSON answer as `T`.
+    /// Sends `call` and parses the JSON answer as `T` (no field required beyond what `T`
+    /// itself requires).
     pub async fn json<T: DeserializeOwned>(&self, call: Call) -> Result<T, ApiError> {
+        self.json_shaped(call, &Shape::ANY).await
+    }
+
+    /// Sends `call`, checks the JSON answer holds what `shape` requires, and parses it as `T`.
+    pub async fn json_shaped<T: DeserializeOwned>(
+        &self,
+        call: Call,
+        shape: &Shape,
+    ) -> Result<T, ApiError> {
         let operation = call.operation;
         let body = self.send(call).await?;
-        serde_json::from_slice(&body).map_err(|e| ApiError::Json {
-            service: self.service,
-            operation,
-            reason: e.to_string(),
-            excerpt: self.excerpt(&body),
-        })
+        self.parse(operation, &body, shape)
     }
 
     /// Sends `call` and parses the JSON answer as `T`, or gives `None` for an empty body.
@@ -239,14 +322,32 @@ impl Transport {
         if body.iter().all(u8::is_ascii_whitespace) {
             return Ok(None);
         }
-        serde_json::from_slice(&body)
-            .map(Some)
-            .map_err(|e| ApiError::Json {
+        self.parse(operation, &body, &Shape::ANY).map(Some)
+    }
+
+    /// Parses `body`: JSON, then the shape, then `T`. Every error is scrubbed.
+    fn parse<T: DeserializeOwned>(
+        &self,
+        operation: &'static str,
+        body: &[u8],
+        shape: &Shape,
+    ) -> Result<T, ApiError> {
+        let json_error = |e: &serde_json::Error| ApiError::Json {
+            service: self.service,
+            operation,
+            reason: self.redactor.clip(&e.to_string(), REASON_CHARS),
+            excerpt: self.redactor.excerpt(body, EXCERPT_CHARS),
+        };
+        let value: serde_json::Value = serde_json::from_slice(body).map_err(|e| json_error(&e))?;
+        if let Err(v) = shape.check(&value) {
+            return Err(ApiError::Schema {
                 service: self.service,
                 operation,
-                reason: e.to_string(),
-                excerpt: self.excerpt(&body),
-            })
+                field: v.field,
+                problem: v.problem,
+            });
+        }
+        serde_json::from_value(value).map_err(|e| json_error(&e))
     }
 
     /// Sends `call` and ignores the (size-limited) answer body.
@@ -254,7 +355,27 @@ impl Transport {
         self.send(call).await.map(drop)
     }
 
-    /// Sends `call`, retrying 429 / 5xx / connect failures of idempotent methods.
+    /// `text` from a server with the token (and any URL password) redacted.
+    pub fn scrub(&self, text: &str) -> String {
+        self.redactor.scrub(text)
+    }
+
+    /// A beacon-list error with its server-sent text redacted and cut short.
+    pub fn scrub_beacon_error(
+        &self,
+        error: crate::beacon::BeaconListError,
+    ) -> crate::beacon::BeaconListError {
+        error.scrubbed(|text| self.redactor.clip(text, BEACON_TEXT_CHARS))
+    }
+
+    /// A URL as errors and logs show it: no user info, no token (ids in the path may come
+    /// from a server).
+    fn shown_url(&self, url: &Url) -> String {
+        self.redactor.scrub(&display_url(url))
+    }
+
+    /// Sends `call`, retrying 429 / 5xx / connect failures of idempotent methods, all within
+    /// the call's time budget.
     pub async fn send(&self, call: Call) -> Result<Vec<u8>, ApiError> {
         let url = self.url(&call)?;
         let idempotent = matches!(call.method, Method::GET | Method::PUT | Method::DELETE);
@@ -263,10 +384,23 @@ impl Transport {
         } else {
             0
         });
+        let call_deadline = Instant::now() + self.config.call_timeout;
         let mut attempts = 0u32;
         loop {
             attempts += 1;
-            match self.attempt(&call, &url, attempts).await {
+            let request_deadline = Instant::now() + self.config.request_timeout;
+            let limit = if request_deadline <= call_deadline {
+                Limit {
+                    deadline: request_deadline,
+                    timeout: self.config.request_timeout,
+                }
+            } else {
+                Limit {
+                    deadline: call_deadline,
+                    timeout: self.config.call_timeout,
+                }
+            };
+            match self.attempt(&call, &url, attempts, limit).await {
                 Attempt::Done(body) => return Ok(body),
                 Attempt::Fatal(e) => return Err(e),
                 Attempt::Transient(e) => {
@@ -274,10 +408,23 @@ impl Transport {
                         return Err(e);
                     }
                     let delay = self.config.retry.delay(attempts, e.retry_after());
+                    if Instant::now() + delay >= call_deadline {
+                        tracing::warn!(
+                            service = %self.service,
+                            operation = call.operation,
+                            url = %self.shown_url(&url),
+                            attempt = attempts,
+                            status = ?e.status(),
+                            delay_ms = delay.as_millis() as u64,
+                            call_timeout_ms = self.config.call_timeout.as_millis() as u64,
+                            "not retrying: the delay would pass the call's time budget"
+                        );
+                        return Err(e);
+                    }
                     tracing::warn!(
                         service = %self.service,
                         operation = call.operation,
-                        url = %display_url(&url),
+                        url = %self.shown_url(&url),
                         attempt = attempts,
                         status = ?e.status(),
                         delay_ms = delay.as_millis() as u64,
@@ -310,12 +457,12 @@ impl Transport {
         Ok(url)
     }
 
-    async fn attempt(&self, call: &Call, url: &Url, attempts: u32) -> Attempt {
+    async fn attempt(&self, call: &Call, url: &Url, attempts: u32, limit: Limit) -> Attempt {
         tracing::debug!(
             service = %self.service,
             operation = call.operation,
             method = %call.method,
-            url = %display_url(url),
+            url = %self.shown_url(url),
             attempt = attempts,
             "sending request"
         );
@@ -327,16 +474,18 @@ impl Transport {
         if let Some(body) = &call.body {
             request = request.json(body);
         }
-        let mut response = match request.send().await {
-            Ok(r) => r,
-            Err(e) => return self.transport_error(call, url, attempts, &e),
+        let mut response = match tokio::time::timeout_at(limit.deadline, request.send()).await {
+            Ok(Ok(r)) => r,
+            Ok(Err(e)) => return self.transport_error(call, url, attempts, &e, limit.timeout),
+            Err(_) => return Attempt::Fatal(self.timeout_error(call, url, limit.timeout)),
         };
         let status = response.status();
         tracing::debug!(service = %self.service, operation = call.operation, status = status.as_u16(), "answer");
         if status.is_success() {
-            return match read_limited(&mut response, self.config.max_body_bytes).await {
-                Ok(body) => Attempt::Done(body),
-                Err(BodyError::TooLarge { declared, received }) => {
+            let read = read_limited(&mut response, self.config.max_body_bytes);
+            return match tokio::time::timeout_at(limit.deadline, read).await {
+                Ok(Ok(body)) => Attempt::Done(body),
+                Ok(Err(BodyError::TooLarge { declared, received })) => {
                     Attempt::Fatal(ApiError::BodyTooLarge {
                         service: self.service,
                         operation: call.operation,
@@ -345,7 +494,10 @@ impl Transport {
                         received,
                     })
                 }
-                Err(BodyError::Read(e)) => self.transport_error(call, url, attempts, &e),
+                Ok(Err(BodyError::Read(e))) => {
+                    self.transport_error(call, url, attempts, &e, limit.timeout)
+                }
+                Err(_) => Attempt::Fatal(self.timeout_error(call, url, limit.timeout)),
             };
         }
         let retry_after = response
@@ -353,12 +505,23 @@ impl Transport {
             .get(RETRY_AFTER)
             .and_then(|v| v.to_str().ok())
             .and_then(retry::parse_retry_after);
-        let limit = self.config.max_body_bytes.min(MAX_ERROR_BODY_BYTES);
-        let message = match read_limited(&mut response, limit).await {
-            Ok(body) => self.error_message(&body),
-            Err(_) => String::from("(error body unreadable or too large)"),
+        let max = self.config.max_body_bytes.min(MAX_ERROR_BODY_BYTES);
+        let read = read_limited(&mut response, max);
+        let message = match tokio::time::timeout_at(limit.deadline, read).await {
+            Ok(Ok(body)) => self.error_message(&body),
+            Ok(Err(_)) => String::from("(error body unreadable or too large)"),
+            Err(_) => format!("(error body not received within {:?})", limit.timeout),
         };
         self.status_error(call, status, message, attempts, retry_after)
+    }
+
+    fn timeout_error(&self, call: &Call, url: &Url, timeout: Duration) -> ApiError {
+        ApiError::Timeout {
+            service: self.service,
+            operation: call.operation,
+            url: self.shown_url(url),
+            timeout,
+        }
     }
 
     fn status_error(
@@ -392,13 +555,13 @@ impl Transport {
             404 => Attempt::Fatal(ApiError::NotFound {
                 service,
                 operation,
-                resource: call.resource.clone(),
+                resource: self.scrub(&call.resource),
                 message,
             }),
             409 => Attempt::Fatal(ApiError::Conflict {
                 service,
                 operation,
-                resource: call.resource.clone(),
+                resource: self.scrub(&call.resource),
                 message,
             }),
             429 => Attempt::Transient(ApiError::RateLimited {
@@ -430,23 +593,22 @@ impl Transport {
         url: &Url,
         attempts: u32,
         e: &reqwest::Error,
+        timeout: Duration,
     ) -> Attempt {
-        let url = display_url(url);
         if e.is_timeout() {
-            return Attempt::Fatal(ApiError::Timeout {
-                service: self.service,
-                operation: call.operation,
-                url,
-                timeout: self.config.request_timeout,
-            });
+            return Attempt::Fatal(self.timeout_error(call, url, timeout));
         }
         let connect = e.is_connect();
+        let mut reason = causes(e);
+        if let Some(raw) = e.url() {
+            reason = reason.replace(raw.as_str(), &display_url(raw));
+        }
         let error = ApiError::Transport {
             service: self.service,
             operation: call.operation,
-            url,
+            url: self.shown_url(url),
             attempts,
-            reason: self.scrub(&causes(e)),
+            reason: self.redactor.clip(&reason, MESSAGE_CHARS),
             connect,
         };
         if connect {
@@ -456,43 +618,51 @@ impl Transport {
         }
     }
 
-    /// The API's `message` from an error body, else a short excerpt of it; token scrubbed.
+    /// The API's `message` from an error body, else a short excerpt of it; token scrubbed
+    /// before anything is cut.
     fn error_message(&self, body: &[u8]) -> String {
         if let Ok(serde_json::Value::Object(map)) = serde_json::from_slice(body) {
             for key in ["message", "detail", "error"] {
                 if let Some(serde_json::Value::String(m)) = map.get(key) {
-                    return self.scrub(&truncate(m, 500));
+                    return self.redactor.clip(m, MESSAGE_CHARS);
                 }
             }
         }
-        let excerpt = self.excerpt(body);
+        let excerpt = self.redactor.excerpt(body, EXCERPT_CHARS);
         if excerpt.is_empty() {
             "(no message)".to_owned()
         } else {
             excerpt
         }
     }
-
-    fn excerpt(&self, body: &[u8]) -> String {
-        let text = String::from_utf8_lossy(&body[..body.len().min(EXCERPT_CHARS * 4)]);
-        self.scrub(&truncate(text.trim(), EXCERPT_CHARS))
-    }
-
-    /// Replaces the token wherever a server echoed it.
-    fn scrub(&self, text: &str) -> String {
-        if self.secret.is_empty() {
-            text.to_owned()
-        } else {
-            text.replace(&self.secret, "***")
-        }
-    }
 }
 
-fn truncate(text: &str, max_chars: usize) -> String {
-    match text.char_indices().nth(max_chars) {
-        Some((cut, _)) => format!("{}…", &text[..cut]),
-        None => text.to_owned(),
+/// When an attempt must end, and which configured timeout that deadline comes from.
+#[derive(Clone, Copy)]
+struct Limit {
+    deadline: Instant,
+    timeout: Duration,
+}
+
+/// Decodes `%XX` escapes (as a URL's password is stored), leaving anything else as is.
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%'
+            && let Some(byte) = text
+                .get(i + 1..i + 3)
+                .and_then(|hex| u8::from_str_radix(hex, 16).ok())
+        {
+            out.push(byte);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
     }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// The error and its causes, joined: reqwest's top-level text alone says little.
@@ -511,8 +681,10 @@ fn causes(e: &(dyn std::error::Error + 'static)) -> String {
 }
 
 fn parse_base(raw: &str) -> Result<Url, ApiError> {
-    let url = Url::parse(raw.trim())
-        .map_err(|e| ApiError::Config(format!("base URL {raw:?} is not a URL: {e}")))?;
+    let url = Url::parse(raw.trim()).map_err(|e| {
+        let shown = crate::redact::url_without_userinfo(raw.trim());
+        ApiError::Config(format!("base URL {shown:?} is not a URL: {e}"))
+    })?;
     if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
         return Err(ApiError::Config(format!(
             "base URL {} must be an http:// or https:// URL with a host",

@@ -16,7 +16,10 @@ pub struct RetryPolicy {
     pub initial_backoff: Duration,
     /// Longest computed delay. Default 5 s.
     pub max_backoff: Duration,
-    /// Longest delay a server's `Retry-After` may impose. Default 30 s.
+    /// Longest delay a server's `Retry-After` may impose. Default 10 s. A longer `Retry-After`
+    /// is waited for only this long; and when even that delay would pass the call's
+    /// [`crate::HttpConfig::call_timeout`], the call ends at once with
+    /// [`crate::ApiError::RateLimited`] carrying the server's `Retry-After`.
     pub max_retry_after: Duration,
 }
 
@@ -26,7 +29,7 @@ impl Default for RetryPolicy {
             max_retries: 3,
             initial_backoff: Duration::from_millis(250),
             max_backoff: Duration::from_secs(5),
-            max_retry_after: Duration::from_secs(30),
+            max_retry_after: Duration::from_secs(10),
         }
     }
 }
