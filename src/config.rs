@@ -1,4 +1,4 @@
-//! The facade's configuration: engine, ranking and pipeline options in one place.
+//! The facade's configuration: engine, ranking and pipeline options in one place, checked once.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -6,8 +6,11 @@ use std::time::Duration;
 use edgegap_ping::{EngineConfig, ProtocolChoice};
 use edgegap_rank::RankConfig;
 
-/// Everything a probe run can be tuned with. `Default` is what a game should use.
+/// Everything a probe run can be tuned with. `Default` is what a game should use; change the
+/// fields you need on it (the struct may gain fields, so it cannot be built literally).
+/// [`crate::ProbeBuilder::start`] checks the whole of it with [`ProbeConfig::validate`].
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct ProbeConfig {
     /// The probe engine's settings (probes per target, pacing, timeouts, IP version).
     pub engine: EngineConfig,
@@ -26,9 +29,12 @@ pub struct ProbeConfig {
     pub early_decision_min_samples: u32,
     /// A saved report to read before the run (sticky choice, fast re-probe) and write after it.
     pub cache_file: Option<PathBuf>,
-    /// How long a saved report may be reused for the fast re-probe (default 10 minutes).
+    /// How long saved figures may be reused: a fast re-probe happens only while every
+    /// reachable location of the saved report was measured less than this long ago
+    /// (default 10 minutes).
     pub cache_ttl: Duration,
-    /// How many of the saved report's best locations the fast re-probe measures (default 3).
+    /// How many of the saved report's best locations the fast re-probe measures (default 3);
+    /// the others are carried over, marked with their age.
     pub cache_reprobe_top: usize,
     /// The saved best "still holds" unless its new score is worse than the saved one by this
     /// factor (default 1.2) ...
@@ -51,5 +57,85 @@ impl Default for ProbeConfig {
             degrade_factor: 1.2,
             degrade_margin_ms: 30.0,
         }
+    }
+}
+
+/// A setting a run cannot work with: which one, and why.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid setting {field}: {reason}")]
+#[non_exhaustive]
+pub struct ConfigError {
+    /// The setting, as `engine`, `rank`, or a field of [`ProbeConfig`].
+    pub field: &'static str,
+    /// Why the value is rejected.
+    pub reason: String,
+}
+
+impl ProbeConfig {
+    /// Checks every setting: the engine's ([`EngineConfig::validate`]), the ranking's
+    /// ([`RankConfig::validate`]) and the pipeline's own. The one place settings are checked:
+    /// the command line and the C ABI map this error instead of checking again.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        self.engine.validate().map_err(|e| ConfigError {
+            field: "engine",
+            reason: e.to_string(),
+        })?;
+        self.rank.validate().map_err(|e| ConfigError {
+            field: "rank",
+            reason: e.to_string(),
+        })?;
+        if !(self.degrade_factor.is_finite() && self.degrade_factor >= 1.0) {
+            return Err(ConfigError {
+                field: "degrade_factor",
+                reason: format!("must be a finite number >= 1, got {}", self.degrade_factor),
+            });
+        }
+        if !(self.degrade_margin_ms.is_finite() && self.degrade_margin_ms >= 0.0) {
+            return Err(ConfigError {
+                field: "degrade_margin_ms",
+                reason: format!(
+                    "must be a finite number >= 0, got {}",
+                    self.degrade_margin_ms
+                ),
+            });
+        }
+        if self.early_decision_min_samples > self.engine.count {
+            return Err(ConfigError {
+                field: "early_decision_min_samples",
+                reason: format!(
+                    "must be at most count ({}), got {}",
+                    self.engine.count, self.early_decision_min_samples
+                ),
+            });
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid() {
+        ProbeConfig::default().validate().unwrap();
+    }
+
+    #[test]
+    fn each_part_is_checked_and_named() {
+        let mut c = ProbeConfig::default();
+        c.engine.count = 0;
+        assert_eq!(c.validate().unwrap_err().field, "engine");
+        let mut c = ProbeConfig::default();
+        c.rank.tie_factor = 0.5;
+        assert_eq!(c.validate().unwrap_err().field, "rank");
+        let mut c = ProbeConfig::default();
+        c.degrade_factor = f64::NAN;
+        assert_eq!(c.validate().unwrap_err().field, "degrade_factor");
+        let mut c = ProbeConfig::default();
+        c.early_decision_min_samples = 6;
+        let err = c.validate().unwrap_err();
+        assert_eq!(err.field, "early_decision_min_samples");
+        assert!(err.to_string().contains("at most count"), "{err}");
     }
 }

@@ -4,7 +4,11 @@ use std::path::PathBuf;
 
 /// Why a probe run could not produce a report.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum ProbeError {
+    /// A setting is out of range (see [`crate::ProbeConfig::validate`]).
+    #[error(transparent)]
+    InvalidConfig(#[from] crate::ConfigError),
     /// The beacon list was empty: there is nothing to measure.
     #[error(
         "the beacon list is empty: nothing to probe (check the matchmaker or API returned beacons)"

@@ -31,7 +31,7 @@ mod pipeline;
 mod progress;
 mod targets;
 
-pub use config::ProbeConfig;
+pub use config::{ConfigError, ProbeConfig};
 pub use error::ProbeError;
 pub use pipeline::{Probe, ProbeBuilder, ProbeHandle};
 pub use progress::Progress;
@@ -39,6 +39,12 @@ pub use progress::Progress;
 pub use edgegap_api as api;
 pub use edgegap_api::{Beacon, LocationData, parse_beacon_list};
 pub use edgegap_ping as ping;
-pub use edgegap_ping::{EngineConfig, IpVersion, Protocol, ProtocolChoice};
+pub use edgegap_ping::{EngineConfig, IpVersion};
 pub use edgegap_rank as rank;
-pub use edgegap_rank::{LocationReport, RankConfig, Report, Statistic};
+pub use edgegap_rank::{LocationReport, RankConfig, Report};
+
+/// The shared vocabulary: one type per idea from beacon to payload.
+pub use edgegap_core as core;
+pub use edgegap_core::{
+    ProbeCounts, Protocol, ProtocolChoice, Statistic, Unreachable, UnreachableCode,
+};

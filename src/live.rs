@@ -1,16 +1,18 @@
 //! What the run has seen so far, per beacon and per location, for the early decision.
 //!
-//! The engine reports every send and reply; this keeps, per target, its samples and the send
-//! times of its unanswered probes (an unanswered probe sent `age` ago means its reply, if any,
-//! will be at least `age`), and asks `edgegap_rank::decide` which locations can no longer win.
+//! The engine reports every send and reply; this keeps, per target, the same [`Stats`] the
+//! final ranking builds (samples and probe counts) and the send times of its unanswered probes
+//! (an unanswered probe sent `age` ago means its reply, if any, will be at least `age`), and
+//! asks `edgegap_rank::decide` which locations can no longer win. Targets are identified by
+//! their beacon's index, as everywhere in the facade.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use edgegap_ping::{Event, Seq, TargetId};
-use edgegap_rank::{LiveLocation, LocationKey, RankConfig, decide};
+use edgegap_rank::{LiveLocation, LocationKey, RankConfig, Stats, decide};
 
-use crate::targets::index_of;
+use crate::targets::{index_of, target_id};
 
 /// Below this many locations the decision is re-evaluated on every event; above it at most
 /// once per [`EVAL_EVERY`], so a run over thousands of beacons stays linear.
@@ -26,7 +28,7 @@ pub(crate) struct Thresholds {
 
 #[derive(Debug, Default)]
 struct TargetLive {
-    rtts_ms: Vec<f64>,
+    stats: Stats,
     outstanding: Vec<(Seq, Instant)>,
     done: bool,
     stop_requested: bool,
@@ -46,20 +48,21 @@ pub(crate) struct LiveRun {
 }
 
 impl LiveRun {
-    /// A run over targets `0..keys.len()`, target `i` belonging to location `keys[i]`.
-    pub(crate) fn new(keys: &[LocationKey], start: Instant) -> Self {
+    /// A run over the beacons `members` (beacon index and its location) of a list of
+    /// `beacons` beacons.
+    pub(crate) fn new(beacons: usize, members: &[(usize, LocationKey)], start: Instant) -> Self {
         let mut slots: HashMap<LocationKey, usize> = HashMap::new();
         let mut locations: Vec<(LocationKey, Vec<usize>)> = Vec::new();
-        for (i, key) in keys.iter().enumerate() {
+        for (i, key) in members {
             let slot = *slots.entry(key.clone()).or_insert_with(|| {
                 locations.push((key.clone(), Vec::new()));
                 locations.len() - 1
             });
-            locations[slot].1.push(i);
+            locations[slot].1.push(*i);
         }
         Self {
             start,
-            targets: keys.iter().map(|_| TargetLive::default()).collect(),
+            targets: (0..beacons).map(|_| TargetLive::default()).collect(),
             locations,
             slots,
             decided_at: None,
@@ -78,28 +81,34 @@ impl LiveRun {
 
     /// Takes one engine event into account.
     pub(crate) fn observe(&mut self, event: &Event) {
+        let Some(t) = self.target(event.target()) else {
+            return;
+        };
         match event {
-            Event::Sent { target, seq, at } => {
-                if let Some(t) = self.target(*target) {
-                    t.outstanding.push((*seq, *at));
-                }
+            Event::Sent { seq, at, .. } => {
+                t.outstanding.push((*seq, *at));
+                t.stats.counts_mut().sent += 1;
             }
-            Event::Reply { target, seq, rtt } => {
-                if let Some(t) = self.target(*target) {
-                    t.outstanding.retain(|(s, _)| s != seq);
-                    t.rtts_ms.push(rtt.as_secs_f64() * 1000.0);
-                }
+            Event::Received { seq, rtt, .. } => {
+                t.outstanding.retain(|(s, _)| s != seq);
+                t.stats.record(*rtt);
+                t.stats.counts_mut().received += 1;
             }
-            Event::Timeout { target, seq } | Event::Failed { target, seq, .. } => {
-                if let Some(t) = self.target(*target) {
-                    t.outstanding.retain(|(s, _)| s != seq);
-                }
+            Event::Lost { seq, .. } => {
+                t.outstanding.retain(|(s, _)| s != seq);
+                t.stats.counts_mut().lost += 1;
             }
+            Event::Late { .. } => {
+                let counts = t.stats.counts_mut();
+                counts.lost = counts.lost.saturating_sub(1);
+                counts.late += 1;
+            }
+            Event::Duplicate { .. } => t.stats.counts_mut().duplicates += 1,
             Event::Done { summary } => {
-                if let Some(t) = self.target(summary.id) {
-                    t.done = true;
-                    t.outstanding.clear();
-                }
+                t.done = true;
+                t.outstanding.clear();
+                // The engine's own counts are final (they include the cancelled probes).
+                *t.stats.counts_mut() = summary.counts;
             }
             _ => {}
         }
@@ -139,10 +148,10 @@ impl LiveRun {
             };
             for &i in &self.locations[slot].1 {
                 let t = &mut self.targets[i];
-                if !t.done && !t.stop_requested && t.rtts_ms.len() >= thresholds.min_samples.max(1)
-                {
+                let samples = usize::try_from(t.stats.samples().len()).unwrap_or(usize::MAX);
+                if !t.done && !t.stop_requested && samples >= thresholds.min_samples.max(1) {
                     t.stop_requested = true;
-                    stop.push(crate::targets::target_id(i));
+                    stop.push(target_id(i));
                 }
             }
         }
@@ -150,18 +159,18 @@ impl LiveRun {
     }
 
     fn live_location(&self, key: &LocationKey, members: &[usize], now: Instant) -> LiveLocation {
-        let mut rtts_ms = Vec::new();
+        let mut live = LiveLocation::new(key.clone());
         let mut finished = true;
         // The earliest any not-yet-answered beacon of this location could still answer.
         let mut bound_ms: Option<f64> = None;
         let mut unbounded = false;
         for &i in members {
             let t = &self.targets[i];
-            rtts_ms.extend_from_slice(&t.rtts_ms);
+            live.stats.merge(&t.stats);
             finished &= t.done;
             // A beacon with samples is bounded by them; one without is bounded by the age of
             // its oldest unanswered probe, or not at all when it has none in flight.
-            if t.done || !t.rtts_ms.is_empty() {
+            if t.done || t.stats.has_samples() {
                 continue;
             }
             match t.outstanding.iter().map(|(_, at)| *at).min() {
@@ -172,13 +181,10 @@ impl LiveRun {
                 None => unbounded = true,
             }
         }
-        LiveLocation {
-            key: key.clone(),
-            unreachable: finished && rtts_ms.is_empty(),
-            rtts_ms,
-            oldest_outstanding_ms: if unbounded { Some(0.0) } else { bound_ms },
-            finished,
-        }
+        live.unreachable = finished && !live.stats.has_samples();
+        live.oldest_outstanding_ms = if unbounded { Some(0.0) } else { bound_ms };
+        live.finished = finished;
+        live
     }
 }
 
@@ -197,14 +203,14 @@ mod tests {
 
     /// Sends probe `seq` of target `t` at `t0 + at_ms`, answered after `rtt_ms` if given.
     fn probe(live: &mut LiveRun, t0: Instant, t: usize, seq: u32, at_ms: u64, rtt_ms: Option<u64>) {
-        let target = crate::targets::target_id(t);
+        let target = target_id(t);
         live.observe(&Event::Sent {
             target,
             seq: Seq(seq),
             at: t0 + Duration::from_millis(at_ms),
         });
         if let Some(rtt) = rtt_ms {
-            live.observe(&Event::Reply {
+            live.observe(&Event::Received {
                 target,
                 seq: Seq(seq),
                 rtt: Duration::from_millis(rtt),
@@ -215,7 +221,7 @@ mod tests {
     #[test]
     fn a_losing_location_is_stopped_only_once_it_has_enough_samples() {
         let t0 = Instant::now();
-        let mut live = LiveRun::new(&[key("Near"), key("Far")], t0);
+        let mut live = LiveRun::new(2, &[(0, key("Near")), (1, key("Far"))], t0);
         let config = RankConfig::default();
         for seq in 0..3 {
             probe(&mut live, t0, 0, seq, u64::from(seq) * 20, Some(10));
@@ -232,7 +238,7 @@ mod tests {
         );
         probe(&mut live, t0, 1, 11, 20, Some(101));
         let stop = live.evaluate(now, &config, THRESHOLDS, true);
-        assert_eq!(stop, [crate::targets::target_id(1)]);
+        assert_eq!(stop, [target_id(1)]);
         assert!(
             live.evaluate(now, &config, THRESHOLDS, true).is_empty(),
             "asked once only"
@@ -244,7 +250,11 @@ mod tests {
         // "Split" has a slow beacon with samples and a second one with a probe in flight for
         // only 2 ms: that one could still answer in 2 ms, so Split is not hopeless.
         let t0 = Instant::now();
-        let mut live = LiveRun::new(&[key("Near"), key("Split"), key("Split")], t0);
+        let mut live = LiveRun::new(
+            3,
+            &[(0, key("Near")), (1, key("Split")), (2, key("Split"))],
+            t0,
+        );
         let config = RankConfig::default();
         for seq in 0..3 {
             probe(&mut live, t0, 0, seq, 0, Some(10));
@@ -258,7 +268,7 @@ mod tests {
         let later = t0 + Duration::from_millis(400);
         assert_eq!(
             live.evaluate(later, &config, THRESHOLDS, true),
-            [crate::targets::target_id(1)]
+            [target_id(1)]
         );
         assert!(live.decided_at().is_some());
     }

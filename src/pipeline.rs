@@ -1,16 +1,15 @@
 //! The facade: beacons in, a ranked report out.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::time::{Instant, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use edgegap_api::{Beacon, parse_beacon_list};
-use edgegap_ping::{
-    Event, Protocol, ProtocolChoice, RunSummary, TargetSpec, TargetStatus, TargetSummary,
-    Unreachable,
+use edgegap_ping::{Event, Protocol, ProtocolChoice, TargetSpec, TargetSummary, Unreachable};
+use edgegap_rank::{
+    CarriedLocations, CarriedOver, LocationKey, Report, degraded, rank_with_carried, unix_ms,
 };
-use edgegap_rank::{LocationKey, Report, degraded, rank};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
@@ -72,11 +71,14 @@ impl ProbeBuilder {
     /// Starts the run on the current tokio runtime and returns at once.
     ///
     /// # Errors
-    /// [`ProbeError::NoBeacons`] for an empty list. Must be called inside a tokio runtime.
+    /// [`ProbeError::NoBeacons`] for an empty list, [`ProbeError::InvalidConfig`] for a
+    /// setting out of range (the whole configuration is checked here, once). Must be called
+    /// inside a tokio runtime.
     pub fn start(self) -> Result<ProbeHandle, ProbeError> {
         if self.beacons.is_empty() {
             return Err(ProbeError::NoBeacons);
         }
+        self.config.validate()?;
         let previous = self.previous.or_else(|| load_cache(&self.config));
         let counters = Arc::new(ProgressCounters::default());
         let (cancel_tx, cancel_rx) = watch::channel(false);
@@ -108,6 +110,10 @@ impl ProbeBuilder {
         if tokio::runtime::Handle::try_current().is_ok() {
             return Err(ProbeError::InsideAsyncRuntime);
         }
+        if self.beacons.is_empty() {
+            return Err(ProbeError::NoBeacons);
+        }
+        self.config.validate()?;
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -172,10 +178,7 @@ fn load_cache(config: &ProbeConfig) -> Option<Report> {
 }
 
 fn key_of(location: &edgegap_rank::LocationReport) -> LocationKey {
-    LocationKey {
-        city: location.city.clone(),
-        country: location.country.clone(),
-    }
+    location.key()
 }
 
 /// One run, moved into its task.
@@ -187,22 +190,28 @@ struct Job {
     cancel: watch::Receiver<bool>,
 }
 
-/// What one engine run measured.
+/// What one beacon measured: its final summary (of the last transport tried) and the
+/// transports tried before without a sample.
+struct BeaconResult {
+    summary: TargetSummary,
+    earlier: Vec<(Protocol, Unreachable)>,
+}
+
+/// What the engine runs of a job measured, by beacon index.
 struct Measured {
-    summary: RunSummary,
+    beacons: BTreeMap<usize, BeaconResult>,
     /// When the best location became known, from the start of the whole job.
-    decided_at: Option<std::time::Duration>,
-    /// Beacons (by position) that failed over UDP and then over TCP too, with the TCP result.
-    tcp_fallback: HashMap<usize, TargetSummary>,
+    decided_at: Option<Duration>,
+    /// Whether a cancel or the deadline ended a run early.
+    ended_early: bool,
 }
 
 /// Whether UDP was tried and got nothing: no reply at all, or the port refused.
 fn udp_failed(summary: &TargetSummary) -> bool {
     summary.protocol == Some(Protocol::Udp)
-        && summary.rtts.is_empty()
         && matches!(
-            summary.status,
-            TargetStatus::Unreachable(Unreachable::NoReply | Unreachable::Refused)
+            summary.unreachable(),
+            Some(Unreachable::NoReply | Unreachable::Refused)
         )
 }
 
@@ -212,11 +221,11 @@ impl Job {
         let result = self.probe(started).await;
         self.counters.finished.store(true, Ordering::Release);
         let report = result?;
-        if let Some(path) = &self.config.cache_file {
-            report.save(path).map_err(|source| ProbeError::CacheWrite {
-                path: path.clone(),
-                source,
-            })?;
+        if let Some(path) = &self.config.cache_file
+            && let Err(err) = report.save(path)
+        {
+            // The measurement is worth more than the cache: keep it, say why it was not saved.
+            tracing::warn!(path = %path.display(), %err, "the report was not saved to the cache");
         }
         Ok(report)
     }
@@ -228,11 +237,17 @@ impl Job {
         }
         let all: Vec<usize> = (0..self.beacons.len()).collect();
         let measured = self.measure_all_ways(&all, started).await?;
-        Ok(self.report(&all, &measured, sticky.as_ref(), started))
+        Ok(self.report(
+            &measured,
+            CarriedLocations::default(),
+            sticky.as_ref(),
+            started,
+        ))
     }
 
-    /// With a fresh previous report, measures only its best locations; returns the report
-    /// when the previous best still holds, `None` when everything must be re-probed.
+    /// With a fresh previous report, measures only its best locations and carries the others
+    /// over (marked, with their age), so the payload stays complete; returns the report when
+    /// the previous best still holds, `None` when everything must be re-probed.
     async fn fast_reprobe(
         &mut self,
         started: Instant,
@@ -241,13 +256,18 @@ impl Job {
         let Some(previous) = &self.previous else {
             return Ok(None);
         };
-        if !previous.is_fresh(self.config.cache_ttl, SystemTime::now()) {
+        let now = SystemTime::now();
+        let now_ms = unix_ms(now);
+        let ttl_ms = u64::try_from(self.config.cache_ttl.as_millis()).unwrap_or(u64::MAX);
+        // Carried figures must stay young: once the oldest is past the TTL, re-probe all.
+        let young = now_ms.saturating_sub(previous.oldest_measurement_unix_ms()) < ttl_ms;
+        if !previous.is_fresh(self.config.cache_ttl, now) || !young {
             return Ok(None);
         }
         let Some(saved_best) = previous.best().cloned() else {
             return Ok(None);
         };
-        let top: Vec<LocationKey> = previous
+        let top: HashSet<LocationKey> = previous
             .locations
             .iter()
             .take(self.config.cache_reprobe_top.max(1))
@@ -259,10 +279,12 @@ impl Job {
         if subset.is_empty() {
             return Ok(None);
         }
+        let carried = carry_over(previous, &top, &self.beacons, now_ms);
         let measured = self.measure_all_ways(&subset, started).await?;
-        let report = self.report(&subset, &measured, sticky, started);
+        let report = self.report(&measured, carried, sticky, started);
         let holds = report.best().is_some_and(|best| {
             key_of(best) == key_of(&saved_best)
+                && best.carried_over.is_none()
                 && !degraded(
                     &saved_best,
                     best.score_ms,
@@ -271,7 +293,7 @@ impl Job {
                 )
         });
         tracing::debug!(holds, "fast re-probe of the saved best locations");
-        if holds || measured.summary.cancelled {
+        if holds || measured.ended_early {
             Ok(Some(report))
         } else {
             self.counters.decided.store(false, Ordering::Relaxed);
@@ -281,22 +303,19 @@ impl Job {
 
     fn report(
         &self,
-        indices: &[usize],
         measured: &Measured,
+        carried: CarriedLocations,
         sticky: Option<&LocationKey>,
         started: Instant,
     ) -> Report {
         let measurements: Vec<_> = measured
-            .summary
-            .targets
+            .beacons
             .iter()
-            .map(|summary| {
-                let position = index_of(summary.id);
-                let tcp = measured.tcp_fallback.get(&position);
-                measurement(&self.beacons[indices[position]], summary, tcp)
+            .map(|(&b, result)| {
+                measurement(&self.beacons[b], &result.summary, result.earlier.clone())
             })
             .collect();
-        let ranking = rank(&measurements, &self.config.rank, sticky);
+        let ranking = rank_with_carried(&measurements, carried, &self.config.rank, sticky);
         Report::new(
             ranking,
             &self.config.rank,
@@ -307,8 +326,9 @@ impl Job {
 
     /// Measures the beacons at `indices` with the configured protocol; under `auto`, beacons
     /// whose UDP got no reply or was refused are measured again over TCP when they have a TCP
-    /// port (UDP may be filtered on the player's network while TCP passes). ICMP is not a
-    /// fallback: the host's kernel answers it even when the beacon service is dead.
+    /// port (UDP may be filtered on the player's network while TCP passes), within what is
+    /// left of the deadline. ICMP is not a fallback: the host's kernel answers it even when
+    /// the beacon service is dead.
     async fn measure_all_ways(
         &mut self,
         indices: &[usize],
@@ -318,76 +338,86 @@ impl Job {
         let total = u32::try_from(indices.len()).unwrap_or(u32::MAX);
         self.counters.targets_total.store(total, Ordering::Relaxed);
         self.counters.targets_done.store(0, Ordering::Relaxed);
-        let mut measured = self.measure(indices, self.config.protocol, started).await?;
-        if self.config.protocol != ProtocolChoice::Auto || measured.summary.cancelled {
+        let mut measured = self
+            .measure(
+                indices,
+                self.config.protocol,
+                started,
+                self.config.engine.deadline,
+            )
+            .await?;
+        if self.config.protocol != ProtocolChoice::Auto || measured.ended_early {
             return Ok(measured);
         }
         let retry: Vec<usize> = measured
-            .summary
-            .targets
+            .beacons
             .iter()
-            .filter(|s| udp_failed(s) && self.beacons[indices[index_of(s.id)]].tcp_port.is_some())
-            .map(|s| index_of(s.id))
+            .filter(|(b, r)| udp_failed(&r.summary) && self.beacons[**b].tcp_port.is_some())
+            .map(|(b, _)| *b)
             .collect();
-        if retry.is_empty() {
+        let left = self
+            .config
+            .engine
+            .deadline
+            .map(|d| d.saturating_sub(started.elapsed()));
+        if retry.is_empty() || left.is_some_and(|d| d.is_zero()) {
             return Ok(measured);
         }
         tracing::info!(
             beacons = retry.len(),
             "no UDP answer from some beacons; trying TCP"
         );
-        let beacons: Vec<usize> = retry.iter().map(|&p| indices[p]).collect();
         // The retried beacons are not done any more; TCP's Done events count them again.
         let retried = u32::try_from(retry.len()).unwrap_or(u32::MAX);
         self.counters
             .targets_done
             .fetch_sub(retried, Ordering::Relaxed);
-        let second = self.measure(&beacons, ProtocolChoice::Tcp, started).await?;
+        let second = self
+            .measure(&retry, ProtocolChoice::Tcp, started, left)
+            .await?;
         let mut answered = false;
-        for mut tcp in second.summary.targets {
-            let position = retry[index_of(tcp.id)];
-            // The engine returns summaries in input order: position `p` is target `p`.
-            let Some(slot) = measured.summary.targets.get_mut(position) else {
+        for (b, tcp) in second.beacons {
+            let Some(slot) = measured.beacons.get_mut(&b) else {
                 continue;
             };
-            if tcp.rtts.is_empty() {
-                measured.tcp_fallback.insert(position, tcp);
-            } else {
-                answered = true;
-                tcp.id = slot.id;
-                *slot = tcp;
-            }
+            answered |= !tcp.summary.rtts.is_empty();
+            let udp_why = slot.summary.unreachable().unwrap_or(Unreachable::NoReply);
+            slot.earlier.push((Protocol::Udp, udp_why));
+            slot.summary = tcp.summary;
         }
         if answered {
             // A beacon measured only now could be the best: the decision is this late.
             measured.decided_at = Some(started.elapsed());
         }
-        measured.summary.cancelled |= second.summary.cancelled;
+        measured.ended_early |= second.ended_early;
         Ok(measured)
     }
 
-    /// Runs the engine over the beacons at `indices` (target `i` is beacon `indices[i]`).
+    /// Runs the engine over the beacons at `indices` (each target's id is its beacon's index),
+    /// ending by `deadline` from now at the latest.
     async fn measure(
         &mut self,
         indices: &[usize],
         protocol: ProtocolChoice,
         started: Instant,
+        deadline: Option<Duration>,
     ) -> Result<Measured, ProbeError> {
         let targets: Vec<TargetSpec> = indices
             .iter()
-            .enumerate()
-            .map(|(i, &b)| target_for(i, &self.beacons[b], protocol))
+            .map(|&b| target_for(b, &self.beacons[b], protocol))
             .collect();
-        let keys: Vec<LocationKey> = indices
+        let members: Vec<(usize, LocationKey)> = indices
             .iter()
-            .map(|&b| location_key(&self.beacons[b]))
+            .map(|&b| (b, location_key(&self.beacons[b])))
             .collect();
         let counters = &self.counters;
+        let mut engine = self.config.engine.clone();
+        engine.deadline = deadline;
 
         let run_start = Instant::now();
-        let mut run = edgegap_ping::start(targets, self.config.engine.clone())?;
+        let mut run = edgegap_ping::start(targets, engine)?;
         let control = run.control();
-        let mut live = LiveRun::new(&keys, run_start);
+        let mut live = LiveRun::new(self.beacons.len(), &members, run_start);
         let thresholds = Thresholds {
             leader_samples: self.config.engine.count as usize,
             min_samples: self.config.early_decision_min_samples as usize,
@@ -422,13 +452,70 @@ impl Job {
             }
         }
         let summary = run.finish().await;
+        let ended_early = summary.ended_early();
+        let beacons = summary
+            .targets
+            .into_iter()
+            .map(|s| {
+                (
+                    index_of(s.id),
+                    BeaconResult {
+                        summary: s,
+                        earlier: Vec::new(),
+                    },
+                )
+            })
+            .collect();
         Ok(Measured {
             decided_at: live
                 .decided_at()
                 .map(|d| d + run_start.duration_since(started)),
-            summary,
-            tcp_fallback: HashMap::new(),
+            beacons,
+            ended_early,
         })
+    }
+}
+
+/// The locations of `previous` that a fast re-probe does not measure (`top` are measured) and
+/// that are still in the beacon list, marked as carried over with their age.
+fn carry_over(
+    previous: &Report,
+    top: &HashSet<LocationKey>,
+    beacons: &[Beacon],
+    now_ms: u64,
+) -> CarriedLocations {
+    let listed: HashSet<LocationKey> = beacons.iter().map(location_key).collect();
+    let keep = |key: &LocationKey| !top.contains(key) && listed.contains(key);
+    let mark = |at: Option<CarriedOver>| {
+        Some(CarriedOver::new(
+            at.map_or(previous.generated_at_unix_ms, |c| c.measured_at_unix_ms),
+            now_ms,
+        ))
+    };
+    let reachable = previous
+        .locations
+        .iter()
+        .chain(&previous.excluded)
+        .filter(|l| keep(&l.key()))
+        .map(|l| {
+            let mut l = l.clone();
+            l.carried_over = mark(l.carried_over);
+            l
+        })
+        .collect();
+    let unreachable = previous
+        .unreachable
+        .iter()
+        .filter(|u| keep(&u.key()))
+        .map(|u| {
+            let mut u = u.clone();
+            u.carried_over = mark(u.carried_over);
+            u
+        })
+        .collect();
+    CarriedLocations {
+        reachable,
+        unreachable,
     }
 }
 
@@ -437,7 +524,7 @@ fn count(counters: &ProgressCounters, event: &Event) {
         Event::Sent { .. } => {
             counters.probes_sent.fetch_add(1, Ordering::Relaxed);
         }
-        Event::Reply { .. } => {
+        Event::Received { .. } => {
             counters.samples.fetch_add(1, Ordering::Relaxed);
         }
         Event::Done { .. } => {

@@ -1,10 +1,11 @@
-//! Beacons become engine targets: one target per beacon, identified by its index in the list.
+//! Beacons become engine targets: one target per beacon, identified by its index in the list,
+//! the same id in every engine run of the job (the TCP fallback included).
 
 use edgegap_api::Beacon;
 use edgegap_ping::{Host, Ports, ProtocolChoice, TargetId, TargetSpec};
 use edgegap_rank::LocationKey;
 
-/// The target for beacon number `index`.
+/// The target for beacon number `index` (its id is `index`).
 pub(crate) fn target_for(index: usize, beacon: &Beacon, protocol: ProtocolChoice) -> TargetSpec {
     TargetSpec {
         id: target_id(index),

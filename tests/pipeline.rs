@@ -3,8 +3,10 @@
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
 
-use edgegap_beacon_sim::{BeaconSpec, Scenario, Simulation};
-use edgegap_probe::{Probe, ProbeConfig, ProbeError, Report};
+use edgegap_beacon_sim::{BeaconSpec, Scenario, Simulation, TcpMode};
+use edgegap_probe::{
+    EngineConfig, Probe, ProbeConfig, ProbeError, Protocol, Report, UnreachableCode,
+};
 
 fn ip(last: u8) -> IpAddr {
     IpAddr::V4(Ipv4Addr::new(127, 0, 3, last))
@@ -70,9 +72,10 @@ async fn the_closest_of_twelve_locations_wins_fifty_seeded_runs() {
     let mut full = Vec::new();
     for seed in 0..7 {
         let sim = start(&Scenario::twelve_locations(seed)).await;
-        let config = ProbeConfig {
-            early_decision: false,
-            ..ProbeConfig::default()
+        let config = {
+            let mut c = ProbeConfig::default();
+            c.early_decision = false;
+            c
         };
         full.push(probe(&sim, config).await.duration_ms);
         sim.shutdown().await;
@@ -101,12 +104,14 @@ async fn a_dead_beacon_is_unreachable_and_never_in_the_payload() {
         ],
     };
     let sim = start(&scenario).await;
-    let config = ProbeConfig {
-        engine: edgegap_probe::EngineConfig {
-            timeout: Duration::from_millis(300),
-            ..edgegap_probe::EngineConfig::default()
-        },
-        ..ProbeConfig::default()
+    let config = {
+        let mut c = ProbeConfig::default();
+        c.engine = {
+            let mut c = EngineConfig::default();
+            c.timeout = Duration::from_millis(300);
+            c
+        };
+        c
     };
     let report = probe(&sim, config).await;
     assert_eq!(best_city(&report), "Montreal");
@@ -138,18 +143,22 @@ async fn a_dead_beacon_is_unreachable_and_never_in_the_payload() {
 async fn a_beacon_whose_udp_is_blocked_is_measured_over_tcp_under_auto() {
     let mut filtered = BeaconSpec::new("Filtered", ip(40), 0.0);
     filtered.silent = true;
+    // UDP dropped, TCP answered by the kernel at once: a real "UDP blocked, TCP open" beacon.
+    filtered.tcp = TcpMode::Always;
     let scenario = Scenario {
         seed: 5,
         beacons: vec![filtered, BeaconSpec::new("Open", ip(41), 20.0)],
     };
     let sim = start(&scenario).await;
-    let quick = edgegap_probe::EngineConfig {
-        timeout: Duration::from_millis(200),
-        ..edgegap_probe::EngineConfig::default()
+    let quick = {
+        let mut c = EngineConfig::default();
+        c.timeout = Duration::from_millis(200);
+        c
     };
-    let auto = ProbeConfig {
-        engine: quick.clone(),
-        ..ProbeConfig::default()
+    let auto = {
+        let mut c = ProbeConfig::default();
+        c.engine = quick.clone();
+        c
     };
     let handle = Probe::builder()
         .beacon_list_json(&sim.beacon_list_v1().to_string())
@@ -174,18 +183,16 @@ async fn a_beacon_whose_udp_is_blocked_is_measured_over_tcp_under_auto() {
         .iter()
         .find(|l| l.city == "Filtered")
         .unwrap_or_else(|| panic!("Filtered measured over TCP: {}", report.to_json_pretty()));
-    assert_eq!(
-        filtered.protocol,
-        Some(edgegap_probe::rank::ProtocolLabel::Tcp)
-    );
+    assert_eq!(filtered.protocol, Some(Protocol::Tcp));
     let open = report.locations.iter().find(|l| l.city == "Open").unwrap();
-    assert_eq!(open.protocol, Some(edgegap_probe::rank::ProtocolLabel::Udp));
+    assert_eq!(open.protocol, Some(Protocol::Udp));
     assert!(report.payload["beacons"].get("Filtered").is_some());
 
-    let udp_only = ProbeConfig {
-        engine: quick,
-        protocol: edgegap_probe::ProtocolChoice::Udp,
-        ..ProbeConfig::default()
+    let udp_only = {
+        let mut c = ProbeConfig::default();
+        c.engine = quick;
+        c.protocol = edgegap_probe::ProtocolChoice::Udp;
+        c
     };
     let report = probe(&sim, udp_only).await;
     assert!(report.unreachable.iter().any(|u| u.city == "Filtered"));
@@ -202,9 +209,10 @@ async fn cancel_returns_what_was_measured_promptly() {
         ],
     };
     let sim = start(&scenario).await;
-    let config = ProbeConfig {
-        early_decision: false,
-        ..ProbeConfig::default()
+    let config = {
+        let mut c = ProbeConfig::default();
+        c.early_decision = false;
+        c
     };
     let handle = Probe::builder()
         .beacon_list_json(&sim.beacon_list_v1().to_string())
@@ -267,10 +275,11 @@ fn run_blocking_works_without_a_runtime_and_refuses_inside_one() {
 async fn a_fresh_cache_reprobes_only_the_previous_best_unless_it_degraded() {
     let dir = tempfile::tempdir().unwrap();
     let cache = dir.path().join("probe-cache.json");
-    let config = ProbeConfig {
-        cache_file: Some(cache.clone()),
-        cache_reprobe_top: 1,
-        ..ProbeConfig::default()
+    let config = {
+        let mut c = ProbeConfig::default();
+        c.cache_file = Some(cache.clone());
+        c.cache_reprobe_top = 1;
+        c
     };
     let beacons = |montreal_ms: f64| Scenario {
         seed: 4,
@@ -286,14 +295,162 @@ async fn a_fresh_cache_reprobes_only_the_previous_best_unless_it_degraded() {
     assert_eq!(first.locations.len(), 3);
     assert_eq!(best_city(&first), "Montreal");
     assert!(cache.exists());
-    // Second run, Montreal unchanged: only Montreal is re-probed.
+    // Second run, Montreal unchanged: only Montreal is re-probed, the others are carried
+    // over with their age, so the report and the payload stay complete.
     let second = probe(&sim, config.clone()).await;
     assert_eq!(best_city(&second), "Montreal");
-    assert_eq!(second.locations.len(), 1, "{}", second.to_json_pretty());
+    assert_eq!(second.locations.len(), 3, "{}", second.to_json_pretty());
+    for l in &second.locations {
+        assert_eq!(
+            l.carried_over.is_some(),
+            l.city != "Montreal",
+            "{}",
+            second.to_json_pretty()
+        );
+    }
+    let measured: u32 = second
+        .locations
+        .iter()
+        .filter(|l| l.carried_over.is_none())
+        .map(|l| l.counts.sent)
+        .sum();
+    assert!(measured > 0);
     sim.shutdown().await;
     // Third run, Montreal degraded to 120 ms: everything is re-probed and Chicago wins.
     let sim = start(&beacons(120.0)).await;
     let third = probe(&sim, config).await;
     assert_eq!(third.locations.len(), 3, "{}", third.to_json_pretty());
+    assert!(third.locations.iter().all(|l| l.carried_over.is_none()));
     assert_eq!(best_city(&third), "Chicago");
+}
+
+/// Four cached runs in a row: the payload has every location each time, and the saved report
+/// never loses one (a short payload would change who the matchmaker can match).
+#[tokio::test]
+async fn four_cached_runs_in_a_row_keep_the_payload_complete() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("cache.json");
+    let mut config = ProbeConfig::default();
+    config.cache_file = Some(cache.clone());
+    let cities = ["A", "B", "C", "D", "E", "F"];
+    let scenario = Scenario {
+        seed: 9,
+        beacons: cities
+            .iter()
+            .enumerate()
+            .map(|(i, c)| BeaconSpec::new(c, ip(90 + i as u8), 5.0 + 8.0 * i as f64))
+            .collect(),
+    };
+    let sim = start(&scenario).await;
+    for run in 0..4 {
+        let report = probe(&sim, config.clone()).await;
+        let payload = report.payload["beacons"].as_object().unwrap();
+        assert_eq!(
+            payload.len(),
+            cities.len(),
+            "run {run}: {}",
+            report.to_json_pretty()
+        );
+        let carried = report
+            .locations
+            .iter()
+            .filter(|l| l.carried_over.is_some())
+            .count();
+        if run > 0 {
+            assert_eq!(
+                carried,
+                cities.len() - 3,
+                "run {run}: top 3 re-probed, 3 carried"
+            );
+        }
+        let saved = Report::load(&cache).unwrap();
+        assert_eq!(
+            saved.locations.len(),
+            cities.len(),
+            "run {run}: the cache lost locations"
+        );
+        assert_eq!(best_city(&report), "A");
+    }
+}
+
+/// Every probe is accounted for, per beacon and per location: sent = received + lost + late +
+/// cancelled, and the loss shown is (lost + late) / (sent − cancelled).
+#[tokio::test]
+async fn every_probe_is_accounted_for_in_the_report() {
+    let mut lossy = BeaconSpec::new("Lossy", ip(60), 15.0);
+    lossy.loss = 0.3;
+    let scenario = Scenario {
+        seed: 11,
+        beacons: vec![
+            BeaconSpec::new("Near", ip(61), 5.0),
+            lossy,
+            BeaconSpec::new("Far", ip(62), 80.0),
+        ],
+    };
+    let sim = start(&scenario).await;
+    let report = probe(&sim, ProbeConfig::default()).await;
+    assert_eq!(report.locations.len(), 3, "{}", report.to_json_pretty());
+    for l in &report.locations {
+        assert!(l.counts.adds_up(), "{}: {:?}", l.city, l.counts);
+        let settled = l.counts.sent - l.counts.cancelled;
+        let loss = f64::from(l.counts.lost + l.counts.late) / f64::from(settled);
+        assert!((l.loss.unwrap() - loss).abs() < 1e-12);
+        for b in &l.beacons {
+            assert!(b.counts.adds_up(), "{}: {:?}", l.city, b.counts);
+        }
+    }
+    let v: serde_json::Value = serde_json::from_str(&report.to_json_pretty()).unwrap();
+    assert_eq!(v["schema_version"], 2);
+    for field in ["sent", "received", "lost", "late", "cancelled"] {
+        assert!(v["locations"][0][field].is_u64(), "{field} missing");
+    }
+}
+
+/// A deadline that ends the run says so: the unanswered beacons are `deadline`, not
+/// `cancelled`.
+#[tokio::test]
+async fn a_deadline_is_reported_as_deadline() {
+    let mut slow = BeaconSpec::new("Slow", ip(70), 5.0);
+    slow.silent = true;
+    let scenario = Scenario {
+        seed: 12,
+        beacons: vec![BeaconSpec::new("Near", ip(71), 5.0), slow],
+    };
+    let sim = start(&scenario).await;
+    let mut config = ProbeConfig::default();
+    config.engine.deadline = Some(Duration::from_millis(300));
+    config.engine.count = 1000;
+    config.early_decision = false;
+    let report = probe(&sim, config).await;
+    let slow = report
+        .unreachable
+        .iter()
+        .find(|u| u.city == "Slow")
+        .unwrap();
+    assert_eq!(
+        slow.codes,
+        [UnreachableCode::Deadline],
+        "{}",
+        report.to_json_pretty()
+    );
+    assert!(report.locations.iter().all(|l| l.counts.adds_up()));
+}
+
+#[tokio::test]
+async fn the_whole_configuration_is_checked_once_at_start() {
+    let mut config = ProbeConfig::default();
+    config.rank.tie_factor = 0.5;
+    let err = Probe::builder()
+        .beacon_list_json(
+            r#"{"locations": [{"host": "127.0.0.1", "udp_port": 9,
+            "location": {"city": "X", "country": "Y"}}]}"#,
+        )
+        .unwrap()
+        .config(config)
+        .start()
+        .unwrap_err();
+    assert!(
+        matches!(err, ProbeError::InvalidConfig(ref e) if e.field == "rank"),
+        "{err}"
+    );
 }

@@ -10,6 +10,9 @@ use crate::payload;
 /// The longest duration a configuration may hold (keeps instant arithmetic far from overflow).
 const MAX_DURATION: Duration = Duration::from_secs(24 * 3600);
 
+/// The most probes `count` (and, apart, `extra_probes`) may ask per target.
+pub const MAX_PROBES: u32 = 1000;
+
 /// Which IP family to probe over.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -23,8 +26,10 @@ pub enum IpVersion {
     V6,
 }
 
-/// How a run probes. `EngineConfig::default()` gives the documented defaults.
+/// How a run probes. `EngineConfig::default()` gives the documented defaults; change the
+/// fields you need on it (the struct may gain fields, so it cannot be built literally).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct EngineConfig {
     /// Answered samples wanted per target (default 5).
     pub count: u32,
@@ -72,8 +77,16 @@ impl Default for EngineConfig {
 impl EngineConfig {
     /// Checks the values a run cannot work with.
     pub fn validate(&self) -> Result<(), EngineError> {
-        let problem = if self.count == 0 {
-            Some("count must be at least 1".to_owned())
+        let problem = if self.count == 0 || self.count > MAX_PROBES {
+            Some(format!(
+                "count must be 1..={MAX_PROBES}, got {}",
+                self.count
+            ))
+        } else if self.extra_probes > MAX_PROBES {
+            Some(format!(
+                "extra_probes must be at most {MAX_PROBES}, got {}",
+                self.extra_probes
+            ))
         } else if self.timeout.is_zero() {
             Some("timeout must be greater than zero".to_owned())
         } else if self.payload_size < payload::HEADER_LEN || self.payload_size > payload::MAX_LEN {

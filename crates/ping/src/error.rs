@@ -7,6 +7,7 @@ use crate::types::TargetId;
 /// Why a run could not start. Per-target problems are never an `EngineError`:
 /// they are that target's [`TargetStatus`](crate::TargetStatus).
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum EngineError {
     /// `start` was called outside a tokio runtime.
     #[error("the probe engine must be started from within a tokio runtime")]

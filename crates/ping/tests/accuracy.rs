@@ -10,9 +10,10 @@ use edgegap_ping::{EngineConfig, ProtocolChoice, TargetStatus};
 /// How far above the injected delay one run's medians are (the worst target), after
 /// checking what must hold in every run whatever the load.
 async fn one_run(sim: &edgegap_beacon_sim::Simulation, delays: &[f64]) -> Duration {
-    let config = EngineConfig {
-        count: 9,
-        ..EngineConfig::default()
+    let config = {
+        let mut c = EngineConfig::default();
+        c.count = 9;
+        c
     };
     let out = run(targets(sim, ProtocolChoice::Udp), config).await;
     assert_eq!(out.summary.foreign, 0);

@@ -22,11 +22,12 @@ async fn thirty_percent_loss_is_reported_within_bounds() {
         b
     };
     let sim = sim(vec![lossy(0), lossy(1), lossy(2)]).await;
-    let config = EngineConfig {
-        count: 20,
-        extra_probes: 30,
-        timeout: Duration::from_millis(300),
-        ..EngineConfig::default()
+    let config = {
+        let mut c = EngineConfig::default();
+        c.count = 20;
+        c.extra_probes = 30;
+        c.timeout = Duration::from_millis(300);
+        c
     };
     let out = run(targets(&sim, ProtocolChoice::Udp), config).await;
     let (mut lost, mut decided) = (0, 0);
@@ -165,13 +166,11 @@ async fn lenient_mode_accepts_a_beacon_that_does_not_echo() {
         TargetStatus::Unreachable(Unreachable::NoReply)
     );
     assert!(strict.summary.foreign >= 3);
-    let lenient = run(
-        targets(&sim, ProtocolChoice::Udp),
-        EngineConfig {
-            lenient: true,
-            ..quick()
-        },
-    )
+    let lenient = run(targets(&sim, ProtocolChoice::Udp), {
+        let mut c = quick();
+        c.lenient = true;
+        c
+    })
     .await;
     let s = &lenient.summary.targets[0];
     assert_eq!(s.status, TargetStatus::Complete, "{s:?}");
@@ -227,10 +226,11 @@ async fn cancel_mid_run_returns_promptly_with_what_was_measured() {
         .map(|i| beacon(&format!("far{i}"), 50 + i, 60.0))
         .collect();
     let sim = sim(specs).await;
-    let config = EngineConfig {
-        count: 50,
-        interval: Duration::from_millis(20),
-        ..EngineConfig::default()
+    let config = {
+        let mut c = EngineConfig::default();
+        c.count = 50;
+        c.interval = Duration::from_millis(20);
+        c
     };
     let mut run = edgegap_ping::start(targets(&sim, ProtocolChoice::Udp), config).unwrap();
     let control = run.control();
@@ -269,9 +269,10 @@ async fn cancel_mid_run_returns_promptly_with_what_was_measured() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stop_target_ends_it_and_the_others_go_on() {
     let sim = sim(vec![beacon("a", 56, 30.0), beacon("b", 57, 30.0)]).await;
-    let config = EngineConfig {
-        count: 10,
-        ..EngineConfig::default()
+    let config = {
+        let mut c = EngineConfig::default();
+        c.count = 10;
+        c
     };
     let mut run = edgegap_ping::start(targets(&sim, ProtocolChoice::Udp), config).unwrap();
     let control = run.control();
@@ -322,9 +323,10 @@ async fn the_deadline_ends_the_run_and_says_so() {
     let mut silent = beacon("silent", 58, 5.0);
     silent.silent = true;
     let sim = sim(vec![silent]).await;
-    let config = EngineConfig {
-        deadline: Some(Duration::from_millis(150)),
-        ..EngineConfig::default()
+    let config = {
+        let mut c = EngineConfig::default();
+        c.deadline = Some(Duration::from_millis(150));
+        c
     };
     let out = run(targets(&sim, ProtocolChoice::Udp), config).await;
     let s = &out.summary.targets[0];
@@ -348,11 +350,12 @@ async fn dropping_a_run_stops_its_probes() {
     let mut silent = beacon("silent", 59, 5.0);
     silent.silent = true;
     let sim = sim(vec![silent]).await;
-    let config = EngineConfig {
-        count: 1000,
-        extra_probes: 0,
-        interval: Duration::from_millis(5),
-        ..EngineConfig::default()
+    let config = {
+        let mut c = EngineConfig::default();
+        c.count = 1000;
+        c.extra_probes = 0;
+        c.interval = Duration::from_millis(5);
+        c
     };
     let mut run = edgegap_ping::start(targets(&sim, ProtocolChoice::Udp), config).unwrap();
     // Wait until probes flow, then drop the run without finishing it.

@@ -25,13 +25,14 @@ async fn a_thousand_udp_targets_share_two_sockets() {
         .collect();
     let sim = sim(specs).await;
     let before = open_fds();
-    let config = EngineConfig {
-        count: 2,
-        extra_probes: 4,
-        interval: Duration::from_millis(5),
-        min_gap: Duration::from_micros(100),
-        timeout: Duration::from_millis(500),
-        ..EngineConfig::default()
+    let config = {
+        let mut c = EngineConfig::default();
+        c.count = 2;
+        c.extra_probes = 4;
+        c.interval = Duration::from_millis(5);
+        c.min_gap = Duration::from_micros(100);
+        c.timeout = Duration::from_millis(500);
+        c
     };
     let mut run = edgegap_ping::start(targets(&sim, ProtocolChoice::Udp), config).unwrap();
     let mut peak = open_fds();

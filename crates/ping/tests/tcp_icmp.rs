@@ -32,10 +32,8 @@ async fn tcp_reachable_refused_and_silent() {
         spec("up6", "::1"),
     ])
     .await;
-    let config = EngineConfig {
-        timeout: Duration::from_millis(400),
-        ..quick()
-    };
+    let mut config = quick();
+    config.timeout = Duration::from_millis(400);
     let out = run(targets(&sim, ProtocolChoice::Tcp), config.clone()).await;
     let [up, down, silent, up6] = &out.summary.targets[..] else {
         panic!("four targets")

@@ -12,12 +12,11 @@ use edgegap_ping::{
 
 /// A short run: 3 samples, at most 3 extra probes, this timeout.
 pub fn quick(timeout: Duration) -> EngineConfig {
-    EngineConfig {
-        count: 3,
-        extra_probes: 3,
-        timeout,
-        ..EngineConfig::default()
-    }
+    let mut c = EngineConfig::default();
+    c.count = 3;
+    c.extra_probes = 3;
+    c.timeout = timeout;
+    c
 }
 
 /// Starts beacons (seeded, so a scenario replays the same).
