@@ -50,13 +50,13 @@ fn measurements(locations: usize, per_location: usize) -> Vec<BeaconMeasurement>
         m.port = Some(9000);
         m.protocol = Some(Protocol::Udp);
         m.rtts = (0..per_location).map(|_| rng.rtt(base, 2_000)).collect();
-        m.received = u32::try_from(per_location).unwrap_or(u32::MAX);
-        m.lost = u32::from(rng.next().is_multiple_of(10));
-        m.sent = m.received + m.lost;
+        m.counts.received = u32::try_from(per_location).unwrap_or(u32::MAX);
+        m.counts.lost = u32::from(rng.next().is_multiple_of(10));
+        m.counts.sent = m.counts.received + m.counts.lost;
         if i.is_multiple_of(97) {
             m.rtts.clear();
-            m.received = 0;
-            m.unreachable = Some("no reply".to_owned());
+            m.counts.received = 0;
+            m.unreachable = Some(edgegap_probe::Unreachable::NoReply);
         }
         out.push(m);
     }
@@ -111,15 +111,14 @@ fn bench_decide(c: &mut Criterion) {
     let live: Vec<LiveLocation> = (0..10_000)
         .map(|i| {
             let base = 5.0 + (rng.next() % 250_000) as f64 / 1000.0;
-            LiveLocation {
-                key: LocationKey::new(format!("City {i}"), "X"),
-                rtts_ms: (0..3)
-                    .map(|_| base + (rng.next() % 2_000) as f64 / 1000.0)
-                    .collect(),
-                oldest_outstanding_ms: None,
-                finished: false,
-                unreachable: false,
+            let mut l = LiveLocation::new(LocationKey::new(format!("City {i}"), "X"));
+            for _ in 0..3 {
+                let ms = base + (rng.next() % 2_000) as f64 / 1000.0;
+                l.stats.record(std::time::Duration::from_secs_f64(ms / 1000.0));
+                l.stats.counts_mut().sent += 1;
+                l.stats.counts_mut().received += 1;
             }
+            l
         })
         .collect();
     let config = RankConfig::default();

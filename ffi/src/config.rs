@@ -122,9 +122,9 @@ impl Default for EgpConfig {
         let rank = &defaults.rank;
         Self {
             size: MIN_SIZE as u32,
-            protocol: protocol_code(defaults.protocol) as u32,
+            protocol: protocol_code(defaults.protocol),
             ip_version: ip_code(engine.ip_version) as u32,
-            statistic: statistic_code(rank.statistic) as u32,
+            statistic: statistic_code(rank.statistic),
             count: engine.count,
             extra_probes: engine.extra_probes,
             early_decision: u32::from(defaults.early_decision),
@@ -141,13 +141,13 @@ impl Default for EgpConfig {
     }
 }
 
-fn protocol_code(choice: ProtocolChoice) -> EgpProtocol {
-    match choice {
-        ProtocolChoice::Auto => EgpProtocol::Auto,
-        ProtocolChoice::Udp => EgpProtocol::Udp,
-        ProtocolChoice::Tcp => EgpProtocol::Tcp,
-        ProtocolChoice::Icmp => EgpProtocol::Icmp,
-    }
+/// The C number of a transport choice: its position in [`ProtocolChoice::ALL`] (the one
+/// place the C enum and the Rust one meet; a test checks the numbers match `EgpProtocol`).
+fn protocol_code(choice: ProtocolChoice) -> u32 {
+    ProtocolChoice::ALL
+        .iter()
+        .position(|&c| c == choice)
+        .map_or(0, |i| i as u32)
 }
 
 fn ip_code(version: IpVersion) -> EgpIpVersion {
@@ -158,13 +158,13 @@ fn ip_code(version: IpVersion) -> EgpIpVersion {
     }
 }
 
-fn statistic_code(statistic: Statistic) -> EgpStatistic {
-    match statistic {
-        Statistic::Median => EgpStatistic::Median,
-        Statistic::Mean => EgpStatistic::Mean,
-        Statistic::TrimmedMean => EgpStatistic::TrimmedMean,
-        Statistic::Min => EgpStatistic::Min,
-    }
+/// The C number of a statistic: its position in [`Statistic::ALL`] (a test checks the
+/// numbers match `EgpStatistic`).
+fn statistic_code(statistic: Statistic) -> u32 {
+    Statistic::ALL
+        .iter()
+        .position(|&s| s == statistic)
+        .map_or(0, |i| i as u32)
 }
 
 fn invalid(field: &str, reason: impl std::fmt::Display) -> FfiError {
@@ -200,22 +200,15 @@ impl Settings {
     /// The facade's configuration for these settings, after checking every value.
     pub(crate) fn to_probe_config(&self) -> Result<ProbeConfig, FfiError> {
         let c = &self.config;
-        let protocol = match c.protocol {
-            0 => ProtocolChoice::Auto,
-            1 => ProtocolChoice::Udp,
-            2 => ProtocolChoice::Tcp,
-            3 => ProtocolChoice::Icmp,
-            other => {
-                return Err(invalid(
+        let mut out = ProbeConfig::default();
+        out.protocol = *ProtocolChoice::ALL
+            .get(c.protocol as usize)
+            .ok_or_else(|| {
+                invalid(
                     "protocol",
-                    format_args!("is not an EgpProtocol: {other}"),
-                ));
-            }
-        };
-        let mut out = ProbeConfig {
-            protocol,
-            ..ProbeConfig::default()
-        };
+                    format_args!("is not an EgpProtocol: {}", c.protocol),
+                )
+            })?;
         out.engine.ip_version = match c.ip_version {
             0 => IpVersion::Any,
             1 => IpVersion::V4,
@@ -227,30 +220,14 @@ impl Settings {
                 ));
             }
         };
-        out.rank.statistic = match c.statistic {
-            0 => Statistic::Median,
-            1 => Statistic::Mean,
-            2 => Statistic::TrimmedMean,
-            3 => Statistic::Min,
-            other => {
-                return Err(invalid(
+        out.rank.statistic = *Statistic::ALL
+            .get(c.statistic as usize)
+            .ok_or_else(|| {
+                invalid(
                     "statistic",
-                    format_args!("is not an EgpStatistic: {other}"),
-                ));
-            }
-        };
-        if c.count == 0 || c.count > 1000 {
-            return Err(invalid(
-                "count",
-                format_args!("must be 1..=1000, got {}", c.count),
-            ));
-        }
-        if c.extra_probes > 1000 {
-            return Err(invalid(
-                "extra_probes",
-                format_args!("must be at most 1000, got {}", c.extra_probes),
-            ));
-        }
+                    format_args!("is not an EgpStatistic: {}", c.statistic),
+                )
+            })?;
         out.engine.count = c.count;
         out.engine.extra_probes = c.extra_probes;
         out.early_decision = flag("early_decision", c.early_decision)?;
@@ -273,13 +250,10 @@ impl Settings {
         if let Some(attribute) = &self.attribute {
             out.rank.attribute.clone_from(attribute);
         }
-        out.engine
-            .validate()
-            .map_err(|e| FfiError::new(EgpResult::InvalidConfig, e.to_string()))?;
-        out.rank
-            .validate()
-            .map_err(|e| FfiError::new(EgpResult::InvalidConfig, e.to_string()))?;
         out.cache_file.clone_from(&self.cache_file);
+        // The facade's one check of the whole configuration, mapped to the C result code.
+        out.validate()
+            .map_err(|e| FfiError::new(EgpResult::InvalidConfig, e.to_string()))?;
         Ok(out)
     }
 }
@@ -397,6 +371,21 @@ fn named(field: &str, value: &str, names: &[&str]) -> Result<u32, FfiError> {
         })
 }
 
+/// A name parsed by the shared vocabulary's `FromStr`, as its C number.
+fn parsed<T: std::str::FromStr>(
+    field: &str,
+    value: &str,
+    code: impl Fn(T) -> u32,
+) -> Result<u32, FfiError>
+where
+    T::Err: std::fmt::Display,
+{
+    value
+        .parse::<T>()
+        .map(code)
+        .map_err(|e| invalid(field, format_args!("is invalid: {e}")))
+}
+
 /// Settings from a JSON object such as `{"count": 5, "protocol": "udp", "attribute": "beacons"}`.
 pub(crate) fn from_json(text: &str) -> Result<Settings, FfiError> {
     let json: JsonSettings = serde_json::from_str(text).map_err(|e| {
@@ -407,13 +396,13 @@ pub(crate) fn from_json(text: &str) -> Result<Settings, FfiError> {
     })?;
     let mut c = EgpConfig::default();
     if let Some(v) = &json.protocol {
-        c.protocol = named("protocol", v, &["auto", "udp", "tcp", "icmp"])?;
+        c.protocol = parsed("protocol", v, protocol_code)?;
     }
     if let Some(v) = &json.ip_version {
         c.ip_version = named("ip_version", v, &["any", "v4", "v6"])?;
     }
     if let Some(v) = &json.statistic {
-        c.statistic = named("statistic", v, &["median", "mean", "trimmed-mean", "min"])?;
+        c.statistic = parsed("statistic", v, statistic_code)?;
     }
     let set = |target: &mut f64, value: Option<f64>| {
         if let Some(v) = value {
@@ -463,6 +452,26 @@ mod tests {
         assert_eq!(probe.rank, facade.rank);
         assert_eq!(probe.protocol, facade.protocol);
         assert_eq!(probe.early_decision, facade.early_decision);
+    }
+
+    #[test]
+    fn the_c_numbers_are_the_positions_in_the_shared_lists() {
+        for (choice, c) in ProtocolChoice::ALL.into_iter().zip([
+            EgpProtocol::Auto,
+            EgpProtocol::Udp,
+            EgpProtocol::Tcp,
+            EgpProtocol::Icmp,
+        ]) {
+            assert_eq!(protocol_code(choice), c as u32);
+        }
+        for (statistic, c) in Statistic::ALL.into_iter().zip([
+            EgpStatistic::Median,
+            EgpStatistic::Mean,
+            EgpStatistic::TrimmedMean,
+            EgpStatistic::Min,
+        ]) {
+            assert_eq!(statistic_code(statistic), c as u32);
+        }
     }
 
     #[test]

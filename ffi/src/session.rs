@@ -179,10 +179,8 @@ impl Session {
         let cancelled = u32::from(self.cancel_requested.load(Ordering::Relaxed));
         let (progress, state, status) = match &*self.lock() {
             State::Created(_) => {
-                let waiting = Progress {
-                    targets_total: self.beacons,
-                    ..Progress::default()
-                };
+                let mut waiting = Progress::default();
+                waiting.targets_total = self.beacons;
                 (waiting, EgpState::Created, EgpResult::NotStarted)
             }
             State::Running { handle, last } => {
@@ -224,9 +222,10 @@ impl Session {
                         EgpResult::Cancelled,
                         "the probe was cancelled before it started: there is no result",
                     )),
-                    progress: Progress {
-                        targets_total: self.beacons,
-                        ..Progress::default()
+                    progress: {
+                        let mut p = Progress::default();
+                        p.targets_total = self.beacons;
+                        p
                     },
                 }));
                 drop(state);

@@ -4,6 +4,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use edgegap_probe::ProtocolChoice;
+
 use crate::source::BeaconFlag;
 
 /// Find the Edgegap location closest to this machine, and hand it to the matchmaker.
@@ -229,20 +231,6 @@ pub struct SourceArgs {
     pub api: ApiArgs,
 }
 
-/// Transport choice on the command line.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
-pub enum ProtocolArg {
-    /// UDP when the beacon has a UDP port, else TCP, else ICMP.
-    #[default]
-    Auto,
-    /// UDP echo.
-    Udp,
-    /// TCP handshake time.
-    Tcp,
-    /// ICMP echo (needs permission, see --help).
-    Icmp,
-}
-
 /// Address family on the command line.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
 pub enum IpArg {
@@ -258,9 +246,11 @@ pub enum IpArg {
 /// How to probe and rank.
 #[derive(Debug, Clone, Args)]
 pub struct ProbeOpts {
-    /// Transport.
-    #[arg(long, value_enum, default_value_t = ProtocolArg::Auto)]
-    pub protocol: ProtocolArg,
+    /// Transport: auto (UDP when the beacon has a UDP port, else TCP, else ICMP; a beacon
+    /// whose UDP gets no answer is tried over TCP), udp, tcp, or icmp (needs permission, see
+    /// --help).
+    #[arg(long, value_name = "PROTOCOL", default_value_t = ProtocolChoice::Auto)]
+    pub protocol: ProtocolChoice,
     /// Samples wanted per beacon [default: 5].
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub count: Option<u32>,

@@ -5,7 +5,7 @@
 
 use std::path::PathBuf;
 
-use edgegap_probe::ProbeError;
+use edgegap_probe::{ProbeError, UnreachableCode};
 use edgegap_probe::api::{ApiError, BeaconListError, Service};
 
 use crate::exit;
@@ -59,8 +59,8 @@ pub enum CliError {
     NothingReachable {
         /// How many beacons were probed.
         beacons: usize,
-        /// What the unreachable beacons reported, when it suggests a cause (ICMP permission).
-        icmp_denied: bool,
+        /// The distinct unreachable codes of the report (the hint is chosen from them).
+        codes: Vec<UnreachableCode>,
     },
     /// Locations answered, but all above `--max-latency-ms`.
     #[error(
@@ -118,6 +118,7 @@ impl CliError {
             Self::BeaconList { .. } | Self::EmptyList { .. } | Self::BadInput(_) => exit::BAD_INPUT,
             Self::Probe(err) => match err {
                 ProbeError::NoBeacons | ProbeError::BeaconList(_) => exit::BAD_INPUT,
+                ProbeError::InvalidConfig(_) => exit::USAGE,
                 _ => exit::FAILURE,
             },
             Self::NothingReachable { .. } | Self::AboveLimit { .. } => exit::NO_LOCATION_REACHABLE,
@@ -146,13 +147,10 @@ impl CliError {
                  --api-token; a matchmaker or API answering an empty list has no beacon deployed"
                     .to_owned(),
             ),
-            Self::NothingReachable { icmp_denied, .. } => Some(if *icmp_denied {
-                ICMP_HINT.to_owned()
-            } else {
-                "each beacon's reason is listed above (or in --json); check the addresses and the \
-                 network (a firewall dropping UDP? try `--protocol tcp`) or raise --timeout-ms"
-                    .to_owned()
-            }),
+            Self::NothingReachable { codes, .. } => Some(unreachable_hint(codes)),
+            Self::Probe(ProbeError::InvalidConfig(_)) => {
+                Some("see `edgegap-probe probe --help` for each option's range".to_owned())
+            }
             Self::AboveLimit { .. } => {
                 Some("raise --max-latency-ms, or leave it out to rank every location".to_owned())
             }
@@ -167,6 +165,26 @@ impl CliError {
             }
             _ => None,
         }
+    }
+}
+
+/// The hint for a run where nothing answered, chosen from the unreachable codes (never from
+/// the reasons' wording).
+fn unreachable_hint(codes: &[UnreachableCode]) -> String {
+    if codes.contains(&UnreachableCode::PermissionDenied) {
+        ICMP_HINT.to_owned()
+    } else if codes.contains(&UnreachableCode::Deadline) {
+        "the run's deadline passed before the beacons answered: raise --deadline-ms (each \
+         beacon's reason is listed above, or in --json)"
+            .to_owned()
+    } else if codes.contains(&UnreachableCode::ResolveFailed) {
+        "a beacon's host name did not resolve: check the name and the DNS (reasons above, or in \
+         --json)"
+            .to_owned()
+    } else {
+        "each beacon's reason is listed above (or in --json); check the addresses and the \
+         network (a firewall dropping UDP? try `--protocol tcp`) or raise --timeout-ms"
+            .to_owned()
     }
 }
 

@@ -6,7 +6,7 @@
 use comfy_table::presets::UTF8_FULL_CONDENSED;
 use comfy_table::{Cell, CellAlignment, ContentArrangement, Table};
 use edgegap_probe::rank::UnreachableLocation;
-use edgegap_probe::{LocationReport, Report};
+use edgegap_probe::{LocationReport, Report, Statistic};
 
 use crate::cli::OutputArgs;
 
@@ -32,12 +32,12 @@ pub fn payload(report: &Report) -> String {
 }
 
 /// A new table in the house style.
-pub fn table(header: &[&str]) -> Table {
+pub fn table<S: AsRef<str>>(header: &[S]) -> Table {
     let mut table = Table::new();
     table
         .load_preset(UTF8_FULL_CONDENSED)
         .set_content_arrangement(ContentArrangement::Dynamic)
-        .set_header(header.iter().map(|h| Cell::new(*h)));
+        .set_header(header.iter().map(|h| Cell::new(h.as_ref())));
     table
 }
 
@@ -67,6 +67,31 @@ fn percent(value: Option<f64>) -> String {
     }
 }
 
+/// The samples column: received / sent, and the probes stopped in flight (`sent = received +
+/// lost + late + stopped`; the loss column is `(lost + late) / (sent − stopped)`), or the age
+/// of figures carried over from the saved report.
+fn samples(l: &LocationReport) -> String {
+    if let Some(carried) = l.carried_over {
+        return format!("saved {} ago", age(carried.age_ms));
+    }
+    let c = l.counts;
+    if c.cancelled > 0 {
+        format!("{}/{} ({} stopped)", c.received, c.sent, c.cancelled)
+    } else {
+        format!("{}/{}", c.received, c.sent)
+    }
+}
+
+/// A human age: seconds below two minutes, minutes above.
+fn age(ms: f64) -> String {
+    let secs = (ms / 1000.0).round();
+    if secs < 120.0 {
+        format!("{secs:.0} s")
+    } else {
+        format!("{:.0} min", (secs / 60.0).round())
+    }
+}
+
 fn location_rows(table: &mut Table, locations: &[LocationReport]) {
     for l in locations {
         let rank = if l.sticky {
@@ -74,24 +99,44 @@ fn location_rows(table: &mut Table, locations: &[LocationReport]) {
         } else {
             l.rank.to_string()
         };
+        let protocol = match (l.protocol, l.protocols.as_slice()) {
+            (Some(p), _) => p.as_str().to_owned(),
+            (None, []) => "-".to_owned(),
+            (None, many) => many.iter().map(|p| p.as_str()).collect::<Vec<_>>().join("+"),
+        };
         table.add_row(vec![
             rank,
             l.city.clone(),
             l.country.clone(),
-            ms(l.rtt_ms.p50),
+            ms(Some(l.statistic_ms)),
             ms(l.rtt_ms.p90),
             ms(l.rtt_ms.jitter),
             percent(l.loss),
-            format!("{}/{}", l.counters.received, l.counters.sent),
-            l.protocol.map_or("-", |p| p.as_str()).to_owned(),
+            samples(l),
+            protocol,
         ]);
     }
 }
 
-const RANK_HEADER: [&str; 9] = [
-    "rank", "city", "country", "p50", "p90", "jitter", "loss", "samples", "protocol",
-];
-/// The numeric columns of [`RANK_HEADER`].
+/// The ranking table's header: the first figure is the statistic that ranks (and that the
+/// payload carries), named as configured.
+fn rank_header(report: &Report) -> [String; 9] {
+    let statistic = report
+        .config
+        .as_ref()
+        .map_or(Statistic::Median, |c| c.statistic);
+    let name = match statistic {
+        Statistic::Median => "median",
+        Statistic::Mean => "mean",
+        Statistic::TrimmedMean => "trimmed mean",
+        Statistic::Min => "min",
+    };
+    [
+        "rank", "city", "country", name, "p90", "jitter", "loss", "samples", "protocol",
+    ]
+    .map(str::to_owned)
+}
+/// The numeric columns of [`rank_header`].
 const RANK_NUMERIC: [usize; 6] = [0, 3, 4, 5, 6, 7];
 
 /// The ranking, the excluded locations and the unreachable ones, as tables.
@@ -100,20 +145,19 @@ pub fn report_tables(report: &Report) -> String {
     if report.locations.is_empty() {
         out.push_str("No location reachable.\n");
     } else {
-        let mut ranked = table(&RANK_HEADER);
+        let mut ranked = table(&rank_header(report));
         location_rows(&mut ranked, &report.locations);
         align_right(&mut ranked, &RANK_NUMERIC);
         out.push_str(&ranked.to_string());
         out.push('\n');
-        let most = report.locations.iter().map(|l| l.counters.received).max();
-        if report
-            .locations
-            .iter()
-            .any(|l| Some(l.counters.received) < most)
-        {
+        out.push_str(
+            "samples: replies received / probes sent; the others were lost, late, or stopped in \
+             flight once the location could no longer win (stopped probes are not loss).\n",
+        );
+        if report.locations.iter().any(|l| l.carried_over.is_some()) {
             out.push_str(
-                "samples: replies used / probes sent. By default, locations that can no longer \
-                 win stop after 3 samples (--no-early-decision measures every one fully).\n",
+                "saved: figures carried over from the cache (only the best locations were \
+                 measured again); every location stays in the payload.\n",
             );
         }
     }
@@ -126,7 +170,7 @@ pub fn report_tables(report: &Report) -> String {
         out.push_str("\nAbove the latency limit");
         out.push_str(&limit);
         out.push_str(" (left out of the payload):\n");
-        let mut excluded = table(&RANK_HEADER);
+        let mut excluded = table(&rank_header(report));
         location_rows(&mut excluded, &report.excluded);
         align_right(&mut excluded, &RANK_NUMERIC);
         out.push_str(&excluded.to_string());

@@ -2,10 +2,10 @@
 
 use std::time::Duration;
 
-use edgegap_probe::{IpVersion, ProbeConfig, ProtocolChoice, Report};
+use edgegap_probe::{IpVersion, ProbeConfig, Report, UnreachableCode};
 
 use crate::app::write_stdout;
-use crate::cli::{IpArg, ProbeArgs, ProbeOpts, ProtocolArg};
+use crate::cli::{IpArg, ProbeArgs, ProbeOpts};
 use crate::error::CliError;
 use crate::progress::{self, Probed};
 use crate::{output, source};
@@ -47,36 +47,32 @@ pub fn config(opts: &ProbeOpts) -> Result<ProbeConfig, CliError> {
         IpArg::V6 => IpVersion::V6,
     };
     engine.lenient = opts.lenient;
-    engine
-        .validate()
-        .map_err(|e| CliError::usage(e.to_string(), "see `edgegap-probe probe --help`"))?;
-
-    config.protocol = match opts.protocol {
-        ProtocolArg::Auto => ProtocolChoice::Auto,
-        ProtocolArg::Udp => ProtocolChoice::Udp,
-        ProtocolArg::Tcp => ProtocolChoice::Tcp,
-        ProtocolArg::Icmp => ProtocolChoice::Icmp,
-    };
+    config.protocol = opts.protocol;
     if let Some(statistic) = opts.statistic {
         config.rank.statistic = statistic;
     }
     config.rank.max_latency_ms = opts.max_latency_ms;
     config.rank.attribute.clone_from(&opts.attribute);
-    config
-        .rank
-        .validate()
-        .map_err(|e| CliError::usage(e.to_string(), "see `edgegap-probe probe --help`"))?;
     config.early_decision = !opts.no_early_decision;
     config.cache_file.clone_from(&opts.cache);
+    // The facade's one check, early: a bad setting is a usage error before any beacon is
+    // fetched.
+    config
+        .validate()
+        .map_err(|e| CliError::Probe(edgegap_probe::ProbeError::InvalidConfig(e)))?;
     Ok(config)
 }
 
-/// Whether an unreachable reason says the OS refused ICMP.
-fn icmp_denied(report: &Report) -> bool {
-    report.unreachable.iter().flat_map(|u| &u.reasons).any(|r| {
-        let r = r.to_ascii_lowercase();
-        r.contains("permission") || r.contains("not permitted")
-    })
+/// The unreachable codes of the report, for the exit hint (never its wording).
+fn codes(report: &Report) -> Vec<UnreachableCode> {
+    let mut codes: Vec<UnreachableCode> = report
+        .unreachable
+        .iter()
+        .flat_map(|u| u.codes.iter().copied())
+        .collect();
+    codes.sort();
+    codes.dedup();
+    codes
 }
 
 /// Success, or why the run does not count as one (interrupted, nothing reachable).
@@ -95,7 +91,7 @@ pub fn outcome(probed: &Probed) -> Result<(), CliError> {
         }
         return Err(CliError::NothingReachable {
             beacons: probed.beacons,
-            icmp_denied: icmp_denied(report),
+            codes: codes(report),
         });
     }
     Ok(())
@@ -105,12 +101,12 @@ pub fn outcome(probed: &Probed) -> Result<(), CliError> {
 mod tests {
     use super::*;
 
-    fn report_with_reason(reason: &str) -> Report {
+    fn report_with_code(code: &str) -> Report {
         Report::from_json(&format!(
             r#"{{"locations": [], "excluded": [], "payload": {{"beacons": {{}}}},
                 "duration_ms": 5.0, "decision_ms": null,
-                "unreachable": [{{"city": "Oslo", "country": "Norway", "reasons": [{reason:?}],
-                                 "beacons": []}}]}}"#
+                "unreachable": [{{"city": "Oslo", "country": "Norway", "codes": [{code:?}],
+                                 "reasons": ["any wording at all"], "beacons": []}}]}}"#
         ))
         .unwrap()
     }
@@ -118,9 +114,7 @@ mod tests {
     #[test]
     fn icmp_refused_by_the_os_suggests_udp_or_the_sysctl() {
         let probed = Probed {
-            report: report_with_reason(
-                "ICMP is not permitted (Operation not permitted (os error 1))",
-            ),
+            report: report_with_code("permission_denied"),
             interrupted: false,
             beacons: 1,
         };
@@ -133,12 +127,21 @@ mod tests {
         );
 
         let timeout = Probed {
-            report: report_with_reason("no reply: every probe timed out"),
+            report: report_with_code("no_reply"),
             interrupted: false,
             beacons: 1,
         };
         let hint = outcome(&timeout).unwrap_err().hint().unwrap();
         assert!(!hint.contains("ping_group_range"), "{hint}");
+        assert!(hint.contains("--timeout-ms"), "{hint}");
+
+        let deadline = Probed {
+            report: report_with_code("deadline"),
+            interrupted: false,
+            beacons: 1,
+        };
+        let hint = outcome(&deadline).unwrap_err().hint().unwrap();
+        assert!(hint.contains("--deadline-ms"), "{hint}");
     }
 
     #[test]
@@ -174,7 +177,7 @@ mod tests {
         assert_eq!(config.rank.statistic, edgegap_probe::Statistic::TrimmedMean);
         assert_eq!(config.rank.max_latency_ms, Some(150.0));
         assert_eq!(config.rank.attribute, "ping");
-        assert_eq!(config.protocol, ProtocolChoice::Tcp);
+        assert_eq!(config.protocol, edgegap_probe::ProtocolChoice::Tcp);
         assert!(!config.early_decision);
 
         let bad = crate::cli::Cli::parse_from(["edgegap-probe", "probe", "--max-latency-ms=-5"]);

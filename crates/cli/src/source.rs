@@ -4,7 +4,7 @@ use std::io::Read;
 use std::path::Path;
 use std::str::FromStr;
 
-use edgegap_probe::{Beacon, LocationData, parse_beacon_list};
+use edgegap_probe::{Beacon, LocationData, Protocol, parse_beacon_list};
 
 use crate::beacons::{api_client, matchmaker_client};
 use crate::cli::SourceArgs;
@@ -13,14 +13,6 @@ use crate::error::CliError;
 /// One `--beacon CITY=HOST:PORT[/udp|/tcp]` or `CITY=HOST/icmp`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct BeaconFlag(pub Beacon);
-
-/// Which port a `--beacon` names.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum FlagProtocol {
-    Udp,
-    Tcp,
-    Icmp,
-}
 
 const SYNTAX: &str = "expected CITY=HOST:PORT[/udp|/tcp] or CITY=HOST/icmp, e.g. \
                       Montreal=127.0.0.5:9000, Tokyo=[::1]:9000/tcp, Paris=192.0.2.7/icmp";
@@ -37,19 +29,18 @@ impl FromStr for BeaconFlag {
             return Err(format!("the city is empty; {SYNTAX}"));
         }
         let (address, protocol) = match rest.rsplit_once('/') {
-            Some((address, "udp")) => (address, FlagProtocol::Udp),
-            Some((address, "tcp")) => (address, FlagProtocol::Tcp),
-            Some((address, "icmp")) => (address, FlagProtocol::Icmp),
-            Some((_, other)) => {
-                return Err(format!("unknown protocol {other:?}; {SYNTAX}"));
-            }
-            None => (rest, FlagProtocol::Udp),
+            Some((address, name)) => (
+                address,
+                name.parse::<Protocol>()
+                    .map_err(|_| format!("unknown protocol {name:?}; {SYNTAX}"))?,
+            ),
+            None => (rest, Protocol::Udp),
         };
         let (host, port) = split_host_port(address, protocol)?;
         let (udp_port, tcp_port) = match protocol {
-            FlagProtocol::Udp => (port, None),
-            FlagProtocol::Tcp => (None, port),
-            FlagProtocol::Icmp => (None, None),
+            Protocol::Udp => (port, None),
+            Protocol::Tcp => (None, port),
+            Protocol::Icmp => (None, None),
         };
         Ok(BeaconFlag(Beacon {
             host,
@@ -65,7 +56,7 @@ impl FromStr for BeaconFlag {
 }
 
 /// Splits `HOST:PORT`, `[V6]:PORT`, or (ICMP) a bare `HOST` / `V6` / `[V6]`.
-fn split_host_port(address: &str, protocol: FlagProtocol) -> Result<(String, Option<u16>), String> {
+fn split_host_port(address: &str, protocol: Protocol) -> Result<(String, Option<u16>), String> {
     let address = address.trim();
     let (host, port) = if let Some(inner) = address.strip_prefix('[') {
         let (host, after) = inner
@@ -79,7 +70,7 @@ fn split_host_port(address: &str, protocol: FlagProtocol) -> Result<(String, Opt
             ),
         };
         (host, port)
-    } else if protocol == FlagProtocol::Icmp && address.matches(':').count() > 1 {
+    } else if protocol == Protocol::Icmp && address.matches(':').count() > 1 {
         (address, None) // a bare IPv6 address
     } else {
         match address.rsplit_once(':') {
@@ -96,10 +87,10 @@ fn split_host_port(address: &str, protocol: FlagProtocol) -> Result<(String, Opt
         return Err(format!("the host is empty; {SYNTAX}"));
     }
     let port = match (protocol, port) {
-        (FlagProtocol::Icmp, Some(_)) => {
+        (Protocol::Icmp, Some(_)) => {
             return Err(format!("ICMP has no port: write CITY=HOST/icmp; {SYNTAX}"));
         }
-        (FlagProtocol::Icmp, None) => None,
+        (Protocol::Icmp, None) => None,
         (_, None) => return Err(format!("the port is missing; {SYNTAX}")),
         (_, Some(p)) => Some(
             p.parse::<u16>()
