@@ -3,7 +3,8 @@
 //! Listing operations take `page` (from 1) and `limit` query parameters. Most answers carry a
 //! `pagination` object (`number`, `next_page_number`, `has_next`, ...). The beacon listing's
 //! answer has none in the spec (only `count`, the size of the page): there a page shorter than
-//! `limit` (or an empty page) is the last one. This module compiles without the `http` feature.
+//! `limit` (or an empty page) is the last one. The clients follow a listing only as far as
+//! their [`PagingLimits`] allow. This module compiles without the `http` feature.
 
 use serde::{Deserialize, Serialize};
 

@@ -2,8 +2,10 @@
 //! endpoint storage, pull profiles.
 //!
 //! The types are named after the spec's schemas and compile without the `http` feature; the
-//! client ([`IntegrationClient`]) needs it. Unknown fields in answers are ignored, and fields
-//! the spec marks required tolerate being absent, so a newer API does not break an older client.
+//! client ([`IntegrationClient`]) needs it. Unknown fields in answers are ignored. The types
+//! themselves tolerate absent fields; the client checks, before parsing, that an answer holds
+//! what the spec requires (and a listing its array), and reports
+//! [`ApiError::Schema`](crate::ApiError::Schema) otherwise (see the crate docs).
 
 #[cfg(feature = "http")]
 mod client;

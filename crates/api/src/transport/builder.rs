@@ -106,8 +106,8 @@ impl<C: ApiClient> ClientBuilder<C> {
         self
     }
 
-    /// Uses this `reqwest::Client` (its connect timeout and user agent apply; the request
-    /// timeout of the [`HttpConfig`] is still set on every request).
+    /// Uses this `reqwest::Client` (its connect timeout and user agent apply; the request and
+    /// call timeouts of the [`HttpConfig`] still bound every request and call).
     #[must_use]
     pub fn reqwest_client(mut self, client: reqwest::Client) -> Self {
         self.options.client = Some(client);
