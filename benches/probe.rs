@@ -33,7 +33,11 @@ fn twelve_locations(c: &mut Criterion) {
         .expect("simulated beacons");
     let json = sim.beacon_list_v1().to_string();
     let defaults = ProbeConfig::default();
-    let full = { let mut c = ProbeConfig::default(); c.early_decision = false; c };
+    let full = {
+        let mut c = ProbeConfig::default();
+        c.early_decision = false;
+        c
+    };
 
     let mut group = c.benchmark_group("twelve_locations");
     group

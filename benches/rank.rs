@@ -114,7 +114,8 @@ fn bench_decide(c: &mut Criterion) {
             let mut l = LiveLocation::new(LocationKey::new(format!("City {i}"), "X"));
             for _ in 0..3 {
                 let ms = base + (rng.next() % 2_000) as f64 / 1000.0;
-                l.stats.record(std::time::Duration::from_secs_f64(ms / 1000.0));
+                l.stats
+                    .record(std::time::Duration::from_secs_f64(ms / 1000.0));
                 l.stats.counts_mut().sent += 1;
                 l.stats.counts_mut().received += 1;
             }

@@ -6,7 +6,9 @@
 //! ```
 //!
 //! Useful to test a game (or this library) against known latencies: the beacons are real UDP
-//! echo responders and TCP listeners on loopback, with injected delay, jitter and loss.
+//! echo responders on loopback, with injected delay, jitter and loss. A simulated beacon has a
+//! TCP port only where its TCP timing follows its scenario (the kernel answers a handshake at
+//! once, whatever the injected delay), so a silent beacon is never "fast" over TCP.
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;

@@ -99,15 +99,6 @@ impl ProbeConfig {
                 ),
             });
         }
-        if self.early_decision_min_samples > self.engine.count {
-            return Err(ConfigError {
-                field: "early_decision_min_samples",
-                reason: format!(
-                    "must be at most count ({}), got {}",
-                    self.engine.count, self.early_decision_min_samples
-                ),
-            });
-        }
         Ok(())
     }
 }
@@ -129,13 +120,17 @@ mod tests {
         let mut c = ProbeConfig::default();
         c.rank.tie_factor = 0.5;
         assert_eq!(c.validate().unwrap_err().field, "rank");
-        let mut c = ProbeConfig::default();
-        c.degrade_factor = f64::NAN;
+        let c = ProbeConfig {
+            degrade_factor: f64::NAN,
+            ..ProbeConfig::default()
+        };
         assert_eq!(c.validate().unwrap_err().field, "degrade_factor");
-        let mut c = ProbeConfig::default();
-        c.early_decision_min_samples = 6;
+        let c = ProbeConfig {
+            degrade_margin_ms: -1.0,
+            ..ProbeConfig::default()
+        };
         let err = c.validate().unwrap_err();
-        assert_eq!(err.field, "early_decision_min_samples");
-        assert!(err.to_string().contains("at most count"), "{err}");
+        assert_eq!(err.field, "degrade_margin_ms");
+        assert!(err.to_string().contains(">= 0"), "{err}");
     }
 }

@@ -220,14 +220,12 @@ impl Settings {
                 ));
             }
         };
-        out.rank.statistic = *Statistic::ALL
-            .get(c.statistic as usize)
-            .ok_or_else(|| {
-                invalid(
-                    "statistic",
-                    format_args!("is not an EgpStatistic: {}", c.statistic),
-                )
-            })?;
+        out.rank.statistic = *Statistic::ALL.get(c.statistic as usize).ok_or_else(|| {
+            invalid(
+                "statistic",
+                format_args!("is not an EgpStatistic: {}", c.statistic),
+            )
+        })?;
         out.engine.count = c.count;
         out.engine.extra_probes = c.extra_probes;
         out.early_decision = flag("early_decision", c.early_decision)?;

@@ -5,8 +5,8 @@
 
 use std::path::PathBuf;
 
-use edgegap_probe::{ProbeError, UnreachableCode};
 use edgegap_probe::api::{ApiError, BeaconListError, Service};
+use edgegap_probe::{ProbeError, UnreachableCode};
 
 use crate::exit;
 

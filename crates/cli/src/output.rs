@@ -102,7 +102,11 @@ fn location_rows(table: &mut Table, locations: &[LocationReport]) {
         let protocol = match (l.protocol, l.protocols.as_slice()) {
             (Some(p), _) => p.as_str().to_owned(),
             (None, []) => "-".to_owned(),
-            (None, many) => many.iter().map(|p| p.as_str()).collect::<Vec<_>>().join("+"),
+            (None, many) => many
+                .iter()
+                .map(|p| p.as_str())
+                .collect::<Vec<_>>()
+                .join("+"),
         };
         table.add_row(vec![
             rank,

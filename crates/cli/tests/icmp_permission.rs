@@ -104,6 +104,10 @@ fn icmp_without_permission_names_the_fix_and_gives_no_number() {
             .as_str()
             .unwrap_or_default();
         assert!(reason.contains("ICMP is not permitted"), "{reason}");
+        assert_eq!(
+            report["unreachable"][0]["codes"],
+            serde_json::json!(["permission_denied"])
+        );
         assert!(out.stderr.contains("--protocol udp"), "{}", out.stderr);
         assert!(out.stderr.contains("ping_group_range"), "{}", out.stderr);
     }

@@ -148,11 +148,22 @@ async fn the_table_lists_unreachable_locations_apart() {
         .stdout
         .split_once("Unreachable")
         .unwrap_or_else(|| panic!("no unreachable section:\n{}", out.stdout));
+    // The first figure is the statistic that ranks (and that the payload carries).
     for header in [
-        "rank", "city", "country", "p50", "p90", "jitter", "loss", "samples", "protocol",
+        "rank", "city", "country", "median", "p90", "jitter", "loss", "samples", "protocol",
     ] {
         assert!(ranked.contains(header), "{header} missing:\n{}", out.stdout);
     }
+    let by_min = run(bin()
+        .args(["probe", "--statistic", "min", "--beacons-file"])
+        .arg(list.path())
+        .args(FAST));
+    let header = by_min.stdout.lines().nth(1).unwrap_or_default();
+    assert!(
+        header.contains(" min ") && !header.contains("median"),
+        "{}",
+        by_min.stdout
+    );
     let near = ranked.find("Near").unwrap();
     let mid = ranked.find("Mid").unwrap();
     let far = ranked.find("Far").unwrap();
