@@ -17,11 +17,13 @@
 //! This crate does no I/O and pulls in no network stack.
 
 mod counts;
+mod names;
 mod protocol;
 mod stats;
 mod unreachable;
 
 pub use counts::ProbeCounts;
-pub use protocol::{Protocol, ProtocolChoice, UnknownProtocol};
-pub use stats::{EXACT_LIMIT, Metrics, RttSummary, Samples, Statistic, Stats, UnknownStatistic};
+pub use names::UnknownName;
+pub use protocol::{Protocol, ProtocolChoice};
+pub use stats::{EXACT_LIMIT, Metrics, RttSummary, Samples, Statistic, Stats};
 pub use unreachable::{Unreachable, UnreachableCode};

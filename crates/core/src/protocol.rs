@@ -5,6 +5,8 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
+use crate::names::{UnknownName, parse_name};
+
 /// The transport that produced a measurement.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -37,37 +39,18 @@ impl fmt::Display for Protocol {
     }
 }
 
-/// A transport name that is not one of the known ones.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UnknownProtocol {
-    /// The text that was given.
-    pub given: String,
-}
-
-impl fmt::Display for UnknownProtocol {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "unknown protocol {:?}: expected one of auto, udp, tcp, icmp",
-            self.given
-        )
-    }
-}
-
-impl std::error::Error for UnknownProtocol {}
-
 impl FromStr for Protocol {
-    type Err = UnknownProtocol;
+    type Err = UnknownName;
 
     /// Parses `udp`, `tcp` or `icmp`, ignoring case and surrounding space.
     fn from_str(text: &str) -> Result<Self, Self::Err> {
-        let wanted = text.trim().to_ascii_lowercase();
-        Protocol::ALL
-            .into_iter()
-            .find(|p| p.as_str() == wanted)
-            .ok_or_else(|| UnknownProtocol {
-                given: text.to_owned(),
-            })
+        parse_name(
+            text,
+            &Protocol::ALL,
+            Protocol::as_str,
+            "protocol",
+            "udp, tcp, icmp",
+        )
     }
 }
 
@@ -150,17 +133,17 @@ impl fmt::Display for ProtocolChoice {
 }
 
 impl FromStr for ProtocolChoice {
-    type Err = UnknownProtocol;
+    type Err = UnknownName;
 
     /// Parses `auto`, `udp`, `tcp` or `icmp`, ignoring case and surrounding space.
     fn from_str(text: &str) -> Result<Self, Self::Err> {
-        let wanted = text.trim().to_ascii_lowercase();
-        ProtocolChoice::ALL
-            .into_iter()
-            .find(|p| p.as_str() == wanted)
-            .ok_or_else(|| UnknownProtocol {
-                given: text.to_owned(),
-            })
+        parse_name(
+            text,
+            &ProtocolChoice::ALL,
+            ProtocolChoice::as_str,
+            "protocol",
+            "auto, udp, tcp, icmp",
+        )
     }
 }
 

@@ -17,6 +17,7 @@ use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
 
 use crate::ProbeCounts;
+use crate::names::{UnknownName, parse_name};
 
 /// Up to this many samples, percentiles are exact order statistics; above it they come from
 /// a histogram (within 0.1 %). The same rule applies wherever samples are summarised.
@@ -287,25 +288,6 @@ pub enum Statistic {
     Min,
 }
 
-/// A statistic name that is not one of the known ones.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UnknownStatistic {
-    /// The text that was given.
-    pub given: String,
-}
-
-impl fmt::Display for UnknownStatistic {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "unknown statistic {:?}: expected one of median, mean, trimmed-mean, min",
-            self.given
-        )
-    }
-}
-
-impl std::error::Error for UnknownStatistic {}
-
 impl Statistic {
     /// Every statistic, in the order of the documentation (and of the C ABI's numbers).
     pub const ALL: [Statistic; 4] = [
@@ -333,18 +315,18 @@ impl fmt::Display for Statistic {
 }
 
 impl FromStr for Statistic {
-    type Err = UnknownStatistic;
+    type Err = UnknownName;
 
     /// Parses `median`, `mean`, `trimmed-mean` (also `trimmed_mean`) or `min`, ignoring case
     /// and surrounding space.
     fn from_str(text: &str) -> Result<Self, Self::Err> {
-        let wanted = text.trim().to_ascii_lowercase().replace('_', "-");
-        Statistic::ALL
-            .into_iter()
-            .find(|s| s.as_str() == wanted)
-            .ok_or_else(|| UnknownStatistic {
-                given: text.to_owned(),
-            })
+        parse_name(
+            text,
+            &Statistic::ALL,
+            Statistic::as_str,
+            "statistic",
+            "median, mean, trimmed-mean, min",
+        )
     }
 }
 
