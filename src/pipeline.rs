@@ -79,13 +79,12 @@ impl ProbeBuilder {
             return Err(ProbeError::NoBeacons);
         }
         self.config.validate()?;
-        let previous = self.previous.or_else(|| load_cache(&self.config));
         let counters = Arc::new(ProgressCounters::default());
         let (cancel_tx, cancel_rx) = watch::channel(false);
         let job = Job {
             beacons: self.beacons,
             config: self.config,
-            previous,
+            previous: self.previous,
             counters: Arc::clone(&counters),
             cancel: cancel_rx,
         };
@@ -163,18 +162,26 @@ impl ProbeHandle {
     }
 }
 
-fn load_cache(config: &ProbeConfig) -> Option<Report> {
-    let path = config.cache_file.as_ref()?;
-    if !path.exists() {
-        return None;
-    }
-    match Report::load(path) {
+/// Reads the cache file, off the async threads (and so never on the caller's thread:
+/// `start()` returns at once whatever the file is). A missing file is no cache; an unreadable
+/// one (not a regular file, too large, not a report) is ignored with a warning.
+async fn load_cache(config: &ProbeConfig) -> Option<Report> {
+    let path = config.cache_file.clone()?;
+    tokio::task::spawn_blocking(move || match Report::load(&path) {
         Ok(report) => Some(report),
+        Err(edgegap_rank::RankError::Io { source, .. })
+            if source.kind() == std::io::ErrorKind::NotFound =>
+        {
+            None
+        }
         Err(err) => {
             tracing::warn!(path = %path.display(), %err, "ignoring unreadable cache file");
             None
         }
-    }
+    })
+    .await
+    .ok()
+    .flatten()
 }
 
 fn key_of(location: &edgegap_rank::LocationReport) -> LocationKey {
@@ -218,6 +225,9 @@ fn udp_failed(summary: &TargetSummary) -> bool {
 impl Job {
     async fn run(mut self) -> Result<Report, ProbeError> {
         let started = Instant::now();
+        if self.previous.is_none() {
+            self.previous = load_cache(&self.config).await;
+        }
         let result = self.probe(started).await;
         self.counters.finished.store(true, Ordering::Release);
         let report = result?;

@@ -454,3 +454,63 @@ async fn the_whole_configuration_is_checked_once_at_start() {
         "{err}"
     );
 }
+
+/// A hostile or broken cache never costs the result: a FIFO (which would block a reader) is
+/// refused without blocking `start()`, and a directory that cannot be written (a read-only
+/// profile folder) or does not exist only loses the cache, never the report.
+#[cfg(unix)]
+#[tokio::test]
+async fn a_cache_that_cannot_be_read_or_written_never_costs_the_result() {
+    let scenario = Scenario {
+        seed: 13,
+        beacons: vec![BeaconSpec::new("Near", ip(80), 5.0)],
+    };
+    let sim = start(&scenario).await;
+    let dir = tempfile::tempdir().unwrap();
+
+    let fifo = dir.path().join("fifo.json");
+    assert!(
+        std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let mut config = ProbeConfig::default();
+    config.cache_file = Some(fifo.clone());
+    let before = std::time::Instant::now();
+    let handle = Probe::builder()
+        .beacon_list_json(&sim.beacon_list_v1().to_string())
+        .unwrap()
+        .config(config)
+        .start()
+        .unwrap();
+    assert!(
+        before.elapsed() < Duration::from_millis(500),
+        "start() returns at once"
+    );
+    let report = tokio::time::timeout(Duration::from_secs(10), handle.wait())
+        .await
+        .expect("a FIFO cache never hangs the run")
+        .unwrap();
+    assert_eq!(best_city(&report), "Near");
+
+    let missing = dir.path().join("no-such-dir").join("cache.json");
+    let mut config = ProbeConfig::default();
+    config.cache_file = Some(missing.clone());
+    let report = probe(&sim, config).await;
+    assert_eq!(best_city(&report), "Near");
+    assert!(
+        !missing.parent().unwrap().exists(),
+        "never created silently"
+    );
+
+    // A read-only directory (root ignores permissions, so a file stands where the directory
+    // should be: just as unwritable).
+    let blocker = dir.path().join("blocker");
+    std::fs::write(&blocker, "x").unwrap();
+    let mut config = ProbeConfig::default();
+    config.cache_file = Some(blocker.join("cache.json"));
+    let report = probe(&sim, config).await;
+    assert_eq!(best_city(&report), "Near");
+}

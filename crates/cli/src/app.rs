@@ -8,11 +8,17 @@ use clap::Parser;
 
 use crate::cli::{Cli, Command};
 use crate::error::CliError;
-use crate::{beacon_sim, beacons, demo, exit, logging, probe, storage, ticket};
+use crate::{beacon_sim, beacons, demo, exit, logging, printable, probe, storage, ticket};
 
 /// Runs the program; returns the process exit code.
 pub fn main() -> u8 {
-    let cli = match Cli::try_parse() {
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let text: Vec<String> = args
+        .iter()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    printable::register_secrets(&text);
+    let cli = match Cli::try_parse_from(&args) {
         Ok(cli) => cli,
         Err(err) => {
             // --help and --version are "errors" printed to stdout with success.
@@ -60,15 +66,21 @@ async fn run(command: Command) -> Result<(), CliError> {
 /// Prints the error and its hint on stderr; returns its exit code.
 fn fail(err: &CliError) -> u8 {
     let mut stderr = std::io::stderr().lock();
-    let _ = writeln!(stderr, "edgegap-probe: error: {err}");
+    let _ = writeln!(
+        stderr,
+        "edgegap-probe: error: {}",
+        printable::line(&err.to_string())
+    );
     if let Some(hint) = err.hint() {
-        let _ = writeln!(stderr, "  hint: {hint}");
+        let _ = writeln!(stderr, "  hint: {}", printable::line(&hint));
     }
     err.exit_code()
 }
 
-/// Writes `text` to stdout and flushes; a closed pipe (`| head`) is not an error.
+/// Writes `text` to stdout (control characters escaped, see [`printable`]) and flushes; a
+/// closed pipe (`| head`) is not an error.
 pub fn write_stdout(text: &str) -> Result<(), CliError> {
+    let text = printable::block(text);
     let mut stdout = std::io::stdout().lock();
     match stdout
         .write_all(text.as_bytes())

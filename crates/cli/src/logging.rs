@@ -19,7 +19,7 @@ pub fn init(verbose: u8) {
     };
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(crate::printable::LogLine::default)
         .with_target(verbose >= 2)
         .try_init();
 }

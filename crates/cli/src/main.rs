@@ -12,6 +12,7 @@ mod error;
 mod exit;
 mod logging;
 mod output;
+mod printable;
 mod probe;
 mod progress;
 mod source;

@@ -4,6 +4,7 @@ use std::io::Read;
 use std::path::Path;
 use std::str::FromStr;
 
+use edgegap_probe::api::redact::url_without_userinfo;
 use edgegap_probe::{Beacon, LocationData, Protocol, parse_beacon_list};
 
 use crate::beacons::{api_client, matchmaker_client};
@@ -147,10 +148,13 @@ pub async fn load(source: &SourceArgs) -> Result<Vec<Beacon>, CliError> {
     }
     let (beacons, from) = if source.matchmaker.matchmaker_url.is_some() {
         let (client, url) = matchmaker_client(&source.matchmaker)?;
-        (client.beacons().await?, url)
+        (client.beacons().await?, url_without_userinfo(&url))
     } else if source.api.api_token.is_some() {
         let client = api_client(&source.api)?;
-        (client.beacons().await?, source.api.api_url.clone())
+        (
+            client.beacons().await?,
+            url_without_userinfo(&source.api.api_url),
+        )
     } else {
         return Err(CliError::usage(
             "no beacons to probe",

@@ -98,7 +98,7 @@ fn request(args: &TicketArgs, report: &Report) -> TicketRequest {
 /// A status line on stderr: through the log when stderr is not a terminal.
 fn note(text: &str) {
     if std::io::stderr().is_terminal() {
-        eprintln!("{text}");
+        eprintln!("{}", crate::printable::line(text));
     } else {
         tracing::info!("{text}");
     }

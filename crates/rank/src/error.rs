@@ -29,6 +29,14 @@ pub enum RankError {
         #[source]
         source: serde_json::Error,
     },
+    /// A report file is larger than a report can be.
+    #[error("the report file {path} is larger than {limit} bytes: not read")]
+    TooLarge {
+        /// The file.
+        path: PathBuf,
+        /// The limit, in bytes.
+        limit: u64,
+    },
     /// A file operation failed.
     #[error("could not {action} {path}: {source}")]
     Io {

@@ -39,7 +39,7 @@ pub use ranking::{
     BeaconReport, CarriedLocations, CarriedOver, LocationReport, Ranking, UnreachableBeacon,
     UnreachableLocation, rank, rank_with_carried,
 };
-pub use report::{REPORT_SCHEMA_VERSION, Report, degraded, unix_ms};
+pub use report::{MAX_REPORT_BYTES, REPORT_SCHEMA_VERSION, Report, degraded, unix_ms};
 
 /// The shared vocabulary (transports, probe counts, reasons, statistics), re-exported.
 pub use edgegap_core::{

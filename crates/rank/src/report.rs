@@ -41,7 +41,7 @@
 //! `deadline` (the run's deadline ended it before any reply), `cancelled`, `stopped`.
 
 use std::fs;
-use std::io::Write;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -138,22 +138,29 @@ impl Report {
         serde_json::from_str(json).map_err(RankError::Decode)
     }
 
-    /// Writes the report to `path` atomically: into a temporary file in the same directory,
-    /// flushed to disk, then renamed over `path`, so a reader sees the old or the new report,
-    /// never half of one. Creates the directory if needed.
+    /// Writes the report to `path` atomically: into a new temporary file with a random name in
+    /// the same directory, created exclusively (`O_CREAT|O_EXCL`, so a planted file or symbolic
+    /// link of that name is never followed or truncated) and readable by its owner only (mode
+    /// 0600 on Unix), flushed to disk, then renamed over `path`. A reader sees the old or the new
+    /// report, never half of one. The directory must exist: it is never created.
     pub fn save(&self, path: &Path) -> Result<(), RankError> {
         let json = serde_json::to_string_pretty(self).map_err(RankError::Encode)?;
         let dir = match path.parent() {
             Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
             _ => PathBuf::from("."),
         };
-        fs::create_dir_all(&dir).map_err(|source| RankError::Io {
-            action: "create the directory",
-            path: dir.clone(),
-            source,
-        })?;
-        let temp = dir.join(temp_name(path));
-        let written = write_synced(&temp, json.as_bytes()).and_then(|()| {
+        if !dir.is_dir() {
+            return Err(RankError::Io {
+                action: "save into",
+                path: dir,
+                source: std::io::Error::new(
+                    std::io::ErrorKind::NotFound,
+                    "the directory does not exist (it is never created)",
+                ),
+            });
+        }
+        let (temp, file) = create_temp(&dir, path)?;
+        let written = write_synced(file, &temp, json.as_bytes()).and_then(|()| {
             fs::rename(&temp, path).map_err(|source| RankError::Io {
                 action: "rename the temporary file into",
                 path: path.to_path_buf(),
@@ -167,13 +174,48 @@ impl Report {
         written
     }
 
-    /// Reads a report saved with [`Report::save`].
+    /// Reads a report saved with [`Report::save`]. Only a regular file (or a link to one) of
+    /// at most [`MAX_REPORT_BYTES`] is read: a FIFO, a device or a directory is refused without
+    /// being opened, and a larger file is refused without being read whole.
     pub fn load(path: &Path) -> Result<Report, RankError> {
-        let json = fs::read_to_string(path).map_err(|source| RankError::Io {
-            action: "read",
-            path: path.to_path_buf(),
-            source,
-        })?;
+        let io = |action: &'static str| {
+            move |source| RankError::Io {
+                action,
+                path: path.to_path_buf(),
+                source,
+            }
+        };
+        let meta = fs::metadata(path).map_err(io("read"))?;
+        if !meta.is_file() {
+            return Err(io("read")(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                "not a regular file",
+            )));
+        }
+        if meta.len() > MAX_REPORT_BYTES {
+            return Err(RankError::TooLarge {
+                path: path.to_path_buf(),
+                limit: MAX_REPORT_BYTES,
+            });
+        }
+        let file = fs::File::open(path).map_err(io("read"))?;
+        if !file.metadata().map_err(io("read"))?.is_file() {
+            // Swapped for something else between the two checks.
+            return Err(io("read")(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                "not a regular file",
+            )));
+        }
+        let mut json = String::new();
+        file.take(MAX_REPORT_BYTES + 1)
+            .read_to_string(&mut json)
+            .map_err(io("read"))?;
+        if json.len() as u64 > MAX_REPORT_BYTES {
+            return Err(RankError::TooLarge {
+                path: path.to_path_buf(),
+                limit: MAX_REPORT_BYTES,
+            });
+        }
         serde_json::from_str(&json).map_err(|source| RankError::DecodeFile {
             path: path.to_path_buf(),
             source,
@@ -229,20 +271,56 @@ pub fn unix_ms(t: SystemTime) -> u64 {
         .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
-/// A temporary file name unique within this process and across processes.
-fn temp_name(path: &Path) -> String {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
+/// The largest report file [`Report::load`] reads (16 MiB; a report of 10,000 locations is
+/// about 10 MiB).
+pub const MAX_REPORT_BYTES: u64 = 16 * 1024 * 1024;
+
+/// Creates a new temporary file beside `path` with a name nobody can predict, exclusively
+/// (never through an existing file or link) and, on Unix, with mode 0600.
+fn create_temp(dir: &Path, path: &Path) -> Result<(PathBuf, fs::File), RankError> {
     let base = path
         .file_name()
         .map_or_else(|| "report".into(), |n| n.to_string_lossy().into_owned());
-    format!(
-        ".{base}.{}.{}.tmp",
-        std::process::id(),
-        COUNTER.fetch_add(1, Ordering::Relaxed)
-    )
+    let mut last = None;
+    for _ in 0..16 {
+        let temp = dir.join(format!(".{base}.{:016x}.tmp", random_u64()));
+        let mut options = fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            options.mode(0o600);
+        }
+        match options.open(&temp) {
+            Ok(file) => return Ok((temp, file)),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => last = Some(e),
+            Err(source) => {
+                return Err(RankError::Io {
+                    action: "create a temporary file in",
+                    path: dir.to_path_buf(),
+                    source,
+                });
+            }
+        }
+    }
+    Err(RankError::Io {
+        action: "create a temporary file in",
+        path: dir.to_path_buf(),
+        source: last.unwrap_or_else(|| std::io::Error::other("no free temporary name")),
+    })
 }
 
-fn write_synced(path: &Path, bytes: &[u8]) -> Result<(), RankError> {
+/// 64 bits nobody can predict: std's hasher keys come from the operating system's randomness.
+fn random_u64() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u64(COUNTER.fetch_add(1, Ordering::Relaxed));
+    h.write_u32(std::process::id());
+    h.finish()
+}
+
+fn write_synced(mut file: fs::File, path: &Path, bytes: &[u8]) -> Result<(), RankError> {
     let io = |action: &'static str| {
         move |source| RankError::Io {
             action,
@@ -250,7 +328,6 @@ fn write_synced(path: &Path, bytes: &[u8]) -> Result<(), RankError> {
             source,
         }
     };
-    let mut file = fs::File::create(path).map_err(io("create"))?;
     file.write_all(bytes).map_err(io("write"))?;
     file.sync_all().map_err(io("flush"))?;
     Ok(())

@@ -212,11 +212,28 @@ fn a_minimal_document_from_another_tool_is_read() {
 }
 
 #[test]
-fn save_and_load_through_a_new_directory() {
+fn save_and_load_in_place() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("cache").join("report.json");
     let first = sample_report(SystemTime::now());
+    let err = first.save(&path).unwrap_err();
+    assert!(err.to_string().contains("never created"), "{err}");
+    assert!(
+        !path.parent().unwrap().exists(),
+        "a missing directory is not created"
+    );
+    std::fs::create_dir(path.parent().unwrap()).unwrap();
     first.save(&path).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(
+            mode & 0o777,
+            0o600,
+            "the cache is readable by its owner only"
+        );
+    }
     assert_eq!(Report::load(&path).unwrap(), first);
 
     // Overwrite with another report.
@@ -285,6 +302,57 @@ fn save_and_load_errors_name_the_file() {
     let err = sample_report(SystemTime::now()).save(&target).unwrap_err();
     assert!(err.to_string().contains("blocker"), "{err}");
     assert!(!target.exists());
+}
+
+/// A planted symbolic link can never make a save truncate or write another file: the
+/// temporary file has a random name and is created exclusively.
+#[cfg(unix)]
+#[test]
+fn a_planted_link_is_never_followed() {
+    let dir = tempfile::tempdir().unwrap();
+    let victim = dir.path().join("victim.txt");
+    std::fs::write(&victim, "precious").unwrap();
+    let path = dir.path().join("report.json");
+    // Plant links at every name the old scheme would have used, and a few more.
+    for i in 0..64 {
+        let name = format!(".report.json.{}.{i}.tmp", std::process::id());
+        std::os::unix::fs::symlink(&victim, dir.path().join(name)).unwrap();
+    }
+    for _ in 0..20 {
+        sample_report(SystemTime::now()).save(&path).unwrap();
+    }
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious");
+    assert!(Report::load(&path).is_ok());
+    // And the report itself, if it is a link, is replaced, not written through.
+    std::fs::remove_file(&path).unwrap();
+    std::os::unix::fs::symlink(&victim, &path).unwrap();
+    sample_report(SystemTime::now()).save(&path).unwrap();
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious");
+}
+
+/// Only a regular file of a sane size is read: a FIFO would hang a reader, /dev/zero would
+/// grow it without end.
+#[cfg(unix)]
+#[test]
+fn only_a_regular_file_of_a_sane_size_is_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("fifo");
+    let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+    if made.is_ok_and(|s| s.success()) {
+        let err = Report::load(&fifo).unwrap_err();
+        assert!(err.to_string().contains("not a regular file"), "{err}");
+    } else {
+        panic!("mkfifo is needed for this test");
+    }
+    let err = Report::load(std::path::Path::new("/dev/zero")).unwrap_err();
+    assert!(err.to_string().contains("not a regular file"), "{err}");
+    let err = Report::load(dir.path()).unwrap_err();
+    assert!(err.to_string().contains("not a regular file"), "{err}");
+    let big = dir.path().join("big.json");
+    let file = std::fs::File::create(&big).unwrap();
+    file.set_len(edgegap_rank::MAX_REPORT_BYTES + 1).unwrap();
+    let err = Report::load(&big).unwrap_err();
+    assert!(matches!(err, RankError::TooLarge { .. }), "{err:?}");
 }
 
 #[test]
