@@ -119,3 +119,65 @@ async fn control_characters_from_a_beacon_list_are_escaped() {
         );
     }
 }
+
+/// A 200 of the wrong shape is an API error (exit 4) naming what is missing, never an empty
+/// table with success.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wrong_shaped_answer_is_an_api_error_naming_the_field() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"data": [1, 2, 3]})))
+        .mount(&server)
+        .await;
+    for command in [
+        vec!["locations", "--api-url", &server.uri()],
+        vec!["beacons", "--api-url", &server.uri()],
+        vec!["storage", "--api-url", &server.uri(), "endpoint", "list"],
+    ] {
+        let out = run(bin().args(&command).env("EDGEGAP_API_TOKEN", TOKEN));
+        assert_eq!(out.code, common::API, "{command:?}: {out:?}");
+        assert!(out.stdout.is_empty(), "{command:?}: {out:?}");
+        assert!(
+            out.stderr.contains("wrong shape") && out.stderr.contains("is missing"),
+            "{command:?}: the error names the missing field: {}",
+            out.stderr
+        );
+    }
+}
+
+/// A cache that cannot be written (a read-only profile folder, a missing directory) costs a
+/// warning, never the result.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unwritable_cache_keeps_the_result() {
+    let sim = common::known().await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("beacons.json");
+    std::fs::write(&file, sim.beacon_list_v1().to_string()).unwrap();
+    let blocker = dir.path().join("blocker");
+    std::fs::write(&blocker, "x").unwrap();
+    for cache in [
+        blocker.join("cache.json"),
+        dir.path().join("missing/cache.json"),
+    ] {
+        let out = run(bin()
+            .args(["probe", "--payload", "--beacons-file"])
+            .arg(&file)
+            .arg("--cache")
+            .arg(&cache)
+            .args(FAST));
+        assert_eq!(out.code, 0, "{out:?}");
+        assert!(
+            out.stdout.contains("Near"),
+            "the result is printed: {out:?}"
+        );
+        assert!(
+            out.stderr.contains("not saved"),
+            "a warning says so: {out:?}"
+        );
+        assert!(!cache.exists());
+    }
+    assert!(
+        !dir.path().join("missing").exists(),
+        "never created silently"
+    );
+}
