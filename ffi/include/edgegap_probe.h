@@ -8,6 +8,13 @@
  * egp_probe_free; every buffer is the caller's; strings passed in are copied during the call;
  * the only pointers returned are static strings. Every function is safe to call from any
  * thread; the last-error message is kept per thread.
+ *
+ * Threads and blocking in one paragraph: probes run on two library worker threads; completion
+ * callbacks run one at a time on one library callback thread. Only egp_probe_run_blocking
+ * blocks (it is refused inside a callback); every other function, egp_probe_free and
+ * egp_probe_cancel included, may be called inside a callback, for any probe, and never waits
+ * there. egp_probe_free waits only on your own threads, and only for that probe's callback
+ * while it is running.
  */
 
 #ifndef EDGEGAP_PROBE_H
@@ -308,13 +315,23 @@ typedef struct EgpConfig {
 typedef uint64_t EgpProbe;
 
 /**
- * Called once when a probe's result is ready, **from a worker thread of the library** (never
- * the thread that started the probe): `probe` is the handle, `status` the run's result code
- * (`EGP_RESULT_OK` when a report is ready), `user_data` what was passed with the callback.
+ * Called once when a probe's result is ready, **on the library's callback thread** (never
+ * the thread that started the probe, never a probing thread): `probe` is the handle, `status`
+ * the run's result code (`EGP_RESULT_OK` when a report is ready), `user_data` what was passed
+ * with the callback.
  *
- * The callback must return quickly, must not throw or unwind (C++ exceptions, longjmp) and
- * must not call `egp_probe_run_blocking`; it may call every other function, including
- * `egp_probe_result_json` and `egp_probe_free` on its own probe.
+ * Callbacks of all probes run one at a time on that one thread, so a slow callback delays the
+ * others (never the measurements): return quickly. The callback must not throw or unwind (C++
+ * exceptions, longjmp).
+ *
+ * Allowed inside the callback, on any probe (its own or another), and none of them blocks:
+ * `egp_probe_poll`, `egp_probe_result_json`, `egp_probe_payload_json`, `egp_probe_cancel`,
+ * `egp_probe_free` (also of its own probe, and of a probe whose callback is due: that one is
+ * then never called), `egp_probe_create`, `egp_probe_create_json`,
+ * `egp_probe_set_previous_json`, `egp_probe_set_callback`, `egp_probe_start`,
+ * `egp_config_init`, `egp_last_error_message`, `egp_last_error_code` and the static-string
+ * functions. Not allowed: `egp_probe_run_blocking` (it returns `EGP_RESULT_RUNTIME` there).
+ * Do not wait inside the callback for another probe's callback: it runs after this one returns.
  */
 typedef void (*EgpCompletionCallback)(EgpProbe probe, EgpResult status, void *user_data);
 
@@ -450,10 +467,11 @@ EgpResult egp_probe_set_previous_json(EgpProbe probe, const char *report_json);
 /**
  * Sets the completion callback (NULL clears it) before `egp_probe_start`.
  *
- * The callback is called once, **from a library worker thread**, when the result is ready;
- * see `EgpCompletionCallback`. `user_data` is passed back untouched; the caller owns it and
- * must keep it valid until the callback ran or `egp_probe_free` returned (after which the
- * callback is guaranteed not to run).
+ * The callback is called once, **on the library's callback thread** (started by the first
+ * call that sets a callback; `EGP_RESULT_RUNTIME` if it cannot be started), when the result
+ * is ready; see `EgpCompletionCallback` for what it may call. `user_data` is passed back
+ * untouched; the caller owns it and must keep it valid until the callback ran or
+ * `egp_probe_free` returned (after which the callback is guaranteed not to run).
  *
  * # Safety
  * `callback` must be NULL or a function that follows the `EgpCompletionCallback` contract;
@@ -462,8 +480,9 @@ EgpResult egp_probe_set_previous_json(EgpProbe probe, const char *report_json);
 EgpResult egp_probe_set_callback(EgpProbe probe, EgpCompletionCallback callback, void *user_data);
 
 /**
- * Starts the probe on the library's worker threads and returns at once. A probe runs once.
- * Then call `egp_probe_poll` (from a game loop, every frame is fine) until `finished` is 1.
+ * Starts the probe on the library's worker threads and returns at once (it waits for no
+ * network, no probe and no callback). A probe runs once. Then call `egp_probe_poll` (from a
+ * game loop, every frame is fine) until `finished` is 1. Allowed inside a callback.
  */
 EgpResult egp_probe_start(EgpProbe probe);
 
@@ -506,22 +525,31 @@ EgpResult egp_probe_payload_json(EgpProbe probe, char *buf, size_t len, size_t *
 /**
  * Asks the probe to stop sending; it finishes shortly after with what was measured so far
  * (`cancelled` is 1 in its progress). A probe not started yet is finished as
- * `EGP_RESULT_CANCELLED`. Cancelling twice, or a finished probe, is fine.
+ * `EGP_RESULT_CANCELLED`. Cancelling twice, or a finished probe, is fine. Returns at once: it
+ * only signals the run, from any thread, also inside a callback (for any probe).
  */
 EgpResult egp_probe_cancel(EgpProbe probe);
 
 /**
  * For tools: starts the probe if needed and blocks the calling thread until it has ended;
- * returns the run's result code. Never call it from a game's main thread, nor from the
- * completion callback (`EGP_RESULT_RUNTIME`).
+ * returns the run's result code. Never call it from a game's main thread. The only call that
+ * blocks: refused (`EGP_RESULT_RUNTIME`) inside the completion callback, or on any thread of
+ * an async runtime.
  */
 EgpResult egp_probe_run_blocking(EgpProbe probe);
 
 /**
  * Releases the probe: cancels it if running and detaches the callback (once this returns,
- * the callback is not running and never will). The handle is invalid afterwards; freeing it
+ * the callback is not running and never will). The handle is invalid at once; freeing it
  * again returns `EGP_RESULT_INVALID_HANDLE`. Freeing `EGP_PROBE_NONE` does nothing and
  * returns `EGP_RESULT_OK`, like `free(NULL)`.
+ *
+ * It never waits for the run to end: a running probe is cancelled and lets its resources go
+ * on the library's threads shortly after. The one wait: called on one of your threads while
+ * this probe's callback is running right now, it returns when the callback has returned (so
+ * do not call it while holding a lock your callback takes). Inside a callback it never waits,
+ * for its own probe or any other: callbacks run one at a time, so no other one is running,
+ * and a freed probe whose callback is due is never called back.
  */
 EgpResult egp_probe_free(EgpProbe probe);
 

@@ -191,10 +191,11 @@ pub unsafe extern "C" fn egp_probe_set_previous_json(
 
 /// Sets the completion callback (NULL clears it) before `egp_probe_start`.
 ///
-/// The callback is called once, **from a library worker thread**, when the result is ready;
-/// see `EgpCompletionCallback`. `user_data` is passed back untouched; the caller owns it and
-/// must keep it valid until the callback ran or `egp_probe_free` returned (after which the
-/// callback is guaranteed not to run).
+/// The callback is called once, **on the library's callback thread** (started by the first
+/// call that sets a callback; `EGP_RESULT_RUNTIME` if it cannot be started), when the result
+/// is ready; see `EgpCompletionCallback` for what it may call. `user_data` is passed back
+/// untouched; the caller owns it and must keep it valid until the callback ran or
+/// `egp_probe_free` returned (after which the callback is guaranteed not to run).
 ///
 /// # Safety
 /// `callback` must be NULL or a function that follows the `EgpCompletionCallback` contract;
@@ -208,8 +209,9 @@ pub unsafe extern "C" fn egp_probe_set_callback(
     call(|| session(probe)?.set_callback(Completion::new(callback, user_data)))
 }
 
-/// Starts the probe on the library's worker threads and returns at once. A probe runs once.
-/// Then call `egp_probe_poll` (from a game loop, every frame is fine) until `finished` is 1.
+/// Starts the probe on the library's worker threads and returns at once (it waits for no
+/// network, no probe and no callback). A probe runs once. Then call `egp_probe_poll` (from a
+/// game loop, every frame is fine) until `finished` is 1. Allowed inside a callback.
 #[unsafe(no_mangle)]
 pub extern "C" fn egp_probe_start(probe: EgpProbe) -> EgpResult {
     call(|| session(probe)?.start(probe))
@@ -300,7 +302,8 @@ pub unsafe extern "C" fn egp_probe_payload_json(
 
 /// Asks the probe to stop sending; it finishes shortly after with what was measured so far
 /// (`cancelled` is 1 in its progress). A probe not started yet is finished as
-/// `EGP_RESULT_CANCELLED`. Cancelling twice, or a finished probe, is fine.
+/// `EGP_RESULT_CANCELLED`. Cancelling twice, or a finished probe, is fine. Returns at once: it
+/// only signals the run, from any thread, also inside a callback (for any probe).
 #[unsafe(no_mangle)]
 pub extern "C" fn egp_probe_cancel(probe: EgpProbe) -> EgpResult {
     call(|| {
@@ -310,8 +313,9 @@ pub extern "C" fn egp_probe_cancel(probe: EgpProbe) -> EgpResult {
 }
 
 /// For tools: starts the probe if needed and blocks the calling thread until it has ended;
-/// returns the run's result code. Never call it from a game's main thread, nor from the
-/// completion callback (`EGP_RESULT_RUNTIME`).
+/// returns the run's result code. Never call it from a game's main thread. The only call that
+/// blocks: refused (`EGP_RESULT_RUNTIME`) inside the completion callback, or on any thread of
+/// an async runtime.
 #[unsafe(no_mangle)]
 pub extern "C" fn egp_probe_run_blocking(probe: EgpProbe) -> EgpResult {
     call(|| {
@@ -327,9 +331,16 @@ pub extern "C" fn egp_probe_run_blocking(probe: EgpProbe) -> EgpResult {
 }
 
 /// Releases the probe: cancels it if running and detaches the callback (once this returns,
-/// the callback is not running and never will). The handle is invalid afterwards; freeing it
+/// the callback is not running and never will). The handle is invalid at once; freeing it
 /// again returns `EGP_RESULT_INVALID_HANDLE`. Freeing `EGP_PROBE_NONE` does nothing and
 /// returns `EGP_RESULT_OK`, like `free(NULL)`.
+///
+/// It never waits for the run to end: a running probe is cancelled and lets its resources go
+/// on the library's threads shortly after. The one wait: called on one of your threads while
+/// this probe's callback is running right now, it returns when the callback has returned (so
+/// do not call it while holding a lock your callback takes). Inside a callback it never waits,
+/// for its own probe or any other: callbacks run one at a time, so no other one is running,
+/// and a freed probe whose callback is due is never called back.
 #[unsafe(no_mangle)]
 pub extern "C" fn egp_probe_free(probe: EgpProbe) -> EgpResult {
     call(|| {
@@ -376,7 +387,7 @@ pub extern "C" fn egp_last_error_code() -> EgpResult {
 #[cfg(test)]
 mod tests {
     use std::net::UdpSocket;
-    use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+    use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
     use std::time::{Duration, Instant};
 
     use super::*;
@@ -517,6 +528,59 @@ mod tests {
         assert_eq!(egp_probe_free(probe), EgpResult::Ok);
         assert_eq!(egp_probe_free(probe), EgpResult::InvalidHandle);
         assert_eq!(read(probe, false), Err(EgpResult::InvalidHandle));
+    }
+
+    /// The handles of two probes whose callbacks free each other.
+    static PAIR: [AtomicU64; 2] = [AtomicU64::new(0), AtomicU64::new(0)];
+    static PAIR_FREES: [AtomicU32; 2] = [AtomicU32::new(u32::MAX), AtomicU32::new(u32::MAX)];
+    static PAIR_CALLS: AtomicU32 = AtomicU32::new(0);
+
+    unsafe extern "C" fn free_the_other(probe: EgpProbe, _: EgpResult, _: *mut c_void) {
+        let other = usize::from(PAIR[0].load(Ordering::SeqCst) == probe);
+        // Gives the other probe's callback every chance to be due at the same time.
+        std::thread::sleep(Duration::from_millis(20));
+        let code = egp_probe_free(PAIR[other].load(Ordering::SeqCst));
+        PAIR_FREES[other].store(code as u32, Ordering::SeqCst);
+        // Blocking stays refused on the callback thread.
+        assert_eq!(egp_probe_run_blocking(probe), EgpResult::Runtime);
+        PAIR_CALLS.fetch_add(1, Ordering::SeqCst);
+    }
+
+    #[test]
+    fn callbacks_freeing_each_other_leave_the_library_working() {
+        let echo = Echo::start();
+        let config = r#"{"count": 2, "interval_ms": 1}"#;
+        for slot in &PAIR {
+            let probe = create(&echo.list(), config);
+            slot.store(probe, Ordering::SeqCst);
+            // SAFETY: a static function; the user data is not used.
+            let code = unsafe {
+                egp_probe_set_callback(probe, Some(free_the_other), std::ptr::null_mut())
+            };
+            assert_eq!(code, EgpResult::Ok);
+        }
+        for slot in &PAIR {
+            assert_eq!(egp_probe_start(slot.load(Ordering::SeqCst)), EgpResult::Ok);
+        }
+        let waited = Instant::now();
+        while PAIR_CALLS.load(Ordering::SeqCst) == 0 && waited.elapsed() < Duration::from_secs(20) {
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        assert!(PAIR_CALLS.load(Ordering::SeqCst) >= 1, "no callback ran");
+        // Whatever the callbacks freed, each probe is freed exactly once in all.
+        for (slot, by_callback) in PAIR.iter().zip(&PAIR_FREES) {
+            let by_test = egp_probe_free(slot.load(Ordering::SeqCst)) as u32;
+            let by_callback = by_callback.load(Ordering::SeqCst);
+            let ok = [by_test, by_callback]
+                .iter()
+                .filter(|&&c| c == EgpResult::Ok as u32)
+                .count();
+            assert_eq!(ok, 1, "test free {by_test}, callback free {by_callback}");
+        }
+        // Nothing is stuck: a new probe runs to its end.
+        let probe = create(&echo.list(), config);
+        assert_eq!(egp_probe_run_blocking(probe), EgpResult::Ok);
+        assert_eq!(egp_probe_free(probe), EgpResult::Ok);
     }
 
     #[test]

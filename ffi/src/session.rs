@@ -2,15 +2,20 @@
 //!
 //! The facade's [`ProbeHandle`] is kept while the run goes on (so progress can be read at any
 //! time); a small supervisor task on the runtime notices the end, stores the report as JSON
-//! text, wakes blocking waiters and fires the completion callback.
+//! text, wakes blocking waiters and queues the completion callback for the callback thread.
+//!
+//! Nothing here waits while holding the state lock, and no lock is held while a callback runs.
+//! `release` (free) never waits for the run: it cancels it, and the supervisor task, which owns
+//! its own reference to the session, lets the resources go when the run ends.
 
+use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use probe::{ProbeBuilder, ProbeError, ProbeHandle, Progress, Report};
 
-use crate::callback::{CallbackSlot, Completion, EgpProbe};
+use crate::callback::{self, CallbackSlot, Completion, EgpProbe};
 use crate::result::{EgpResult, FfiError};
 use crate::runtime;
 
@@ -90,7 +95,7 @@ pub(crate) struct Session {
     ended: Condvar,
     beacons: u32,
     cancel_requested: AtomicBool,
-    callback: CallbackSlot,
+    callback: Arc<CallbackSlot>,
 }
 
 impl Session {
@@ -101,7 +106,7 @@ impl Session {
             ended: Condvar::new(),
             beacons: u32::try_from(beacons).unwrap_or(u32::MAX),
             cancel_requested: AtomicBool::new(false),
-            callback: CallbackSlot::default(),
+            callback: Arc::default(),
         }
     }
 
@@ -124,6 +129,9 @@ impl Session {
 
     /// Sets the completion callback. Only before the start.
     pub(crate) fn set_callback(&self, completion: Option<Completion>) -> Result<(), FfiError> {
+        if completion.is_some() {
+            callback::ensure_callback_thread()?;
+        }
         match &*self.lock() {
             State::Created(_) => {
                 self.callback.set(completion);
@@ -134,35 +142,57 @@ impl Session {
     }
 
     /// Starts the run on the shared runtime; returns at once.
+    ///
+    /// The facade's `start` runs with no lock held (state `Running` without a handle meanwhile),
+    /// so a poll or a callback never waits for whatever it does; a cancel or free arriving in
+    /// between is applied as soon as the handle exists.
     pub(crate) fn start(self: &Arc<Self>, id: EgpProbe) -> Result<(), FfiError> {
         let runtime = runtime::get()?;
-        let mut state = self.lock();
-        let builder = match &mut *state {
-            State::Created(builder) => std::mem::take(builder.as_mut()),
-            State::Running { .. } => return Err(already_started()),
-            State::Finished(outcome) => {
-                return Err(match &outcome.result {
-                    Err(e) if e.code == EgpResult::Cancelled => e.clone(),
-                    _ => already_started(),
-                });
-            }
+        let builder = {
+            let mut state = self.lock();
+            let builder = match &mut *state {
+                State::Created(builder) => std::mem::take(builder.as_mut()),
+                State::Running { .. } => return Err(already_started()),
+                State::Finished(outcome) => {
+                    return Err(match &outcome.result {
+                        Err(e) if e.code == EgpResult::Cancelled => e.clone(),
+                        _ => already_started(),
+                    });
+                }
+            };
+            let mut waiting = Progress::default();
+            waiting.targets_total = self.beacons;
+            *state = State::Running {
+                handle: None,
+                last: waiting,
+            };
+            builder
         };
-        let started = {
+        // A panic must not leave the probe running without a run: it is finished as PANIC.
+        let started = std::panic::catch_unwind(AssertUnwindSafe(|| {
             let _context = runtime.enter();
-            builder.start()
-        };
+            builder.start().map_err(FfiError::from)
+        }))
+        .unwrap_or_else(|_| {
+            Err(FfiError::new(
+                EgpResult::Panic,
+                "internal error (please report it): starting the probe panicked",
+            ))
+        });
+        let mut state = self.lock();
         match started {
-            Ok(handle) => {
-                *state = State::Running {
-                    handle: Some(handle),
-                    last: Progress::default(),
-                };
+            Ok(started) => {
+                if self.cancel_requested.load(Ordering::Relaxed) {
+                    started.cancel();
+                }
+                if let State::Running { handle, .. } = &mut *state {
+                    *handle = Some(started);
+                }
                 drop(state);
                 runtime.spawn(supervise(Arc::clone(self), id));
                 Ok(())
             }
-            Err(err) => {
-                let error = FfiError::from(err);
+            Err(error) => {
                 *state = State::Finished(Box::new(Outcome {
                     result: Err(error.clone()),
                     progress: Progress::default(),
@@ -232,6 +262,8 @@ impl Session {
                 self.ended.notify_all();
             }
             State::Running { handle, .. } => {
+                // Without a handle the run is being started: `start` cancels it once it exists
+                // (it reads this flag under the same lock).
                 self.cancel_requested.store(true, Ordering::Relaxed);
                 if let Some(handle) = handle {
                     handle.cancel();
@@ -284,6 +316,8 @@ impl Session {
     }
 
     /// Called by `egp_probe_free`: stops the run and makes sure the callback will not fire.
+    /// Never waits for the run; waits for a running callback only on a caller's thread (see
+    /// `CallbackSlot::detach`), with no lock held.
     pub(crate) fn release(&self) {
         self.cancel();
         self.callback.detach();
@@ -329,7 +363,7 @@ impl Session {
         }
         self.ended.notify_all();
         tracing::debug!(probe = id, %status, "probe finished");
-        self.callback.fire(id, status);
+        self.callback.fire_later(id, status);
     }
 }
 

@@ -85,6 +85,23 @@ gcc -std=c11 -Wall -Wextra -Werror -g -fsanitize=address -fno-omit-frame-pointer
 run_test "C (staticlib, AddressSanitizer)" \
   env ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 "$WORK/test_c_asan" "$LIST"
 
+# C from 8 threads for a few seconds: probes created, started, polled, cancelled and freed
+# concurrently, callbacks that re-enter the library and free other probes and themselves, two
+# callbacks freeing each other's probe; then a last probe must still finish. A watchdog in the
+# test turns a deadlock into a failure. Against the cdylib, then under AddressSanitizer (which
+# also catches a callback touching its user_data after egp_probe_free returned).
+THREAD_SECONDS="${EGP_THREAD_TEST_SECONDS:-3}"
+gcc -std=c11 -Wall -Wextra -Werror -pthread -I "$INCLUDE" ffi/tests/c/test_threads.c \
+  -o "$WORK/test_threads" -L "$LIB_DIR" -ledgegap_probe
+run_test "C threads (cdylib)" \
+  env LD_LIBRARY_PATH="$LIB_DIR" "$WORK/test_threads" "$LIST" "$THREAD_SECONDS"
+gcc -std=c11 -Wall -Wextra -Werror -pthread -g -fsanitize=address -fno-omit-frame-pointer \
+  -I "$INCLUDE" ffi/tests/c/test_threads.c -o "$WORK/test_threads_asan" \
+  "$LIB_DIR/libedgegap_probe.a" -lpthread -ldl -lm
+run_test "C threads (staticlib, AddressSanitizer)" \
+  env ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 "$WORK/test_threads_asan" "$LIST" \
+  "$THREAD_SECONDS"
+
 # C++ through the header-only RAII wrapper.
 g++ -std=c++17 -Wall -Wextra -Werror -I "$INCLUDE" -I "$CPP_INCLUDE" ffi/tests/cpp/test_probe.cpp \
   -o "$WORK/test_cpp" -L "$LIB_DIR" -ledgegap_probe -pthread

@@ -84,7 +84,9 @@ struct Config : EgpConfig {
 /// One probe run. Move-only; the destructor frees the handle.
 class Probe {
 public:
-    /// Called once from a library worker thread when the result is ready.
+    /// Called once on the library's callback thread (one callback at a time) when the result is
+    /// ready. Destroying another Probe inside it does not wait (see EgpCompletionCallback);
+    /// do not destroy the Probe that owns this function from inside it.
     using Completion = std::function<void(EgpResult status)>;
 
     /// Creates a probe from a beacon list (either JSON shape) and settings.
@@ -128,7 +130,7 @@ public:
         return egp_probe_set_previous_json(handle_, report_json.c_str());
     }
 
-    /// Sets a completion function, called once from a library worker thread. Before Start().
+    /// Sets a completion function, called once on the library's callback thread. Before Start().
     EgpResult OnComplete(Completion completion) {
         auto stored = std::make_unique<Completion>(std::move(completion));
         EgpResult code = egp_probe_set_callback(handle_, &Probe::Trampoline, stored.get());
