@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use clap::Parser;
 
-use crate::cli::{Cli, Command};
+use crate::cli::{Cli, Command, Connection};
 use crate::error::CliError;
 use crate::{beacon_sim, beacons, demo, exit, logging, printable, probe, storage, ticket};
 
@@ -42,7 +42,7 @@ pub fn main() -> u8 {
             )));
         }
     };
-    let result = runtime.block_on(run(cli.command));
+    let result = runtime.block_on(run(cli.command, &cli.connection));
     // Do not wait for stray tasks (a blocked stdin reader, say) once the command is done.
     runtime.shutdown_timeout(Duration::from_millis(200));
     match result {
@@ -51,15 +51,32 @@ pub fn main() -> u8 {
     }
 }
 
-async fn run(command: Command) -> Result<(), CliError> {
+/// Runs `command`, with the global connection flags copied into its arguments.
+async fn run(command: Command, connection: &Connection) -> Result<(), CliError> {
+    let (matchmaker, api) = (connection.matchmaker(), connection.api());
     match command {
         Command::Demo(args) => demo::run(args).await,
-        Command::Probe(args) => probe::run(args).await,
-        Command::Beacons(args) => beacons::run_beacons(args).await,
-        Command::Locations(args) => beacons::run_locations(args).await,
-        Command::Ticket(args) => ticket::run(args).await,
+        Command::Probe(mut args) => {
+            (args.source.matchmaker, args.source.api) = (matchmaker, api);
+            probe::run(args).await
+        }
+        Command::Beacons(mut args) => {
+            (args.matchmaker, args.api) = (matchmaker, api);
+            beacons::run_beacons(args).await
+        }
+        Command::Locations(mut args) => {
+            (args.matchmaker, args.api) = (matchmaker, api);
+            beacons::run_locations(args).await
+        }
+        Command::Ticket(mut args) => {
+            (args.source.matchmaker, args.source.api) = (matchmaker, api);
+            ticket::run(args).await
+        }
         Command::Beacon(args) => beacon_sim::run(args).await,
-        Command::Storage(args) => storage::run(args).await,
+        Command::Storage(mut args) => {
+            args.api = api;
+            storage::run(args).await
+        }
     }
 }
 

@@ -24,6 +24,10 @@ pub struct Cli {
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
     pub verbose: u8,
 
+    /// Where the matchmaker and the Edgegap API are: accepted before or after any command.
+    #[command(flatten)]
+    pub connection: Connection,
+
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
@@ -182,36 +186,104 @@ pub struct DemoArgs {
     pub output: OutputArgs,
 }
 
-/// The matchmaker to talk to.
-#[derive(Debug, Clone, Default, Args)]
-pub struct MatchmakerArgs {
+/// The connection flags, global: every command accepts them wherever they are typed
+/// (`edgegap-probe --api-url U storage endpoint list` and `... storage endpoint list --api-url
+/// U` alike). The commands get them copied into their own arguments after parsing.
+#[derive(Debug, Clone, Args)]
+pub struct Connection {
     /// Base URL of the matchmaker API, e.g. https://abc.edgegap.net
-    #[arg(long, value_name = "URL")]
+    #[arg(long, value_name = "URL", global = true, value_parser = http_url)]
     pub matchmaker_url: Option<String>,
     /// The matchmaker's token, sent raw in `Authorization`.
     #[arg(
         long,
         value_name = "TOKEN",
         env = "EDGEGAP_MATCHMAKER_TOKEN",
-        hide_env_values = true
+        hide_env_values = true,
+        global = true
     )]
     pub matchmaker_token: Option<String>,
-}
-
-/// The Edgegap Integration API.
-#[derive(Debug, Clone, Args)]
-pub struct ApiArgs {
     /// Base URL of the Edgegap Integration API.
-    #[arg(long, value_name = "URL", default_value = "https://api.edgegap.com")]
+    #[arg(
+        long,
+        value_name = "URL",
+        default_value = DEFAULT_API_URL,
+        global = true,
+        value_parser = http_url
+    )]
     pub api_url: String,
     /// The organisation's API token (backend use only; never ship it in a game).
     #[arg(
         long,
         value_name = "TOKEN",
         env = "EDGEGAP_API_TOKEN",
-        hide_env_values = true
+        hide_env_values = true,
+        global = true
     )]
     pub api_token: Option<String>,
+}
+
+/// The Integration API's address.
+pub const DEFAULT_API_URL: &str = "https://api.edgegap.com";
+
+/// An absolute `http://` or `https://` URL, else a usage error that says to add the scheme.
+fn http_url(text: &str) -> Result<String, String> {
+    let trimmed = text.trim();
+    let lower = trimmed.to_ascii_lowercase();
+    if lower.starts_with("https://") || lower.starts_with("http://") {
+        if trimmed.len() > lower.find("://").unwrap_or(0) + 3 {
+            return Ok(trimmed.to_owned());
+        }
+        return Err("the URL has no host".to_owned());
+    }
+    Err(format!(
+        "{trimmed:?} is not an absolute URL: add the scheme, e.g. https://{trimmed}"
+    ))
+}
+
+/// The matchmaker to talk to (copied from [`Connection`]).
+#[derive(Debug, Clone, Default)]
+pub struct MatchmakerArgs {
+    /// Base URL of the matchmaker API.
+    pub matchmaker_url: Option<String>,
+    /// The matchmaker's token.
+    pub matchmaker_token: Option<String>,
+}
+
+/// The Edgegap Integration API (copied from [`Connection`]).
+#[derive(Debug, Clone)]
+pub struct ApiArgs {
+    /// Base URL of the Edgegap Integration API.
+    pub api_url: String,
+    /// The organisation's API token.
+    pub api_token: Option<String>,
+}
+
+impl Default for ApiArgs {
+    fn default() -> Self {
+        Self {
+            api_url: DEFAULT_API_URL.to_owned(),
+            api_token: None,
+        }
+    }
+}
+
+impl Connection {
+    /// The matchmaker part.
+    pub fn matchmaker(&self) -> MatchmakerArgs {
+        MatchmakerArgs {
+            matchmaker_url: self.matchmaker_url.clone(),
+            matchmaker_token: self.matchmaker_token.clone(),
+        }
+    }
+
+    /// The Integration API part.
+    pub fn api(&self) -> ApiArgs {
+        ApiArgs {
+            api_url: self.api_url.clone(),
+            api_token: self.api_token.clone(),
+        }
+    }
 }
 
 /// Where the beacons come from.
@@ -223,11 +295,11 @@ pub struct SourceArgs {
     /// One beacon: CITY=HOST:PORT[/udp|/tcp], CITY=HOST/icmp; IPv6 as [::1]:9000. Repeatable.
     #[arg(long, value_name = "CITY=HOST:PORT[/PROTO]")]
     pub beacon: Vec<BeaconFlag>,
-    /// The matchmaker to get the beacon list from.
-    #[command(flatten)]
+    /// The matchmaker to get the beacon list from (from the global connection flags).
+    #[arg(skip)]
     pub matchmaker: MatchmakerArgs,
-    /// The Edgegap API to get the beacon list from.
-    #[command(flatten)]
+    /// The Edgegap API to get the beacon list from (from the global connection flags).
+    #[arg(skip)]
     pub api: ApiArgs,
 }
 
@@ -303,11 +375,11 @@ pub struct ProbeArgs {
 /// `beacons` and `locations`.
 #[derive(Debug, Clone, Args)]
 pub struct ListArgs {
-    /// The matchmaker to ask (takes precedence over the API).
-    #[command(flatten)]
+    /// The matchmaker to ask (takes precedence over the API; from the global flags).
+    #[arg(skip)]
     pub matchmaker: MatchmakerArgs,
-    /// The Edgegap API to ask.
-    #[command(flatten)]
+    /// The Edgegap API to ask (from the global flags).
+    #[arg(skip)]
     pub api: ApiArgs,
     /// `--json`.
     #[command(flatten)]
@@ -376,8 +448,8 @@ pub struct BeaconArgs {
 /// `storage`.
 #[derive(Debug, Clone, Args)]
 pub struct StorageArgs {
-    /// The Edgegap API.
-    #[command(flatten)]
+    /// The Edgegap API (from the global flags).
+    #[arg(skip)]
     pub api: ApiArgs,
     /// What to administer.
     #[command(subcommand)]
