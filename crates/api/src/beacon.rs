@@ -64,6 +64,14 @@ pub enum BeaconListError {
         "beacon list is not valid JSON of either shape ({{\"locations\": [...]}} or {{\"beacons\": [...]}}): {0}"
     )]
     Json(#[from] serde_json::Error),
+    /// One entry is not a beacon (a missing or mistyped field); says which entry.
+    #[error("beacon #{index} of the list is unusable: {message}")]
+    Entry {
+        /// Position in the list, from 0.
+        index: usize,
+        /// What the JSON parser said of it (scrubbed like every server-sent text).
+        message: String,
+    },
     /// The JSON has neither a `locations` nor a `beacons` array.
     #[error(
         "beacon list has neither a \"locations\" array (Edgegap v1 API) nor a \"beacons\" array (matchmaker)"
@@ -101,6 +109,10 @@ impl BeaconListError {
                 index,
                 host: scrub(&host),
             },
+            Self::Entry { index, message } => Self::Entry {
+                index,
+                message: scrub(&message),
+            },
             other => other,
         }
     }
@@ -130,9 +142,9 @@ fn port_or_none<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<u16>, D
 #[derive(Debug, Deserialize)]
 struct RawList {
     #[serde(default)]
-    locations: Option<Vec<RawBeacon>>,
+    locations: Option<Vec<serde_json::Value>>,
     #[serde(default)]
-    beacons: Option<Vec<RawBeacon>>,
+    beacons: Option<Vec<serde_json::Value>>,
 }
 
 fn non_empty(s: Option<String>) -> Option<String> {
@@ -307,23 +319,46 @@ crate::pagination::impl_page!(BeaconList, IntegrationBeacon, locations);
 /// array of beacons. Unknown fields are ignored; a malformed entry is an error that names it.
 pub fn parse_beacon_list(json: &str) -> Result<Vec<Beacon>, BeaconListError> {
     let value: serde_json::Value = serde_json::from_str(json)?;
-    let raw: Vec<RawBeacon> = if value.is_array() {
-        serde_json::from_value(value)?
+    let entries: Vec<serde_json::Value> = if let serde_json::Value::Array(entries) = value {
+        entries
     } else {
         let list: RawList = serde_json::from_value(value)?;
         list.locations
             .or(list.beacons)
             .ok_or(BeaconListError::UnknownShape)?
     };
-    raw.into_iter()
+    entries
+        .into_iter()
         .enumerate()
-        .map(|(i, b)| b.into_beacon(i))
+        .map(|(index, entry)| {
+            serde_json::from_value::<RawBeacon>(entry)
+                .map_err(|e| BeaconListError::Entry {
+                    index,
+                    message: e.to_string(),
+                })?
+                .into_beacon(index)
+        })
         .collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_unusable_entry_is_named_by_its_position() {
+        let err = parse_beacon_list(
+            r#"{"locations": [{"host": "192.0.2.4", "location": {"city": "A", "country": "B"}},
+                              {"host": "192.0.2.5"}]}"#,
+        )
+        .unwrap_err();
+        assert!(
+            matches!(err, BeaconListError::Entry { index: 1, .. }),
+            "{err:?}"
+        );
+        let text = err.to_string();
+        assert!(text.contains("#1") && text.contains("location"), "{text}");
+    }
 
     #[test]
     fn reads_the_v1_shape() {

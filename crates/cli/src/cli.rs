@@ -40,7 +40,8 @@ Examples:
   edgegap-probe demo
   edgegap-probe probe --beacons-file beacons.json
   edgegap-probe probe --matchmaker-url https://mm.example.com --json
-  edgegap-probe ticket --matchmaker-url https://mm.example.com --profile casual
+  edgegap-probe ticket --profile casual \\
+      --matchmaker-url https://mm.example.com
 
 Tokens come from --matchmaker-token / --api-token or, better, from the EDGEGAP_MATCHMAKER_TOKEN /
 EDGEGAP_API_TOKEN environment variables; they are never printed.
@@ -78,6 +79,31 @@ pub enum Command {
     /// Administer endpoint storage and pull profiles (Edgegap Integration API).
     #[command(after_help = STORAGE_HELP)]
     Storage(StorageArgs),
+    /// Print a shell completion script (bash, zsh, fish, powershell, elvish).
+    #[command(after_help = COMPLETIONS_HELP)]
+    Completions(CompletionsArgs),
+    /// Print the manual page (roff) on stdout.
+    #[command(
+        after_help = "Example:\n  edgegap-probe man > edgegap-probe.1 && man ./edgegap-probe.1"
+    )]
+    Man,
+}
+
+const COMPLETIONS_HELP: &str = "\
+Examples:
+  edgegap-probe completions bash \\
+      > ~/.local/share/bash-completion/completions/edgegap-probe
+  edgegap-probe completions zsh > ~/.zfunc/_edgegap-probe
+  edgegap-probe completions fish \\
+      > ~/.config/fish/completions/edgegap-probe.fish
+  edgegap-probe completions powershell >> $PROFILE";
+
+/// `completions`.
+#[derive(Debug, Clone, Args)]
+pub struct CompletionsArgs {
+    /// The shell.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
 }
 
 const DEMO_HELP: &str = "\
@@ -99,10 +125,13 @@ v1 shape {\"locations\": [...]} or the matchmaker shape {\"beacons\": [...]}.
 Examples:
   edgegap-probe probe --beacons-file beacons.json
   curl -s ... | edgegap-probe probe --beacons-file - --json
-  edgegap-probe probe --beacon Montreal=127.0.0.5:9000 --beacon Tokyo=127.0.0.6:9000/tcp
+  edgegap-probe probe --beacon Montreal=127.0.0.5:9000 \\
+      --beacon Tokyo=127.0.0.6:9000/tcp
   edgegap-probe probe --beacon Paris=192.0.2.7/icmp --beacon Oslo=[::1]:9000
-  EDGEGAP_MATCHMAKER_TOKEN=... edgegap-probe probe --matchmaker-url https://mm.example.com --payload
-  EDGEGAP_API_TOKEN=... edgegap-probe probe --protocol tcp --statistic mean --max-latency-ms 150
+  EDGEGAP_MATCHMAKER_TOKEN=... edgegap-probe probe --payload \\
+      --matchmaker-url https://mm.example.com
+  EDGEGAP_API_TOKEN=... edgegap-probe probe --protocol tcp --statistic mean \\
+      --max-latency-ms 150
 
 ICMP needs permission: run with --protocol udp or tcp, or allow unprivileged ICMP sockets with
   sudo sysctl -w net.ipv4.ping_group_range=\"0 2147483647\"
@@ -112,7 +141,8 @@ beacon list (see edgegap-probe --help).";
 
 const BEACONS_HELP: &str = "\
 Examples:
-  EDGEGAP_MATCHMAKER_TOKEN=... edgegap-probe beacons --matchmaker-url https://mm.example.com
+  EDGEGAP_MATCHMAKER_TOKEN=... edgegap-probe beacons \\
+      --matchmaker-url https://mm.example.com
   EDGEGAP_API_TOKEN=... edgegap-probe beacons --json
 
 Exit codes: 0 success, 2 usage, 4 API error (see edgegap-probe --help).";
@@ -123,7 +153,8 @@ With an API token: every location of GET /v1/locations.
 
 Examples:
   EDGEGAP_API_TOKEN=... edgegap-probe locations
-  edgegap-probe locations --matchmaker-url https://mm.example.com --matchmaker-token ... --json
+  edgegap-probe locations --json --matchmaker-token ... \\
+      --matchmaker-url https://mm.example.com
 
 Exit codes: 0 success, 2 usage, 4 API error (see edgegap-probe --help).";
 
@@ -133,8 +164,10 @@ Probes the beacons (by default the matchmaker's own list), creates a ticket whos
 assignment and prints it. Ctrl-C deletes the ticket and exits with 130.
 
 Examples:
-  EDGEGAP_MATCHMAKER_TOKEN=... edgegap-probe ticket --matchmaker-url https://mm.example.com --profile casual
-  edgegap-probe ticket --matchmaker-url https://mm.example.com --profile ranked --player-ip 203.0.113.7 --json
+  EDGEGAP_MATCHMAKER_TOKEN=... edgegap-probe ticket --profile casual \\
+      --matchmaker-url https://mm.example.com
+  edgegap-probe ticket --profile ranked --player-ip 203.0.113.7 --json \\
+      --matchmaker-url https://mm.example.com
 
 Exit codes: 0 success, 1 error, 2 usage, 3 no location reachable, 4 API error (incl. a ticket
 the matchmaker cancelled), 130 interrupted (see edgegap-probe --help).";
@@ -147,8 +180,10 @@ a real interface. --delay-ms, --jitter-ms and --loss are given once for all beac
 
 Examples:
   edgegap-probe beacon --listen 127.0.0.5:9000 --delay-ms 40
-  edgegap-probe beacon --listen Montreal=127.0.0.5:9000 --delay-ms 12 --listen Tokyo=127.0.0.6:9000 --delay-ms 160
-  edgegap-probe beacon --scenario crates/sim/scenarios/demo.toml --shape matchmaker > beacons.json &
+  edgegap-probe beacon --listen Montreal=127.0.0.5:9000 --delay-ms 12 \\
+      --listen Tokyo=127.0.0.6:9000 --delay-ms 160
+  edgegap-probe beacon --scenario crates/sim/scenarios/demo.toml \\
+      --shape matchmaker > beacons.json &
   edgegap-probe probe --beacons-file beacons.json";
 
 const STORAGE_HELP: &str = "\
@@ -157,25 +192,33 @@ or from flags. Needs the API token (--api-token or EDGEGAP_API_TOKEN).
 
 Examples:
   edgegap-probe storage endpoint list
-  edgegap-probe storage endpoint create --name logs --endpoint https://s3.example.com --bucket b \\
+  edgegap-probe storage endpoint create --name logs --bucket b \\
+      --endpoint https://s3.example.com \\
       --access-key-id AKIA... --secret-access-key ...
   edgegap-probe storage endpoint update logs --file endpoint.json
-  edgegap-probe storage pull-profile create logs --name maps --source maps/ --source-type Folder \\
-      --destination /srv/maps
-  edgegap-probe storage pull-profile link logs maps --app my-game --version v1.2
+  edgegap-probe storage pull-profile create logs --name maps \\
+      --source maps/ --source-type Folder --destination /srv/maps
+  edgegap-probe storage pull-profile link logs maps \\
+      --app my-game --version v1.2
 
 Exit codes: 0 success, 1 error, 2 usage, 4 API error, 5 unusable body (see edgegap-probe --help).";
 
-/// How to print a probe result.
+/// How to print a probe result (clap flags: one bool each).
 #[derive(Debug, Clone, Copy, Default, Args)]
-#[group(multiple = false)]
+#[allow(clippy::struct_excessive_bools)]
 pub struct OutputArgs {
     /// Print the full report as JSON instead of a table.
-    #[arg(long)]
+    #[arg(long, group = "format")]
     pub json: bool,
     /// Print only the ticket attribute object, e.g. {"Montreal": 12.3, "Tokyo": 181.0}.
-    #[arg(long)]
+    #[arg(long, group = "format")]
     pub payload: bool,
+    /// Print one CSV row per location (ranked, excluded and unreachable), with a header.
+    #[arg(long, group = "format")]
+    pub csv: bool,
+    /// Show every column of the table, however wide (the default view fits the terminal).
+    #[arg(long, conflicts_with_all = ["json", "payload", "csv"])]
+    pub wide: bool,
 }
 
 /// `demo`.
@@ -324,13 +367,13 @@ pub struct ProbeOpts {
     #[arg(long, value_name = "PROTOCOL", default_value_t = ProtocolChoice::Auto)]
     pub protocol: ProtocolChoice,
     /// Samples wanted per beacon [default: 5].
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1000))]
+    #[arg(short = 'c', long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub count: Option<u32>,
     /// Milliseconds between two probes to one beacon [default: 20].
-    #[arg(long, value_name = "MS")]
+    #[arg(short = 'i', long, value_name = "MS")]
     pub interval_ms: Option<u64>,
     /// Per-probe timeout in milliseconds [default: 1000].
-    #[arg(long, value_name = "MS", value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(short = 't', long, value_name = "MS", value_parser = clap::value_parser!(u64).range(1..))]
     pub timeout_ms: Option<u64>,
     /// Limit for the whole run in milliseconds [default: 10000].
     #[arg(long, value_name = "MS", value_parser = clap::value_parser!(u64).range(1..))]

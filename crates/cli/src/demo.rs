@@ -3,9 +3,10 @@
 use edgegap_beacon_sim::Scenario;
 use edgegap_probe::{ProbeConfig, parse_beacon_list};
 
-use crate::app::write_stdout;
+use crate::app::{write_report, write_stdout};
 use crate::cli::DemoArgs;
 use crate::error::CliError;
+use crate::terminal::Terminal;
 use crate::{output, probe, progress};
 
 /// Runs `demo`.
@@ -17,7 +18,8 @@ pub async fn run(args: DemoArgs) -> Result<(), CliError> {
         from: "the demo scenario".to_owned(),
         source,
     })?;
-    let human = !(args.output.json || args.output.payload);
+    let human = !(args.output.json || args.output.payload || args.output.csv);
+    let terminal = Terminal::detect();
     if human {
         let first = scenario.beacons.first().map(|b| b.address.to_string());
         let last = scenario.beacons.last().map(|b| b.address.to_string());
@@ -27,9 +29,9 @@ pub async fn run(args: DemoArgs) -> Result<(), CliError> {
             .filter(|b| b.down || b.silent)
             .map(|b| b.city.as_str())
             .collect();
-        write_stdout(&format!(
+        let intro = format!(
             "Demo: {} simulated beacons on {}..{} (this machine only), each answering UDP after an \
-             injected delay with jitter and loss{}.\n\n",
+             injected delay with jitter and loss{}.",
             scenario.beacons.len(),
             first.unwrap_or_default(),
             last.unwrap_or_default(),
@@ -38,18 +40,19 @@ pub async fn run(args: DemoArgs) -> Result<(), CliError> {
             } else {
                 format!("; down: {}", down.join(", "))
             },
-        ))?;
+        );
+        write_stdout(&format!("{}\n", output::wrap(&intro, terminal)))?;
     }
     let probed = progress::run(beacons, ProbeConfig::default()).await;
     sim.shutdown().await;
     let probed = probed?;
-    let mut text = output::report(&probed.report, args.output);
+    let mut text = output::report(&probed.report, args.output, terminal);
     if human {
         text.push('\n');
         text.push_str(&output::timing(&probed.report));
         text.push_str("\nPayload for the matchmaker ticket's attributes:\n");
         text.push_str(&output::payload(&probed.report));
     }
-    write_stdout(&text)?;
+    write_report(&text, terminal)?;
     probe::outcome(&probed)
 }

@@ -135,6 +135,9 @@ impl CliError {
     pub fn hint(&self) -> Option<String> {
         match self {
             Self::Usage { hint, .. } => hint.clone(),
+            Self::Read { source, .. } if source.kind() == std::io::ErrorKind::InvalidData => Some(
+                "the file is not UTF-8 text: a beacon list is JSON (save it as UTF-8)".to_owned(),
+            ),
             Self::Read { path, .. } if path.as_os_str() != "-" => Some(format!(
                 "check that {} exists and is readable",
                 path.display()

@@ -1,5 +1,7 @@
-//! Logs on stderr through `tracing`: warnings only by default, `-v` info, `-vv` debug,
-//! `-vvv` trace; `RUST_LOG` (e.g. `RUST_LOG=edgegap_ping=trace`) overrides the flags.
+//! Logs on stderr through `tracing`: warnings only by default, `-v` info (what was fetched,
+//! how many beacons, the transports used, the timing), `-vv` debug, `-vvv` trace; `RUST_LOG`
+//! (e.g. `RUST_LOG=edgegap_ping=trace`) overrides the flags. Coloured only on a terminal without
+//! `NO_COLOR`; every line is scrubbed of secrets and escaped (see `printable`).
 
 use tracing_subscriber::EnvFilter;
 
@@ -17,8 +19,12 @@ pub fn init(verbose: u8) {
         }
         _ => EnvFilter::new(level),
     };
+    // Colour only on a terminal, and never with NO_COLOR set (https://no-color.org).
+    let ansi =
+        std::io::IsTerminal::is_terminal(&std::io::stderr()) && crate::terminal::colour_allowed();
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(ansi)
         .with_writer(crate::printable::LogLine::default)
         .with_target(verbose >= 2)
         .try_init();

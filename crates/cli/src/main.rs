@@ -15,8 +15,10 @@ mod output;
 mod printable;
 mod probe;
 mod progress;
+mod rank_table;
 mod source;
 mod storage;
+mod terminal;
 mod ticket;
 
 fn main() -> std::process::ExitCode {

@@ -3,23 +3,30 @@
 //! Everything here renders to a `String`; the caller writes it, so a closed pipe is handled in
 //! one place.
 
+use std::fmt::Write as _;
+
 use comfy_table::presets::UTF8_FULL_CONDENSED;
 use comfy_table::{Cell, CellAlignment, ContentArrangement, Table};
+use edgegap_probe::Report;
 use edgegap_probe::rank::UnreachableLocation;
-use edgegap_probe::{LocationReport, Report, Statistic};
 
 use crate::cli::OutputArgs;
+use crate::printable;
+use crate::rank_table::{locations_table, statistic_name};
+use crate::terminal::Terminal;
 
-/// The report in the format the flags ask for.
-pub fn report(report: &Report, format: OutputArgs) -> String {
+/// The report in the format the flags ask for, for `terminal`.
+pub fn report(report: &Report, format: OutputArgs, terminal: Terminal) -> String {
     if format.json {
         let mut text = report.to_json_pretty();
         text.push('\n');
         text
     } else if format.payload {
         payload(report)
+    } else if format.csv {
+        csv(report)
     } else {
-        report_tables(report)
+        report_tables(report, terminal, format.wide)
     }
 }
 
@@ -60,109 +67,44 @@ pub fn ms(value: Option<f64>) -> String {
     }
 }
 
-fn percent(value: Option<f64>) -> String {
-    match value {
-        Some(v) if v.is_finite() => format!("{:.0} %", v * 100.0),
-        _ => "-".to_owned(),
-    }
-}
-
-/// The samples column: received / sent, and the probes stopped in flight (`sent = received +
-/// lost + late + stopped`; the loss column is `(lost + late) / (sent − stopped)`), or the age
-/// of figures carried over from the saved report.
-fn samples(l: &LocationReport) -> String {
-    if let Some(carried) = l.carried_over {
-        return format!("saved {} ago", age(carried.age_ms));
-    }
-    let c = l.counts;
-    if c.cancelled > 0 {
-        format!("{}/{} ({} stopped)", c.received, c.sent, c.cancelled)
-    } else {
-        format!("{}/{}", c.received, c.sent)
-    }
-}
-
-/// A human age: seconds below two minutes, minutes above.
-fn age(ms: f64) -> String {
-    let secs = (ms / 1000.0).round();
-    if secs < 120.0 {
-        format!("{secs:.0} s")
-    } else {
-        format!("{:.0} min", (secs / 60.0).round())
-    }
-}
-
-fn location_rows(table: &mut Table, locations: &[LocationReport]) {
-    for l in locations {
-        let rank = if l.sticky {
-            format!("{} (kept)", l.rank)
-        } else {
-            l.rank.to_string()
-        };
-        let protocol = match (l.protocol, l.protocols.as_slice()) {
-            (Some(p), _) => p.as_str().to_owned(),
-            (None, []) => "-".to_owned(),
-            (None, many) => many
-                .iter()
-                .map(|p| p.as_str())
-                .collect::<Vec<_>>()
-                .join("+"),
-        };
-        table.add_row(vec![
-            rank,
-            l.city.clone(),
-            l.country.clone(),
-            ms(Some(l.statistic_ms)),
-            ms(l.rtt_ms.p90),
-            ms(l.rtt_ms.jitter),
-            percent(l.loss),
-            samples(l),
-            protocol,
-        ]);
-    }
-}
-
-/// The ranking table's header: the first figure is the statistic that ranks (and that the
-/// payload carries), named as configured.
-fn rank_header(report: &Report) -> [String; 9] {
-    let statistic = report
-        .config
-        .as_ref()
-        .map_or(Statistic::Median, |c| c.statistic);
-    let name = match statistic {
-        Statistic::Median => "median",
-        Statistic::Mean => "mean",
-        Statistic::TrimmedMean => "trimmed mean",
-        Statistic::Min => "min",
-    };
-    [
-        "rank", "city", "country", name, "p90", "jitter", "loss", "samples", "protocol",
-    ]
-    .map(str::to_owned)
-}
-/// The numeric columns of [`rank_header`].
-const RANK_NUMERIC: [usize; 6] = [0, 3, 4, 5, 6, 7];
-
-/// The ranking, the excluded locations and the unreachable ones, as tables.
-pub fn report_tables(report: &Report) -> String {
+/// The ranking, the excluded locations and the unreachable ones, as tables fitted to
+/// `terminal` (every column with `wide`).
+pub fn report_tables(report: &Report, terminal: Terminal, wide: bool) -> String {
     let mut out = String::new();
     if report.locations.is_empty() {
-        out.push_str("No location reachable.\n");
-    } else {
-        let mut ranked = table(&rank_header(report));
-        location_rows(&mut ranked, &report.locations);
-        align_right(&mut ranked, &RANK_NUMERIC);
-        out.push_str(&ranked.to_string());
-        out.push('\n');
-        out.push_str(
-            "samples: replies received / probes sent; the others were lost, late, or stopped in \
-             flight once the location could no longer win (stopped probes are not loss).\n",
-        );
-        if report.locations.iter().any(|l| l.carried_over.is_some()) {
-            out.push_str(
-                "saved: figures carried over from the cache (only the best locations were \
-                 measured again); every location stays in the payload.\n",
+        if report.excluded.is_empty() {
+            out.push_str("No location reachable.\n");
+        } else {
+            let _ = writeln!(
+                out,
+                "No location within the latency limit: {} location(s) answered, all above it.",
+                report.excluded.len()
             );
+        }
+    } else {
+        out.push_str(&locations_table(
+            report,
+            &report.locations,
+            terminal,
+            wide,
+            true,
+        ));
+        out.push('\n');
+        out.push_str(&wrap(
+            &format!(
+                "{}: the figure that ranks, and that the payload carries. samples: replies \
+                 received / probes sent; the others were lost, late, or stopped in flight once \
+                 the location could no longer win (stopped probes are not loss).",
+                statistic_name(report)
+            ),
+            terminal,
+        ));
+        if report.locations.iter().any(|l| l.carried_over.is_some()) {
+            out.push_str(&wrap(
+                "saved: figures carried over from the cache (only the best locations were \
+                 measured again); every location stays in the payload.",
+                terminal,
+            ));
         }
     }
     if !report.excluded.is_empty() {
@@ -171,34 +113,182 @@ pub fn report_tables(report: &Report) -> String {
             .as_ref()
             .and_then(|c| c.max_latency_ms)
             .map_or_else(String::new, |m| format!(" {m} ms"));
-        out.push_str("\nAbove the latency limit");
-        out.push_str(&limit);
-        out.push_str(" (left out of the payload):\n");
-        let mut excluded = table(&rank_header(report));
-        location_rows(&mut excluded, &report.excluded);
-        align_right(&mut excluded, &RANK_NUMERIC);
-        out.push_str(&excluded.to_string());
+        let _ = writeln!(
+            out,
+            "\nAbove the latency limit{limit} (left out of the payload):"
+        );
+        out.push_str(&locations_table(
+            report,
+            &report.excluded,
+            terminal,
+            wide,
+            false,
+        ));
         out.push('\n');
     }
     if !report.unreachable.is_empty() {
-        out.push_str("\nUnreachable (left out of the payload):\n");
-        out.push_str(&unreachable_table(&report.unreachable));
+        out.push('\n');
+        out.push_str(&paint(
+            "Unreachable (left out of the payload):",
+            terminal,
+            "31",
+        ));
+        out.push('\n');
+        out.push_str(&unreachable_table(&report.unreachable, terminal, wide));
         out.push('\n');
     }
     out
 }
 
-fn unreachable_table(unreachable: &[UnreachableLocation]) -> String {
-    let mut table = table(&["city", "country", "reason"]);
+/// `text` in the SGR colour `code` when colour is on.
+fn paint(text: &str, terminal: Terminal, code: &str) -> String {
+    if terminal.colour {
+        format!("\u{1b}[{code}m{text}\u{1b}[0m")
+    } else {
+        text.to_owned()
+    }
+}
+
+/// A note, wrapped at the terminal's width (one line when not a terminal), with a newline.
+pub fn wrap(text: &str, terminal: Terminal) -> String {
+    let Some(width) = terminal.width else {
+        return format!("{text}\n");
+    };
+    let mut out = String::new();
+    let mut line = String::new();
+    for word in text.split_whitespace() {
+        if !line.is_empty() && line.chars().count() + 1 + word.chars().count() > width {
+            out.push_str(&line);
+            out.push('\n');
+            line.clear();
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(word);
+    }
+    out.push_str(&line);
+    out.push('\n');
+    out
+}
+
+/// The unreachable locations with their reasons, fitted to the terminal.
+pub fn unreachable_table(
+    unreachable: &[UnreachableLocation],
+    terminal: Terminal,
+    wide: bool,
+) -> String {
+    let mut t = table(&["city", "country", "reason"]);
     for u in unreachable {
         let reason = if u.reasons.is_empty() {
             "no reply".to_owned()
         } else {
             u.reasons.join("; ")
         };
-        table.add_row(vec![u.city.clone(), u.country.clone(), reason]);
+        t.add_row(vec![
+            printable::line(&u.city),
+            printable::line(&u.country),
+            printable::line(&reason),
+        ]);
     }
-    table.to_string()
+    match terminal.width.filter(|_| !wide) {
+        Some(width) => {
+            t.set_content_arrangement(ContentArrangement::Dynamic);
+            t.set_width(u16::try_from(width).unwrap_or(u16::MAX));
+        }
+        None => {
+            t.set_content_arrangement(ContentArrangement::Disabled);
+        }
+    }
+    t.to_string()
+}
+
+/// The report as CSV: a header, then one row per location (ranked, then excluded, then
+/// unreachable), like mtr's and trippy's reports. Fields with `,`, `"` or a line break are
+/// quoted.
+pub fn csv(report: &Report) -> String {
+    let mut out = String::from(
+        "status,rank,city,country,statistic,statistic_ms,score_ms,p50_ms,p90_ms,jitter_ms,loss,\
+         sent,received,lost,late,cancelled,protocol,carried_over_age_ms,codes,reason\n",
+    );
+    let statistic = statistic_name(report);
+    // Milliseconds to the microsecond, fractions to 4 decimals: no binary-float noise.
+    let num = |v: Option<f64>| {
+        v.filter(|v| v.is_finite())
+            .map_or_else(String::new, |v| format!("{}", (v * 1e4).round() / 1e4))
+    };
+    let rows = report
+        .locations
+        .iter()
+        .map(|l| ("ranked", l))
+        .chain(report.excluded.iter().map(|l| ("excluded", l)));
+    for (status, l) in rows {
+        let c = l.counts;
+        let protocol = l
+            .protocols
+            .iter()
+            .map(|p| p.as_str())
+            .collect::<Vec<_>>()
+            .join("+");
+        let fields = [
+            status.to_owned(),
+            l.rank.to_string(),
+            l.city.clone(),
+            l.country.clone(),
+            statistic.to_owned(),
+            num(Some(l.statistic_ms)),
+            num(Some(l.score_ms)),
+            num(l.rtt_ms.p50),
+            num(l.rtt_ms.p90),
+            num(l.rtt_ms.jitter),
+            num(l.loss),
+            c.sent.to_string(),
+            c.received.to_string(),
+            c.lost.to_string(),
+            c.late.to_string(),
+            c.cancelled.to_string(),
+            protocol,
+            num(l.carried_over.map(|c| c.age_ms)),
+            String::new(),
+            String::new(),
+        ];
+        push_csv_row(&mut out, &fields);
+    }
+    for u in &report.unreachable {
+        let sent: u32 = u.beacons.iter().map(|b| b.counts.sent).sum();
+        let codes = u
+            .codes
+            .iter()
+            .map(|c| c.as_str())
+            .collect::<Vec<_>>()
+            .join("+");
+        let mut fields = vec![String::new(); 20];
+        "unreachable".clone_into(&mut fields[0]);
+        fields[2].clone_from(&u.city);
+        fields[3].clone_from(&u.country);
+        statistic.clone_into(&mut fields[4]);
+        fields[11] = sent.to_string();
+        fields[17] = num(u.carried_over.map(|c| c.age_ms));
+        fields[18] = codes;
+        fields[19] = u.reasons.join("; ");
+        push_csv_row(&mut out, &fields);
+    }
+    out
+}
+
+fn push_csv_row(out: &mut String, fields: &[String]) {
+    let quoted: Vec<String> = fields
+        .iter()
+        .map(|f| {
+            if f.contains([',', '"', '\n', '\r']) {
+                format!("\"{}\"", f.replace('"', "\"\""))
+            } else {
+                f.clone()
+            }
+        })
+        .collect();
+    out.push_str(&quoted.join(","));
+    out.push('\n');
 }
 
 /// Whole milliseconds, or one decimal below 10 ms.

@@ -68,6 +68,13 @@ fn scrub(text: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// `text` scrubbed of secrets, with every control character but `\n` and the colour codes
+/// (`ESC[...m`) escaped: for output whose data cells were escaped with [`line`] before the
+/// colours were added.
+pub fn styled(text: &str) -> String {
+    block_keeping_colours(&scrub(text)).into_owned()
+}
+
 /// A log writer: gathers one event's line, then writes it scrubbed and escaped to stderr.
 #[derive(Default)]
 pub struct LogLine(Vec<u8>);
@@ -93,26 +100,33 @@ impl Drop for LogLine {
     }
 }
 
+/// Escapes every control character but `\n` and an ESC that starts a colour code
+/// (`ESC[` digits and `;` then `m`).
 fn block_keeping_colours(text: &str) -> Cow<'_, str> {
-    if !text
-        .chars()
-        .any(|c| c.is_control() && c != '\n' && c != '\u{1b}')
-    {
+    if !text.chars().any(|c| c.is_control() && c != '\n') {
         return Cow::Borrowed(text);
     }
-    Cow::Owned(
-        text.chars()
-            .flat_map(|c| {
-                let raw = !c.is_control() || c == '\n' || c == '\u{1b}';
-                let escaped: Vec<char> = if raw {
-                    vec![c]
-                } else {
-                    c.escape_unicode().collect()
-                };
-                escaped
-            })
-            .collect(),
-    )
+    let mut out = String::with_capacity(text.len() + 8);
+    for (i, c) in text.char_indices() {
+        let colour_code = c == '\u{1b}' && is_sgr(&text[i + 1..]);
+        if c.is_control() && c != '\n' && !colour_code {
+            out.extend(c.escape_unicode());
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// Whether `rest` (what follows an ESC) is `[` + digits and `;` + `m`.
+fn is_sgr(rest: &str) -> bool {
+    let Some(params) = rest.strip_prefix('[') else {
+        return false;
+    };
+    let end = params
+        .find(|c: char| !(c.is_ascii_digit() || c == ';'))
+        .unwrap_or(params.len());
+    params[end..].starts_with('m')
 }
 
 /// `text` scrubbed of secrets, with every control character escaped, line breaks included
@@ -157,6 +171,11 @@ mod tests {
         assert_eq!(
             block_keeping_colours("\u{1b}[2mlog\u{1b}[0m \u{0}"),
             "\u{1b}[2mlog\u{1b}[0m \\u{0}"
+        );
+        assert_eq!(
+            block_keeping_colours("\u{1b}]0;title\u{7}\u{1b}[2J"),
+            "\\u{1b}]0;title\\u{7}\\u{1b}[2J",
+            "only colour codes pass, never a title or a screen clear"
         );
     }
 

@@ -4,10 +4,11 @@ use std::time::Duration;
 
 use edgegap_probe::{IpVersion, ProbeConfig, Report, UnreachableCode};
 
-use crate::app::write_stdout;
+use crate::app::write_report;
 use crate::cli::{IpArg, ProbeArgs, ProbeOpts};
 use crate::error::CliError;
 use crate::progress::{self, Probed};
+use crate::terminal::Terminal;
 use crate::{output, source};
 
 /// Runs `probe`.
@@ -15,11 +16,12 @@ pub async fn run(args: ProbeArgs) -> Result<(), CliError> {
     let config = config(&args.opts)?;
     let beacons = source::load(&args.source).await?;
     let probed = progress::run(beacons, config).await?;
-    let mut text = output::report(&probed.report, args.output);
-    if !(args.output.json || args.output.payload) {
+    let terminal = Terminal::detect();
+    let mut text = output::report(&probed.report, args.output, terminal);
+    if !(args.output.json || args.output.payload || args.output.csv) {
         text.push_str(&output::timing(&probed.report));
     }
-    write_stdout(&text)?;
+    write_report(&text, terminal)?;
     outcome(&probed)
 }
 

@@ -72,9 +72,39 @@ pub async fn run(beacons: Vec<Beacon>, config: ProbeConfig) -> Result<Probed, Cl
     }
     bar.finish_and_clear();
     let report = handle.wait().await.map_err(CliError::Probe)?;
+    log_summary(&report, count);
     Ok(Probed {
         report,
         interrupted,
         beacons: count,
     })
+}
+
+/// The `-v` summary of a run: how many beacons, the transports that produced figures, what
+/// was reachable, and the timing in milliseconds.
+fn log_summary(report: &Report, beacons: usize) {
+    let mut transports: Vec<(&str, usize)> = Vec::new();
+    for l in report.locations.iter().chain(&report.excluded) {
+        for b in &l.beacons {
+            if let Some(p) = b.protocol.filter(|_| b.rtt_ms.p50.is_some()) {
+                match transports.iter_mut().find(|(name, _)| *name == p.as_str()) {
+                    Some((_, n)) => *n += 1,
+                    None => transports.push((p.as_str(), 1)),
+                }
+            }
+        }
+    }
+    let transports: Vec<String> = transports
+        .iter()
+        .map(|(name, n)| format!("{name} {n}"))
+        .collect();
+    tracing::info!(
+        beacons,
+        reachable = report.locations.len() + report.excluded.len(),
+        unreachable = report.unreachable.len(),
+        transports = %transports.join(", "),
+        best_known_after_ms = report.decision_ms.map(|d| d.round() as u64),
+        took_ms = report.duration_ms.round() as u64,
+        "probed"
+    );
 }

@@ -121,6 +121,7 @@ pub fn read_file(path: &Path) -> Result<Vec<Beacon>, CliError> {
             path.display().to_string(),
         )
     };
+    // (A file that is not UTF-8 fails above with InvalidData; the hint says so.)
     let beacons = parse_beacon_list(&text).map_err(|source| CliError::BeaconList {
         from: from.clone(),
         source,

@@ -14,6 +14,7 @@ use crate::app::write_stdout;
 use crate::beacons::matchmaker_client;
 use crate::cli::TicketArgs;
 use crate::error::CliError;
+use crate::terminal::Terminal;
 use crate::{probe, progress, source};
 
 /// Runs `ticket`.
@@ -22,6 +23,12 @@ pub async fn run(args: TicketArgs) -> Result<(), CliError> {
     let (client, _url) = matchmaker_client(&args.source.matchmaker)?;
     let beacons = source::load(&args.source).await?;
     let probed = progress::run(beacons, config).await?;
+    if probed.report.locations.is_empty() {
+        // Say why before giving up: each unreachable location with its reason (on stderr,
+        // where the ticket's progress goes; stdout is for the assignment).
+        let why = crate::output::report_tables(&probed.report, Terminal::plain_stderr(), false);
+        eprint!("{}", crate::printable::block(&why));
+    }
     probe::outcome(&probed)?;
 
     let request = request(&args, &probed.report);

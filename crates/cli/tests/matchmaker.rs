@@ -413,3 +413,25 @@ async fn locations_and_storage_use_the_api_token_scheme() {
     assert_eq!(missing.code, USAGE, "{missing:?}");
     assert!(missing.stderr.contains("source"), "{}", missing.stderr);
 }
+
+/// `ticket` with nothing reachable says why, location by location, before giving up (and
+/// creates no ticket).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ticket_lists_why_nothing_was_reachable() {
+    let sim = known().await;
+    let dead = &sim.beacon_list_matchmaker()["beacons"][3];
+    assert_eq!(dead["location"]["city"], "Dead");
+    let server = matchmaker_with(json!({"count": 1, "beacons": [dead]})).await;
+    let out = run(bin()
+        .args(ticket_args(&server))
+        .env("EDGEGAP_MATCHMAKER_TOKEN", MM_TOKEN));
+    assert_eq!(out.code, NO_LOCATION_REACHABLE, "{out:?}");
+    assert!(out.stderr.contains("Unreachable"), "{}", out.stderr);
+    assert!(out.stderr.contains("Dead"), "{}", out.stderr);
+    assert!(out.stderr.contains("connection refused"), "{}", out.stderr);
+    let requests = server.received_requests().await.unwrap();
+    assert!(
+        requests.iter().all(|r| r.method.as_str() == "GET"),
+        "no ticket created"
+    );
+}
