@@ -45,12 +45,19 @@ pub struct EngineConfig {
     pub deadline: Option<Duration>,
     /// Replacement budget per target for lost or failed probes (default 5, the default `count`).
     pub extra_probes: u32,
-    /// UDP (and ICMP) payload bytes, at least the 16-byte probe header (default 32).
+    /// UDP (and ICMP) payload bytes (default 32), at least the 24-byte probe header
+    /// ([`payload::HEADER_LEN`]: magic, run nonce, sequence number and the probe's 64-bit
+    /// secret); the rest is padding derived from them.
     pub payload_size: usize,
     /// Address family to use (default `Any`, preferring IPv4).
     pub ip_version: IpVersion,
     /// Accept any datagram from the probed address and port as the reply to that
     /// target's oldest probe in flight (for beacons that do not echo verbatim).
+    ///
+    /// This gives up the protection against forged replies: the per-probe secret is not
+    /// checked (the datagram need not carry it), so a beacon that sends datagrams before it
+    /// has seen the probe (a "predict and spray" beacon) gets samples shorter than its real
+    /// round trip. Only a reply arriving before the probe was sent is still refused.
     pub lenient: bool,
     /// Most TCP connects in progress at once (default 64).
     pub max_concurrent_connects: usize,
@@ -132,6 +139,15 @@ mod tests {
         assert_eq!(c.count, 5);
         assert_eq!(c.extra_probes, c.count);
         assert_eq!(c.budget(), 10);
+        assert!(c.payload_size >= payload::HEADER_LEN);
+        assert!(
+            EngineConfig {
+                payload_size: payload::HEADER_LEN,
+                ..EngineConfig::default()
+            }
+            .validate()
+            .is_ok()
+        );
     }
 
     #[test]
@@ -143,6 +159,10 @@ mod tests {
             },
             EngineConfig {
                 payload_size: 8,
+                ..EngineConfig::default()
+            },
+            EngineConfig {
+                payload_size: payload::HEADER_LEN - 1,
                 ..EngineConfig::default()
             },
             EngineConfig {

@@ -11,7 +11,7 @@ use crate::spec::BeaconSpec;
 /// The fate of one received datagram.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Decision {
-    /// No reply (loss or a silent beacon).
+    /// No reply (loss, a silent beacon, or a hostile one).
     Drop,
     /// Reply this long after the datagram was received.
     Reply(Duration),
@@ -43,7 +43,8 @@ impl Behaviour {
             delay_ms: spec.delay_ms,
             jitter_ms: spec.jitter_ms,
             loss: spec.loss,
-            silent: spec.silent,
+            // A hostile beacon never echoes: its honest round trip is never measured.
+            silent: spec.silent || spec.hostile_mode().is_some(),
         }
     }
 

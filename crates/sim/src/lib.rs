@@ -26,8 +26,8 @@
 //! - `down`: the TCP port is closed and connects are refused, as its UDP is;
 //! - `tcp_silent`: connects time out (a listener whose accept queue is kept full);
 //! - or a plain zero-delay echo: no `delay_ms`, `jitter_ms`, `loss`, `silent`, `duplicates`,
-//!   `wrong_source_port`, `alter_bytes` or `reply_with` ([`BeaconSpec::tcp_would_ignore`]),
-//!   whose kernel-speed handshake is the truth.
+//!   `wrong_source_port`, `alter_bytes`, `reply_with` or hostile mode
+//!   ([`BeaconSpec::tcp_would_ignore`]), whose kernel-speed handshake is the truth.
 //!
 //! Any other beacon opens no TCP socket at all (a silent beacon must not answer TCP to
 //! someone who guesses the port either) and lists no TCP port. `tcp = false` ([`TcpMode::Off`])
@@ -35,9 +35,16 @@
 //! at kernel speed, whatever the scenario, for tests of TCP itself. A beacon left with no
 //! port at all (`udp = false` and no TCP port) is refused by validation: a probe would fall
 //! back to ICMP, which the kernel also answers at once. See [`BeaconSpec::serves_tcp`].
+//!
+//! # Hostile beacons
+//!
+//! `predict_and_spray`, `early_replies` and `flood` make a beacon hostile: it never echoes,
+//! and instead forges replies to probes it has not seen, or floods junk, to test that the
+//! engine never takes such a datagram for an answer. See [`hostile`].
 
 mod behaviour;
 mod error;
+pub mod hostile;
 mod lists;
 mod presets;
 mod scenario;

@@ -12,10 +12,10 @@ use crate::spec::BeaconSpec;
 /// The same seed and the same sequence of datagrams to a beacon replay the same loss and
 /// jitter decisions (each beacon has its own generator derived from the seed and its index).
 ///
-/// Delay, jitter, loss and the reply faults apply to UDP only, so a beacon has a TCP port
-/// only where its TCP timing follows its scenario: it is `down` (refused), `tcp_silent`
-/// (connects time out), or a zero-delay beacon answering intact; `tcp = "always"` overrides
-/// that (see [`BeaconSpec::serves_tcp`] and the crate docs). Validation refuses a beacon left
+/// Delay, jitter, loss, the reply faults and the hostile modes apply to UDP only, so a beacon
+/// has a TCP port only where its TCP timing follows its scenario: it is `down` (refused),
+/// `tcp_silent` (connects time out), or a zero-delay beacon answering intact; `tcp = "always"`
+/// overrides that (see [`BeaconSpec::serves_tcp`] and the crate docs). Validation refuses a beacon left
 /// with no port at all.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

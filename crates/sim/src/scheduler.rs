@@ -29,6 +29,8 @@ pub struct Timed {
     pub duplicates: u32,
     /// Counters of the beacon that answers.
     pub counters: Arc<Counters>,
+    /// A hostile beacon's forgery or junk, counted in `udp_forged` (each copy), not as a reply.
+    pub forged: bool,
 }
 
 /// Heap entry: ordered by deadline, then by arrival (first in, first out).
@@ -188,13 +190,16 @@ fn run(shared: &Shared) {
     }
 }
 
-/// Sends a reply and its copies on a non-blocking socket; counts it as replied if one copy left.
+/// Sends a reply and its copies on a non-blocking socket; counts it as replied if one copy left
+/// (a forgery: every copy that left, as forged).
 pub fn send(reply: &Timed) {
-    let mut sent = false;
+    let mut sent = 0;
     for _ in 0..=reply.duplicates {
-        sent |= send_one(&reply.socket, &reply.bytes, reply.to);
+        sent += u64::from(send_one(&reply.socket, &reply.bytes, reply.to));
     }
-    if sent {
+    if reply.forged {
+        reply.counters.forged(sent);
+    } else if sent > 0 {
         reply.counters.replied();
     }
 }

@@ -8,6 +8,7 @@ use tokio::task::JoinHandle;
 
 use crate::behaviour::{Behaviour, Payload};
 use crate::error::SimError;
+use crate::hostile::Hostile;
 use crate::lists::{self, ListShape};
 use crate::scenario::Scenario;
 use crate::scheduler::Scheduler;
@@ -148,6 +149,7 @@ impl Simulation {
             duplicates: spec.duplicates,
             counters: Arc::clone(counters),
             queue: self.scheduler.queue(),
+            hostile: Hostile::new(spec, seed, index),
         };
         self.tasks.push(responder.spawn());
         Ok(local)

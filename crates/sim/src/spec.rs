@@ -23,8 +23,9 @@ use crate::error::SimError;
 pub enum TcpMode {
     /// A TCP port only where TCP tells the truth about the beacon: it is `down` (connect
     /// refused), `tcp_silent` (connect times out), or it answers UDP at once and intact (no
-    /// delay, jitter, loss, silence or reply fault), so a kernel-speed handshake is what the
-    /// scenario describes. Elsewhere no TCP socket is opened and no TCP port is listed.
+    /// delay, jitter, loss, silence, reply fault or hostile mode), so a kernel-speed handshake
+    /// is what the scenario describes. Elsewhere no TCP socket is opened and no TCP port is
+    /// listed.
     #[default]
     Faithful,
     /// No TCP port.
@@ -146,6 +147,63 @@ pub struct BeaconSpec {
     /// Answer every datagram with these bytes instead of echoing it. Default none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reply_with: Option<String>,
+    /// Hostile: never echo; from the first probe seen, forge replies for the sequence numbers
+    /// from N before to N after the latest probe's (in the former, predictable probe layout
+    /// and as the best guess of the current one) and re-send them every `spray_every_ms`,
+    /// while probes keep coming. Default 0 (off). See [`crate::hostile`].
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub predict_and_spray: u32,
+    /// How often a `predict_and_spray` beacon re-sends its forgeries, in milliseconds
+    /// (0.1..=60000). Default 1.
+    #[serde(
+        default = "default_spray_every_ms",
+        skip_serializing_if = "is_default_spray_every"
+    )]
+    pub spray_every_ms: f64,
+    /// Hostile: never echo; on each probe, forge replies for the next N sequence numbers,
+    /// timed to arrive `early_by_ms` before the next probe is expected (at once after the
+    /// first probe): replies that reach the prober before their probe is sent. Default 0 (off).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub early_replies: u32,
+    /// How long before the expected next probe `early_replies` arrive, in milliseconds
+    /// (0..=3600000). Default 0.5.
+    #[serde(
+        default = "default_early_by_ms",
+        skip_serializing_if = "is_default_early_by"
+    )]
+    pub early_by_ms: f64,
+    /// Hostile: never echo; on each probe, send N junk datagrams at once (random bytes, and
+    /// the probe altered, cut, lengthened, renumbered or in the old layout; never an exact
+    /// echo). Default 0 (off).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub flood: u32,
+}
+
+// serde's skip_serializing_if passes a reference.
+#[allow(clippy::trivially_copy_pass_by_ref)]
+fn is_zero(n: &u32) -> bool {
+    *n == 0
+}
+
+const DEFAULT_SPRAY_EVERY_MS: f64 = 1.0;
+const DEFAULT_EARLY_BY_MS: f64 = 0.5;
+
+fn default_spray_every_ms() -> f64 {
+    DEFAULT_SPRAY_EVERY_MS
+}
+
+fn default_early_by_ms() -> f64 {
+    DEFAULT_EARLY_BY_MS
+}
+
+#[allow(clippy::trivially_copy_pass_by_ref)]
+fn is_default_spray_every(ms: &f64) -> bool {
+    ms.to_bits() == DEFAULT_SPRAY_EVERY_MS.to_bits()
+}
+
+#[allow(clippy::trivially_copy_pass_by_ref)]
+fn is_default_early_by(ms: &f64) -> bool {
+    ms.to_bits() == DEFAULT_EARLY_BY_MS.to_bits()
 }
 
 fn default_address() -> IpAddr {
@@ -176,6 +234,11 @@ impl Default for BeaconSpec {
             wrong_source_port: false,
             alter_bytes: false,
             reply_with: None,
+            predict_and_spray: 0,
+            spray_every_ms: DEFAULT_SPRAY_EVERY_MS,
+            early_replies: 0,
+            early_by_ms: DEFAULT_EARLY_BY_MS,
+            flood: 0,
         }
     }
 }
@@ -192,10 +255,23 @@ impl BeaconSpec {
         }
     }
 
+    /// The first hostile mode set (`"predict_and_spray"`, `"early_replies"`, `"flood"`), or
+    /// `None` for a beacon that is not hostile. A hostile beacon never echoes a probe.
+    pub fn hostile_mode(&self) -> Option<&'static str> {
+        [
+            ("predict_and_spray", self.predict_and_spray != 0),
+            ("early_replies", self.early_replies != 0),
+            ("flood", self.flood != 0),
+        ]
+        .into_iter()
+        .find_map(|(field, set)| set.then_some(field))
+    }
+
     /// The first field whose effect a kernel-speed TCP handshake would not show (`"delay_ms"`,
     /// `"jitter_ms"`, `"loss"`, `"silent"`, `"duplicates"`, `"wrong_source_port"`,
-    /// `"alter_bytes"`, `"reply_with"`), or `None` when the beacon answers at once and intact,
-    /// so that a TCP handshake timed at kernel speed is what its scenario describes.
+    /// `"alter_bytes"`, `"reply_with"`, or a hostile mode: `"predict_and_spray"`,
+    /// `"early_replies"`, `"flood"`), or `None` when the beacon answers at once and intact, so
+    /// that a TCP handshake timed at kernel speed is what its scenario describes.
     pub fn tcp_would_ignore(&self) -> Option<&'static str> {
         [
             // Validated as non-negative: anything above 0 is injected into UDP.
@@ -210,6 +286,7 @@ impl BeaconSpec {
         ]
         .into_iter()
         .find_map(|(field, set)| set.then_some(field))
+        .or_else(|| self.hostile_mode())
     }
 
     /// Whether the beacon opens a TCP socket and lists its TCP port in the beacon lists.
@@ -275,6 +352,36 @@ impl BeaconSpec {
                 format!("{} extra copies is more than 1000", self.duplicates),
             ));
         }
+        for (field, value) in [
+            ("predict_and_spray", self.predict_and_spray),
+            ("early_replies", self.early_replies),
+            ("flood", self.flood),
+        ] {
+            if value > 1000 {
+                return Err(invalid(
+                    field,
+                    format!("{value} datagrams per probe is more than 1000"),
+                ));
+            }
+        }
+        if !(self.spray_every_ms.is_finite() && (0.1..=60_000.0).contains(&self.spray_every_ms)) {
+            return Err(invalid(
+                "spray_every_ms",
+                format!(
+                    "{} is not a number of milliseconds in 0.1..=60000",
+                    self.spray_every_ms
+                ),
+            ));
+        }
+        if !(self.early_by_ms.is_finite() && (0.0..=3_600_000.0).contains(&self.early_by_ms)) {
+            return Err(invalid(
+                "early_by_ms",
+                format!(
+                    "{} is not a number of milliseconds in 0..=3600000",
+                    self.early_by_ms
+                ),
+            ));
+        }
         if !self.udp && !self.serves_tcp() {
             let tcp = match self.tcp_would_ignore() {
                 Some(field) if self.tcp == TcpMode::Faithful => format!(
@@ -320,6 +427,9 @@ mod tests {
             ("wrong_source_port", with(|s| s.wrong_source_port = true)),
             ("alter_bytes", with(|s| s.alter_bytes = true)),
             ("reply_with", with(|s| s.reply_with = Some("pong".into()))),
+            ("predict_and_spray", with(|s| s.predict_and_spray = 4)),
+            ("early_replies", with(|s| s.early_replies = 4)),
+            ("flood", with(|s| s.flood = 4)),
         ]
     }
 
@@ -417,6 +527,74 @@ mod tests {
         let err = toml::from_str::<T>("tcp = \"sometimes\"").unwrap_err();
         assert!(err.to_string().contains("\"always\""), "{err}");
         assert!(toml::from_str::<T>("tcp = 1").is_err());
+    }
+
+    #[test]
+    fn hostile_fields_default_off_read_back_and_are_checked() {
+        let spec: BeaconSpec = toml::from_str("city = \"X\"").unwrap();
+        assert_eq!(
+            spec,
+            BeaconSpec {
+                city: "X".into(),
+                ..BeaconSpec::default()
+            }
+        );
+        assert_eq!(spec.hostile_mode(), None);
+        let text = toml::to_string(&spec).unwrap();
+        for field in [
+            "predict_and_spray",
+            "spray_every_ms",
+            "early_replies",
+            "early_by_ms",
+            "flood",
+        ] {
+            assert!(!text.contains(field), "{field} written while off: {text}");
+        }
+        let hostile: BeaconSpec = toml::from_str(
+            "city = \"X\"\npredict_and_spray = 8\nspray_every_ms = 2.5\nearly_replies = 3\n\
+             early_by_ms = 0.2\nflood = 5\n",
+        )
+        .unwrap();
+        assert_eq!(
+            (
+                hostile.predict_and_spray,
+                hostile.early_replies,
+                hostile.flood
+            ),
+            (8, 3, 5)
+        );
+        assert_eq!(hostile.hostile_mode(), Some("predict_and_spray"));
+        assert!(!hostile.serves_tcp());
+        hostile.validate(0).unwrap();
+        let back: BeaconSpec = toml::from_str(&toml::to_string(&hostile).unwrap()).unwrap();
+        assert_eq!(back, hostile);
+        for bad in [
+            BeaconSpec {
+                flood: 1001,
+                ..plain()
+            },
+            BeaconSpec {
+                predict_and_spray: 5000,
+                ..plain()
+            },
+            BeaconSpec {
+                spray_every_ms: 0.0,
+                ..plain()
+            },
+            BeaconSpec {
+                spray_every_ms: f64::NAN,
+                ..plain()
+            },
+            BeaconSpec {
+                early_by_ms: -1.0,
+                ..plain()
+            },
+        ] {
+            assert!(
+                matches!(bad.validate(0), Err(SimError::InvalidField { .. })),
+                "{bad:?}"
+            );
+        }
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! The UDP echo responder of one beacon: a receive loop that never sleeps. It stamps each
 //! datagram with its receive instant and hands the reply, due at that instant plus the delay,
-//! to the simulation's [`Scheduler`](crate::scheduler::Scheduler).
+//! to the simulation's [`Scheduler`](crate::scheduler::Scheduler). A hostile beacon's
+//! forgeries go the same way (sprays are sent from the loop itself, between datagrams).
 
 use std::net::UdpSocket as StdUdpSocket;
 use std::sync::Arc;
@@ -10,6 +11,7 @@ use tokio::net::UdpSocket;
 use tokio::task::JoinHandle;
 
 use crate::behaviour::{Behaviour, Decision, Payload};
+use crate::hostile::{Forged, Hostile};
 use crate::scheduler::{self, Queue, Timed};
 use crate::stats::Counters;
 
@@ -36,6 +38,8 @@ pub struct Responder {
     pub counters: Arc<Counters>,
     /// Where delayed replies go.
     pub queue: Queue,
+    /// The hostile modes, if any (the beacon then never echoes).
+    pub hostile: Option<Hostile>,
 }
 
 impl Responder {
@@ -47,7 +51,18 @@ impl Responder {
     async fn receive_loop(mut self) {
         let mut buf = vec![0u8; MAX_DATAGRAM];
         loop {
-            let (len, from) = match self.socket.recv_from(&mut buf).await {
+            let spray_at = self.hostile.as_ref().and_then(Hostile::next_spray);
+            let received = tokio::select! {
+                received = self.socket.recv_from(&mut buf) => received,
+                () = sleep_until(spray_at) => {
+                    if let Some(hostile) = &mut self.hostile {
+                        let spray = hostile.spray(Instant::now());
+                        self.send_forged(spray);
+                    }
+                    continue;
+                }
+            };
+            let (len, from) = match received {
                 Ok(got) => got,
                 Err(error) => {
                     tracing::debug!(%error, "beacon UDP receive failed");
@@ -57,6 +72,10 @@ impl Responder {
             };
             let received_at = Instant::now();
             self.counters.received();
+            if let Some(hostile) = &mut self.hostile {
+                let forged = hostile.on_probe(&buf[..len], from, received_at);
+                self.send_forged(forged);
+            }
             let delay = match self.behaviour.decide() {
                 Decision::Drop => {
                     self.counters.dropped();
@@ -71,6 +90,7 @@ impl Responder {
                 socket: Arc::clone(&self.out),
                 duplicates: self.duplicates,
                 counters: Arc::clone(&self.counters),
+                forged: false,
             };
             if delay.is_zero() {
                 scheduler::send(&reply);
@@ -78,5 +98,34 @@ impl Responder {
                 self.queue.schedule(reply);
             }
         }
+    }
+
+    /// Sends what is due now at once, and queues the rest for its instant.
+    fn send_forged(&self, forged: Vec<Forged>) {
+        let now = Instant::now();
+        for f in forged {
+            let timed = Timed {
+                due: f.due,
+                to: f.to,
+                bytes: f.bytes,
+                socket: Arc::clone(&self.out),
+                duplicates: 0,
+                counters: Arc::clone(&self.counters),
+                forged: true,
+            };
+            if timed.due <= now {
+                scheduler::send(&timed);
+            } else {
+                self.queue.schedule(timed);
+            }
+        }
+    }
+}
+
+/// Waits until `at`, or forever when there is nothing to wait for.
+async fn sleep_until(at: Option<Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at.into()).await,
+        None => std::future::pending().await,
     }
 }

@@ -19,6 +19,36 @@ fn shipped_files_equal_the_constructors() {
 }
 
 #[test]
+fn the_hostile_example_has_each_mode_beside_honest_beacons() {
+    let hostile = Scenario::load(&scenarios_dir().join("hostile.toml")).unwrap();
+    let modes: Vec<Option<&str>> = hostile
+        .beacons
+        .iter()
+        .map(BeaconSpec::hostile_mode)
+        .collect();
+    assert_eq!(
+        modes,
+        vec![
+            None,
+            Some("predict_and_spray"),
+            Some("early_replies"),
+            Some("flood"),
+            None
+        ]
+    );
+    assert!(
+        hostile
+            .beacons
+            .iter()
+            .all(|b| b.hostile_mode().is_none() || !b.serves_tcp())
+    );
+    assert_eq!(
+        Scenario::from_toml(&hostile.to_toml().unwrap()).unwrap(),
+        hostile
+    );
+}
+
+#[test]
 fn demo_has_ten_cities_one_down_each_on_its_own_address() {
     let demo = Scenario::demo();
     assert_eq!(demo.beacons.len(), 10);

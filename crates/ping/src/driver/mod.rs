@@ -71,7 +71,10 @@ pub fn start(targets: Vec<TargetSpec>, config: EngineConfig) -> Result<Run, Engi
         pair => pair,
     };
     let nonce = rand::random::<u64>();
-    let machine = Machine::new(&targets, config, nonce, Instant::now());
+    // rand's thread generator is a CSPRNG (ChaCha12) seeded from the operating system: the
+    // 256-bit seed of the per-probe secrets cannot be guessed from anything on the wire.
+    let secret_seed = rand::random::<[u8; 32]>();
+    let machine = Machine::new(&targets, config, nonce, secret_seed, Instant::now());
     let (events_tx, events) = mpsc::unbounded_channel();
     let (commands_tx, commands) = mpsc::unbounded_channel();
     let (inbound_tx, inbound) = mpsc::unbounded_channel();
@@ -285,7 +288,7 @@ impl Engine {
                     Family::V6 => self.udp6.as_ref(),
                 };
                 let Ok(socket) = socket else { return };
-                let data = payload::encode(nonce, tx.key.seq, size);
+                let data = payload::encode(nonce, tx.key.seq, tx.secret, size);
                 if let Err(e) = socket.send_to(&data, tx.dest).await {
                     if e.kind() == io::ErrorKind::ConnectionRefused {
                         // A port unreachable for an earlier probe surfaced here.
@@ -318,7 +321,7 @@ impl Engine {
                     return;
                 };
                 let ident = self.icmp_ident_base.wrapping_add(tx.target as u16);
-                let data = payload::encode(nonce, tx.key.seq, size);
+                let data = payload::encode(nonce, tx.key.seq, tx.secret, size);
                 let task = icmp::probe(
                     client.clone(),
                     tx.key,

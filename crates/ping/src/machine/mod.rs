@@ -11,6 +11,8 @@ use std::collections::{HashMap, VecDeque};
 use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
 
+use rand::rngs::StdRng;
+use rand::{RngCore, SeedableRng};
 use tracing::{debug, trace};
 
 use crate::config::{EngineConfig, IpVersion};
@@ -32,6 +34,8 @@ pub(crate) struct Transmit {
     pub(crate) key: ProbeKey,
     /// Where to send it.
     pub(crate) dest: SocketAddr,
+    /// The probe's secret, to write into its payload (UDP, ICMP).
+    pub(crate) secret: u64,
 }
 
 /// The engine's state for one run.
@@ -39,6 +43,9 @@ pub(crate) struct Transmit {
 pub(crate) struct Machine {
     config: EngineConfig,
     nonce: u64,
+    /// Draws each probe's secret: ChaCha12 seeded once per run from the operating system
+    /// (by the driver), so no secret can be known before its probe is sent.
+    secrets: StdRng,
     targets: Vec<Target>,
     table: ProbeTable,
     /// UDP targets by address, for lenient matching and refusals.
@@ -60,17 +67,20 @@ pub(crate) struct Machine {
 impl Machine {
     /// A machine for these targets. Targets with a literal address are ready at once;
     /// names wait for [`Machine::on_resolved`]; targets whose protocol needs a port
-    /// they lack end at once.
+    /// they lack end at once. `secret_seed` seeds the generator of the per-probe secrets: the
+    /// driver draws it from the operating system's CSPRNG for every run.
     pub(crate) fn new(
         specs: &[TargetSpec],
         config: EngineConfig,
         nonce: u64,
+        secret_seed: [u8; 32],
         now: Instant,
     ) -> Machine {
         let deadline = config.deadline.map(|d| now + d);
         let mut machine = Machine {
             config,
             nonce,
+            secrets: StdRng::from_seed(secret_seed),
             targets: Vec::with_capacity(specs.len()),
             table: ProbeTable::default(),
             udp_by_addr: HashMap::new(),
@@ -273,12 +283,14 @@ impl Machine {
     fn record_send(&mut self, now: Instant, index: usize, key: ProbeKey) -> Option<Transmit> {
         let seq = key.seq;
         let retention = self.retention();
+        let secret = self.secrets.next_u64();
         let t = &mut self.targets[index];
         let dest = t.addr?;
         let probe = t.probes.len();
         t.probes.push(Probe {
             key,
             sent_at: now,
+            secret,
             state: ProbeState::InFlight,
         });
         t.in_flight += 1;
@@ -303,6 +315,7 @@ impl Machine {
             target: index,
             key,
             dest,
+            secret,
         })
     }
 
@@ -374,7 +387,14 @@ impl Machine {
         self.table.purge(now);
     }
 
-    /// A UDP datagram arrived on the socket of `family`.
+    /// A UDP datagram arrived on the socket of `family` at `now` (its kernel receive time
+    /// where there is one).
+    ///
+    /// In strict mode it is a reply only if it is a well-formed probe of this run whose
+    /// sequence number is in the table, that came back from the address and port it was sent
+    /// to, that carries exactly the secret drawn for that probe, and that arrived after the
+    /// probe was sent. Anything else is foreign: in particular a datagram built by guessing
+    /// (a copied probe with another sequence number, or the bytes of a probe not sent yet).
     pub(crate) fn on_datagram(
         &mut self,
         now: Instant,
@@ -383,15 +403,20 @@ impl Machine {
         data: &[u8],
     ) {
         let channel = Channel::Udp(family);
-        if let Some(seq) = payload::decode(self.nonce, self.config.payload_size, data) {
-            if let Some(at) = self.table.get(ProbeKey { channel, seq }) {
-                if self.targets[at.target].addr == Some(from) {
+        if let Some(header) = payload::decode(self.nonce, self.config.payload_size, data) {
+            let seq = header.seq;
+            match self.table.get(ProbeKey { channel, seq }) {
+                Some(at) if self.targets[at.target].addr != Some(from) => {
+                    debug!(%from, %seq, "our probe came back from the wrong address: foreign");
+                }
+                Some(at) if self.targets[at.target].probes[at.probe].secret != header.secret => {
+                    debug!(%from, %seq, "reply with the wrong secret (forged or guessed): foreign");
+                }
+                Some(at) => {
                     self.answer(now, at, None);
                     return;
                 }
-                debug!(%from, %seq, "our probe came back from the wrong address: foreign");
-            } else {
-                debug!(%from, %seq, "reply to no probe in the table: foreign");
+                None => debug!(%from, %seq, "reply to no probe in the table: foreign"),
             }
             self.foreign += 1;
             return;
@@ -446,7 +471,9 @@ impl Machine {
         }
     }
 
-    /// A transport that matches replies itself (TCP, ICMP) measured `rtt` for a probe.
+    /// A transport that matches replies itself (TCP, ICMP) measured `rtt` for a probe. A zero
+    /// `rtt` is foreign, never a sample (surge-ping reports an echo that it read before taking
+    /// its send stamp as zero: one that was on its way before the request was sent).
     pub(crate) fn on_probe_reply(&mut self, now: Instant, key: ProbeKey, rtt: Duration) {
         if let Some(at) = self.table.get(key) {
             self.answer(now, at, Some(rtt));
@@ -531,16 +558,31 @@ impl Machine {
         }
     }
 
+    /// The probe at `at` was answered at `now`; `measured` is the round trip when the
+    /// transport timed it itself (TCP, ICMP), otherwise it is `now` less the send instant.
+    ///
+    /// A round trip that is not positive means the answer arrived at or before the instant
+    /// the probe was handed to the driver: nothing can answer a probe before it is sent, so
+    /// the answer was made without it (forged) and counts as foreign, whatever the state of
+    /// the probe or its target. No sample is ever zero or negative.
     fn answer(&mut self, now: Instant, at: ProbeRef, measured: Option<Duration>) {
         let t = &mut self.targets[at.target];
+        let probe = t.probes[at.probe];
+        let seq = probe.key.seq;
+        let elapsed = now
+            .checked_duration_since(probe.sent_at)
+            .unwrap_or_default();
+        let rtt = measured.unwrap_or(elapsed);
+        if elapsed.is_zero() || rtt.is_zero() {
+            debug!(target_id = %t.id, %seq, "answer before its probe could have been answered: foreign");
+            self.foreign += 1;
+            return;
+        }
         if t.phase == Phase::Done {
             trace!(target_id = %t.id, "answer after the target finished: stale");
             self.stale += 1;
             return;
         }
-        let probe = t.probes[at.probe];
-        let seq = probe.key.seq;
-        let rtt = measured.unwrap_or_else(|| now.saturating_duration_since(probe.sent_at));
         match probe.state {
             ProbeState::InFlight => {
                 t.probes[at.probe].state = ProbeState::Received(rtt);

@@ -46,7 +46,12 @@ pub(crate) enum ProbeState {
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Probe {
     pub(crate) key: ProbeKey,
+    /// The instant the core handed it to the driver; the driver sends it right after, so
+    /// nothing that answers it can arrive at or before this instant.
     pub(crate) sent_at: Instant,
+    /// The 64 random bits drawn for it when it was sent (see [`crate::payload`]): a reply
+    /// must carry exactly these.
+    pub(crate) secret: u64,
     pub(crate) state: ProbeState,
 }
 

@@ -61,15 +61,23 @@ fn three_probes_slow_timeout() -> EngineConfig {
 }
 
 const NONCE: u64 = 0x1234_5678_9abc_def0;
+/// Seeds the per-probe secrets: tests are deterministic, and learn each probe's secret only
+/// from its `Transmit`, as a beacon learns it only from the probe.
+const SEED: [u8; 32] = [7; 32];
 
 fn machine(n: u8, config: EngineConfig, t0: Instant) -> Machine {
     let specs: Vec<TargetSpec> = (1..=n).map(udp_target).collect();
-    Machine::new(&specs, config, NONCE, t0)
+    Machine::new(&specs, config, NONCE, SEED, t0)
 }
 
-/// The echo of probe `seq` as the beacon at `addr(i)` would send it.
-fn echo(m: &mut Machine, now: Instant, i: u8, seq: Seq) {
-    let data = payload::encode(NONCE, seq, m.config().payload_size);
+/// The bytes the driver sends for a probe.
+fn probe_bytes(m: &Machine, tx: &Transmit) -> Vec<u8> {
+    payload::encode(NONCE, tx.key.seq, tx.secret, m.config().payload_size)
+}
+
+/// The echo of probe `tx` (its real bytes) as the beacon at `addr(i)` would send it.
+fn echo(m: &mut Machine, now: Instant, i: u8, tx: &Transmit) {
+    let data = probe_bytes(m, tx);
     m.on_datagram(now, Family::V4, addr(i), &data);
 }
 
@@ -114,8 +122,8 @@ fn answered_probes_complete_the_target_with_rtts_in_send_order() {
     let mut m = machine(1, config(), t0);
     let a = m.poll_transmit(t0).unwrap();
     let b = m.poll_transmit(t0 + ms(10)).unwrap();
-    echo(&mut m, t0 + ms(25), 1, a.key.seq);
-    echo(&mut m, t0 + ms(28), 1, b.key.seq);
+    echo(&mut m, t0 + ms(25), 1, &a);
+    echo(&mut m, t0 + ms(28), 1, &b);
     assert!(m.is_finished());
     let events = drain(&mut m);
     let summary = &done(&events)[0];
@@ -134,9 +142,9 @@ fn timeout_then_late_is_counted_once_as_late_never_as_sample() {
     m.handle_timeout(t0 + ms(100));
     // The replacement goes out at once: s0 is no longer live.
     let s2 = m.poll_transmit(t0 + ms(100)).unwrap();
-    echo(&mut m, t0 + ms(105), 1, s0.key.seq);
-    echo(&mut m, t0 + ms(106), 1, s1.key.seq);
-    echo(&mut m, t0 + ms(107), 1, s2.key.seq);
+    echo(&mut m, t0 + ms(105), 1, &s0);
+    echo(&mut m, t0 + ms(106), 1, &s1);
+    echo(&mut m, t0 + ms(107), 1, &s2);
     let events = drain(&mut m);
     assert!(events.contains(&Event::Lost {
         target: TargetId(1),
@@ -167,8 +175,8 @@ fn a_second_answer_is_a_duplicate_and_changes_nothing() {
     let t0 = Instant::now();
     let mut m = machine(1, three_probes(), t0);
     let s0 = m.poll_transmit(t0).unwrap();
-    echo(&mut m, t0 + ms(5), 1, s0.key.seq);
-    echo(&mut m, t0 + ms(6), 1, s0.key.seq);
+    echo(&mut m, t0 + ms(5), 1, &s0);
+    echo(&mut m, t0 + ms(6), 1, &s0);
     let events = drain(&mut m);
     assert!(events.contains(&Event::Received {
         target: TargetId(1),
@@ -190,7 +198,7 @@ fn forged_and_altered_replies_are_foreign() {
     let t0 = Instant::now();
     let mut m = machine(2, config(), t0);
     let a = m.poll_transmit(t0).unwrap();
-    let data = payload::encode(NONCE, a.key.seq, 32);
+    let data = probe_bytes(&m, &a);
     let mut wrong_port = a.dest;
     wrong_port.set_port(a.dest.port() + 1);
     m.on_datagram(t0 + ms(1), Family::V4, wrong_port, &data);
@@ -202,13 +210,13 @@ fn forged_and_altered_replies_are_foreign() {
         t0 + ms(1),
         Family::V4,
         a.dest,
-        &payload::encode(NONCE ^ 1, a.key.seq, 32),
+        &payload::encode(NONCE ^ 1, a.key.seq, a.secret, 32),
     );
     m.on_datagram(
         t0 + ms(1),
         Family::V4,
         a.dest,
-        &payload::encode(NONCE, Seq(999), 32),
+        &payload::encode(NONCE, Seq(999), a.secret, 32),
     );
     assert_eq!(m.summary(t0).foreign, 5);
     assert!(
@@ -216,12 +224,177 @@ fn forged_and_altered_replies_are_foreign() {
             .iter()
             .any(|e| matches!(e, Event::Received { .. }))
     );
-    echo(&mut m, t0 + ms(3), 1, a.key.seq);
+    echo(&mut m, t0 + ms(3), 1, &a);
     assert!(drain(&mut m).contains(&Event::Received {
         target: TargetId(1),
         seq: a.key.seq,
         rtt: ms(3)
     }));
+}
+
+#[test]
+fn a_reply_with_the_right_sequence_but_a_wrong_secret_is_foreign() {
+    let t0 = Instant::now();
+    let mut m = machine(1, config(), t0);
+    let a = m.poll_transmit(t0).unwrap();
+    let b = m.poll_transmit(t0 + ms(10)).unwrap();
+    assert_ne!(a.secret, b.secret, "every probe draws its own secret");
+    let size = m.config().payload_size;
+    // Well-formed replies to a live probe, from the right address, all with a wrong secret:
+    // another probe's, a flipped bit, and a beacon's guess of b made from a's bytes before b
+    // was sent (a's secret, b's sequence number, padding rebuilt by the public rule).
+    for forged in [
+        payload::encode(NONCE, a.key.seq, b.secret, size),
+        payload::encode(NONCE, a.key.seq, a.secret ^ 1, size),
+        payload::encode(NONCE, b.key.seq, a.secret, size),
+    ] {
+        assert!(payload::decode(NONCE, size, &forged).is_some());
+        m.on_datagram(t0 + ms(12), Family::V4, addr(1), &forged);
+    }
+    assert_eq!(m.summary(t0).foreign, 3);
+    assert!(
+        drain(&mut m)
+            .iter()
+            .all(|e| matches!(e, Event::Resolved { .. } | Event::Sent { .. }))
+    );
+    // The real echoes still count, with their true round trips.
+    echo(&mut m, t0 + ms(20), 1, &a);
+    echo(&mut m, t0 + ms(21), 1, &b);
+    let s = &done(&drain(&mut m))[0];
+    assert_eq!(s.rtts, vec![ms(20), ms(11)]);
+}
+
+#[test]
+fn a_reply_timestamped_before_its_send_is_foreign() {
+    let t0 = Instant::now();
+    let mut m = machine(1, config(), t0);
+    let a = m.poll_transmit(t0 + ms(5)).unwrap();
+    // Byte-exact echoes that the kernel stamped before the probe left, or at that very
+    // instant: made without the probe, so forged (and a round trip is never zero or negative).
+    echo(&mut m, t0 + ms(4), 1, &a);
+    echo(&mut m, t0 + ms(5), 1, &a);
+    assert_eq!(m.summary(t0).foreign, 2);
+    assert!(
+        !drain(&mut m)
+            .iter()
+            .any(|e| matches!(e, Event::Received { .. } | Event::Duplicate { .. }))
+    );
+    // The probe is still in flight: a real answer after the send is its sample.
+    echo(&mut m, t0 + ms(5) + Duration::from_micros(300), 1, &a);
+    assert!(drain(&mut m).contains(&Event::Received {
+        target: TargetId(1),
+        seq: a.key.seq,
+        rtt: Duration::from_micros(300)
+    }));
+    // A copy stamped before the send is still forged, not a duplicate.
+    echo(&mut m, t0 + ms(1), 1, &a);
+    assert_eq!(m.summary(t0).foreign, 3);
+    assert!(drain(&mut m).is_empty());
+}
+
+#[test]
+fn a_sequence_number_not_sent_yet_is_foreign() {
+    let t0 = Instant::now();
+    let mut m = machine(1, config(), t0);
+    let a = m.poll_transmit(t0).unwrap();
+    // A beacon guessing the next sequence number, with any secret: nothing in the table.
+    let next = Seq(a.key.seq.0 + 1);
+    m.on_datagram(
+        t0 + ms(1),
+        Family::V4,
+        addr(1),
+        &payload::encode(NONCE, next, a.secret, m.config().payload_size),
+    );
+    assert_eq!(m.summary(t0).foreign, 1);
+    // Once that number is sent, the early guess has not become an answer.
+    let b = m.poll_transmit(t0 + ms(10)).unwrap();
+    assert_eq!(b.key.seq, next);
+    assert!(
+        !drain(&mut m)
+            .iter()
+            .any(|e| matches!(e, Event::Received { .. }))
+    );
+}
+
+#[test]
+fn lenient_mode_never_takes_a_datagram_from_before_the_send() {
+    let t0 = Instant::now();
+    let mut m = machine(
+        1,
+        EngineConfig {
+            lenient: true,
+            ..config()
+        },
+        t0,
+    );
+    let a = m.poll_transmit(t0 + ms(5)).unwrap();
+    m.on_datagram(t0 + ms(3), Family::V4, addr(1), b"pong");
+    m.on_datagram(t0 + ms(5), Family::V4, addr(1), b"pong");
+    assert_eq!(m.summary(t0).foreign, 2);
+    m.on_datagram(t0 + ms(7), Family::V4, addr(1), b"pong");
+    assert!(drain(&mut m).contains(&Event::Received {
+        target: TargetId(1),
+        seq: a.key.seq,
+        rtt: ms(2)
+    }));
+}
+
+#[test]
+fn a_zero_round_trip_from_a_transport_is_foreign() {
+    let t0 = Instant::now();
+    let spec = TargetSpec {
+        ports: Ports {
+            udp: None,
+            tcp: Some(443),
+        },
+        protocol: ProtocolChoice::Tcp,
+        ..udp_target(1)
+    };
+    let mut m = Machine::new(&[spec], config(), NONCE, SEED, t0);
+    let a = m.poll_transmit(t0).unwrap();
+    assert_eq!(a.key.channel, Channel::Tcp(Family::V4));
+    m.on_probe_reply(t0 + ms(1), a.key, Duration::ZERO);
+    assert_eq!(m.summary(t0).foreign, 1);
+    assert!(
+        !drain(&mut m)
+            .iter()
+            .any(|e| matches!(e, Event::Received { .. }))
+    );
+    m.on_probe_reply(t0 + ms(2), a.key, Duration::from_micros(900));
+    assert!(drain(&mut m).contains(&Event::Received {
+        target: TargetId(1),
+        seq: a.key.seq,
+        rtt: Duration::from_micros(900)
+    }));
+}
+
+#[test]
+fn secrets_differ_per_probe_and_per_run_seed() {
+    let t0 = Instant::now();
+    let secrets = |seed: [u8; 32]| {
+        let cfg = EngineConfig {
+            count: 50,
+            interval: ms(1),
+            min_gap: ms(1),
+            timeout: ms(1000),
+            ..config()
+        };
+        let mut m = Machine::new(&[udp_target(1)], cfg, NONCE, seed, t0);
+        (0..50)
+            .map(|i| m.poll_transmit(t0 + ms(i)).unwrap().secret)
+            .collect::<Vec<u64>>()
+    };
+    let run = secrets(SEED);
+    assert_eq!(run.iter().collect::<HashSet<_>>().len(), run.len());
+    assert_eq!(
+        secrets(SEED),
+        run,
+        "the core is deterministic given its seed"
+    );
+    assert!(
+        secrets([8; 32]).iter().all(|s| !run.contains(s)),
+        "another run's secrets have nothing in common"
+    );
 }
 
 #[test]
@@ -255,7 +428,7 @@ fn port_unreachable_ends_the_target_at_once() {
     let t0 = Instant::now();
     let mut m = machine(2, config(), t0);
     let a = m.poll_transmit(t0).unwrap();
-    let data = payload::encode(NONCE, a.key.seq, 32);
+    let data = probe_bytes(&m, &a);
     m.on_udp_refused(t0 + ms(1), Family::V4, a.dest, &data);
     let events = drain(&mut m);
     let s = &done(&events)[0];
@@ -272,11 +445,11 @@ fn cancellation_mid_flight_cancels_in_flight_probes_and_stops_sending() {
     let mut m = machine(2, three_probes(), t0);
     let a = m.poll_transmit(t0).unwrap();
     let b = m.poll_transmit(t0 + ms(1)).unwrap();
-    echo(&mut m, t0 + ms(2), 1, a.key.seq);
+    echo(&mut m, t0 + ms(2), 1, &a);
     m.cancel(t0 + ms(3));
     assert!(m.is_finished());
     assert_eq!(m.poll_transmit(t0 + ms(50)), None);
-    echo(&mut m, t0 + ms(4), 2, b.key.seq);
+    echo(&mut m, t0 + ms(4), 2, &b);
     let events = drain(&mut m);
     let summaries = done(&events);
     assert_eq!(summaries.len(), 2);
@@ -380,7 +553,7 @@ fn adaptive_timeout_ends_a_lost_probe_early() {
     let t0 = Instant::now();
     let mut m = machine(1, three_probes_slow_timeout(), t0);
     let s0 = m.poll_transmit(t0).unwrap();
-    echo(&mut m, t0 + ms(5), 1, s0.key.seq);
+    echo(&mut m, t0 + ms(5), 1, &s0);
     let s1 = m.poll_transmit(t0 + ms(10)).unwrap();
     // One sample of 5 ms: timeout = max(floor 20 ms, 15 ms) = 20 ms.
     assert_eq!(m.poll_timeout(), Some(t0 + ms(20)), "next send");
@@ -405,13 +578,13 @@ fn a_later_answer_declares_an_old_probe_lostby_quic_time_threshold() {
     let s0 = m.poll_transmit(t0).unwrap();
     let s1 = m.poll_transmit(t0 + ms(10)).unwrap();
     let s2 = m.poll_transmit(t0 + ms(20)).unwrap();
-    echo(&mut m, t0 + ms(110), 1, s1.key.seq); // rtt 100: threshold 112.5 ms; s0 sent 110 ms ago
+    echo(&mut m, t0 + ms(110), 1, &s1); // rtt 100: threshold 112.5 ms; s0 sent 110 ms ago
     assert!(
         !drain(&mut m)
             .iter()
             .any(|e| matches!(e, Event::Lost { .. }))
     );
-    echo(&mut m, t0 + ms(120), 1, s2.key.seq); // s0 sent 120 ms ago > 112.5 ms
+    echo(&mut m, t0 + ms(120), 1, &s2); // s0 sent 120 ms ago > 112.5 ms
     let events = drain(&mut m);
     assert!(events.contains(&Event::Lost {
         target: TargetId(1),
@@ -443,7 +616,7 @@ fn sequence_numbers_wrap_around_without_confusing_probes() {
     assert_eq!(m.poll_transmit(t0 + ms(10)), None);
     // ...even once answered (a duplicate must still be recognised).
     for (i, t) in live.iter().enumerate() {
-        echo(&mut m, t0 + ms(20 + i as u64), 1, t.key.seq);
+        echo(&mut m, t0 + ms(20 + i as u64), 1, t);
     }
     assert_eq!(m.poll_transmit(t0 + ms(30)), None);
     // Kept for twice the hard timeout (100 ms) after sending.
@@ -455,7 +628,7 @@ fn sequence_numbers_wrap_around_without_confusing_probes() {
     m.handle_timeout(t0 + ms(200));
     let again = m.poll_transmit(t0 + ms(200)).unwrap();
     assert_eq!(again.key.seq, live[0].key.seq, "the freed number is reused");
-    echo(&mut m, t0 + ms(205), 1, again.key.seq);
+    echo(&mut m, t0 + ms(205), 1, &again);
     let events = drain(&mut m);
     assert!(events.contains(&Event::Received {
         target: TargetId(1),
@@ -518,6 +691,7 @@ fn targets_without_the_needed_port_or_address_end_at_once() {
             ..config()
         },
         NONCE,
+        SEED,
         t0,
     );
     m.on_resolved(t0, 1, Err("no such name".into()), Ports::default());
@@ -581,7 +755,7 @@ fn run_simulation(
     let t0 = Instant::now();
     let n = peers.len() as u8;
     let mut m = machine(n, cfg, t0);
-    let mut arrivals: BinaryHeap<Reverse<(Instant, usize, u32)>> = BinaryHeap::new();
+    let mut arrivals: BinaryHeap<Reverse<(Instant, usize, u32, u64)>> = BinaryHeap::new();
     let mut sent_count: HashMap<usize, u32> = HashMap::new();
     let mut sends = Vec::new();
     let mut events = Vec::new();
@@ -590,12 +764,13 @@ fn run_simulation(
         if cancel_at.is_some_and(|c| now >= t0 + ms(c)) {
             m.cancel(now);
         }
-        while let Some(Reverse((at, target, seq))) = arrivals.peek().copied() {
+        while let Some(Reverse((at, target, seq, secret))) = arrivals.peek().copied() {
             if at > now {
                 break;
             }
             arrivals.pop();
-            echo(&mut m, at.max(now), target as u8 + 1, Seq(seq));
+            let data = payload::encode(NONCE, Seq(seq), secret, m.config().payload_size);
+            m.on_datagram(at.max(now), Family::V4, addr(target as u8 + 1), &data);
         }
         m.handle_timeout(now);
         while let Some(tx) = m.poll_transmit(now) {
@@ -605,9 +780,9 @@ fn run_simulation(
             *k += 1;
             if peer.lose_every == 0 || !k.is_multiple_of(peer.lose_every) {
                 let at = now + ms(peer.delay_ms);
-                arrivals.push(Reverse((at, tx.target, tx.key.seq.0)));
+                arrivals.push(Reverse((at, tx.target, tx.key.seq.0, tx.secret)));
                 if peer.duplicate {
-                    arrivals.push(Reverse((at + ms(1), tx.target, tx.key.seq.0)));
+                    arrivals.push(Reverse((at + ms(1), tx.target, tx.key.seq.0, tx.secret)));
                 }
             }
         }
@@ -616,7 +791,7 @@ fn run_simulation(
             break;
         }
         let mut next = m.poll_timeout();
-        if let Some(Reverse((at, _, _))) = arrivals.peek() {
+        if let Some(Reverse((at, _, _, _))) = arrivals.peek() {
             next = Some(next.map_or(*at, |n| n.min(*at)));
         }
         if let Some(c) = cancel_at {
@@ -677,8 +852,14 @@ proptest! {
             prop_assert!(s.counts.sent <= cfg.budget());
             let peer = &peers[(s.id.0 - 1) as usize];
             // Every sample is the true delay of the simulated network: duplicates never change one.
+            // An "echo" in zero time cannot answer anything (it is foreign, never a sample): a
+            // zero-delay peer gets at most its duplicates, 1 ms later, as samples.
+            let expected = if peer.delay_ms == 0 { ms(1) } else { ms(peer.delay_ms) };
             for rtt in &s.rtts {
-                prop_assert_eq!(*rtt, ms(peer.delay_ms));
+                prop_assert_eq!(*rtt, expected);
+            }
+            if peer.delay_ms == 0 && !peer.duplicate {
+                prop_assert!(s.rtts.is_empty(), "{:?}", s);
             }
             let sent_events = events.iter().filter(|e| matches!(e, Event::Sent { target, .. } if *target == s.id)).count();
             prop_assert_eq!(sent_events as u32, s.counts.sent);
@@ -701,6 +882,10 @@ enum Step {
     Echo(usize),
     /// The n-th probe sent so far is echoed from the wrong address.
     EchoFromElsewhere(usize),
+    /// A well-formed reply to the n-th probe, from its address, but with another secret.
+    WrongSecret(usize, u64),
+    /// The n-th probe's bytes with the next sequence number (a guess of the next probe).
+    Guessed(usize),
     /// The kernel reports the n-th probe's destination port unreachable.
     Refused(usize),
     /// The n-th probe could not be sent.
@@ -716,6 +901,8 @@ fn step() -> impl Strategy<Value = Step> {
         4 => (0u64..60).prop_map(Step::Advance),
         4 => any::<usize>().prop_map(Step::Echo),
         1 => any::<usize>().prop_map(Step::EchoFromElsewhere),
+        1 => (any::<usize>(), 1u64..).prop_map(|(n, flip)| Step::WrongSecret(n, flip)),
+        1 => any::<usize>().prop_map(Step::Guessed),
         1 => any::<usize>().prop_map(Step::Refused),
         1 => any::<usize>().prop_map(Step::SendFailed),
         1 => (1u8..5).prop_map(Step::Stop),
@@ -782,19 +969,40 @@ proptest! {
                 }
                 Step::Echo(n) => {
                     if let Some(tx) = pick(n) {
-                        let data = payload::encode(NONCE, tx.key.seq, 32);
+                        let data = payload::encode(NONCE, tx.key.seq, tx.secret, 32);
                         m.on_datagram(now, Family::V4, tx.dest, &data);
                     }
                 }
                 Step::EchoFromElsewhere(n) => {
                     if let Some(tx) = pick(n) {
-                        let data = payload::encode(NONCE, tx.key.seq, 32);
+                        let data = payload::encode(NONCE, tx.key.seq, tx.secret, 32);
                         m.on_datagram(now, Family::V4, addr(200), &data);
+                    }
+                }
+                Step::WrongSecret(n, flip) => {
+                    if let Some(tx) = pick(n) {
+                        let data = payload::encode(NONCE, tx.key.seq, tx.secret ^ flip, 32);
+                        events.extend(std::iter::from_fn(|| m.poll_event()));
+                        let before = m.summary(now).foreign;
+                        m.on_datagram(now, Family::V4, tx.dest, &data);
+                        prop_assert_eq!(m.summary(now).foreign, before + 1, "a wrong secret is foreign");
+                        prop_assert_eq!(m.poll_event(), None, "a wrong secret changes nothing");
+                    }
+                }
+                Step::Guessed(n) => {
+                    if let Some(tx) = pick(n) {
+                        let mut data = payload::encode(NONCE, tx.key.seq, tx.secret, 32);
+                        data[12..16].copy_from_slice(&tx.key.seq.0.wrapping_add(1).to_be_bytes());
+                        events.extend(std::iter::from_fn(|| m.poll_event()));
+                        let before = m.summary(now).foreign;
+                        m.on_datagram(now, Family::V4, tx.dest, &data);
+                        prop_assert_eq!(m.summary(now).foreign, before + 1, "a guess is foreign");
+                        prop_assert_eq!(m.poll_event(), None, "a guess changes nothing");
                     }
                 }
                 Step::Refused(n) => {
                     if let Some(tx) = pick(n) {
-                        let data = payload::encode(NONCE, tx.key.seq, 32);
+                        let data = payload::encode(NONCE, tx.key.seq, tx.secret, 32);
                         m.on_udp_refused(now, Family::V4, tx.dest, &data);
                     }
                 }
@@ -823,6 +1031,7 @@ proptest! {
         for s in &run.targets {
             prop_assert!(s.counts.adds_up(), "{:?}", s);
             prop_assert_eq!(s.rtts.len() as u32, s.counts.received);
+            prop_assert!(s.rtts.iter().all(|rtt| !rtt.is_zero()), "a zero sample: {:?}", s);
             let mut from_events = rebuilt.get(&s.id).copied().unwrap_or_default();
             from_events.duplicates = s.counts.duplicates;
             prop_assert_eq!(from_events, s.counts, "events and summary disagree");
