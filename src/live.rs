@@ -10,12 +10,13 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use edgegap_ping::{Event, Seq, TargetId};
-use edgegap_rank::{LiveLocation, LocationKey, RankConfig, Stats, decide};
+use edgegap_rank::{LiveLocation, LocationKey, RankConfig, Stats, decide_at};
 
 use crate::targets::{index_of, target_id};
 
 /// Below this many locations the decision is re-evaluated on every event; above it at most
-/// once per [`EVAL_EVERY`], so a run over thousands of beacons stays linear.
+/// once per [`EVAL_EVERY`], so each event costs O(1) amortised and a run over tens of thousands
+/// of beacons stays linear (only the locations an event touched are re-scored).
 const EVAL_ALWAYS_BELOW: usize = 64;
 const EVAL_EVERY: Duration = Duration::from_millis(5);
 
@@ -32,6 +33,8 @@ struct TargetLive {
     outstanding: Vec<(Seq, Instant)>,
     done: bool,
     stop_requested: bool,
+    /// The location (position in `LiveRun::live`) the target belongs to.
+    location: usize,
 }
 
 /// Live state of one run.
@@ -39,10 +42,13 @@ struct TargetLive {
 pub(crate) struct LiveRun {
     start: Instant,
     targets: Vec<TargetLive>,
-    /// For each location: its key and the indices of its targets.
-    locations: Vec<(LocationKey, Vec<usize>)>,
-    /// Position of each location in `locations`.
-    slots: HashMap<LocationKey, usize>,
+    /// The indices of each location's targets, by location position.
+    members: Vec<Vec<usize>>,
+    /// What each location has seen so far, kept between evaluations.
+    live: Vec<LiveLocation>,
+    /// Locations whose stats changed since the last evaluation.
+    dirty: Vec<usize>,
+    is_dirty: Vec<bool>,
     decided_at: Option<Duration>,
     last_eval: Option<Instant>,
 }
@@ -51,20 +57,29 @@ impl LiveRun {
     /// A run over the beacons `members` (beacon index and its location) of a list of
     /// `beacons` beacons.
     pub(crate) fn new(beacons: usize, members: &[(usize, LocationKey)], start: Instant) -> Self {
-        let mut slots: HashMap<LocationKey, usize> = HashMap::new();
-        let mut locations: Vec<(LocationKey, Vec<usize>)> = Vec::new();
+        let mut slots: HashMap<&LocationKey, usize> = HashMap::new();
+        let mut live: Vec<LiveLocation> = Vec::new();
+        let mut groups: Vec<Vec<usize>> = Vec::new();
+        let mut targets: Vec<TargetLive> = (0..beacons).map(|_| TargetLive::default()).collect();
         for (i, key) in members {
-            let slot = *slots.entry(key.clone()).or_insert_with(|| {
-                locations.push((key.clone(), Vec::new()));
-                locations.len() - 1
+            let slot = *slots.entry(key).or_insert_with(|| {
+                live.push(LiveLocation::new(key.clone()));
+                groups.push(Vec::new());
+                live.len() - 1
             });
-            locations[slot].1.push(*i);
+            groups[slot].push(*i);
+            if let Some(t) = targets.get_mut(*i) {
+                t.location = slot;
+            }
         }
+        let n = live.len();
         Self {
             start,
-            targets: (0..beacons).map(|_| TargetLive::default()).collect(),
-            locations,
-            slots,
+            targets,
+            members: groups,
+            live,
+            dirty: (0..n).collect(),
+            is_dirty: vec![true; n],
             decided_at: None,
             last_eval: None,
         }
@@ -75,13 +90,9 @@ impl LiveRun {
         self.decided_at
     }
 
-    fn target(&mut self, id: TargetId) -> Option<&mut TargetLive> {
-        self.targets.get_mut(index_of(id))
-    }
-
-    /// Takes one engine event into account.
+    /// Takes one engine event into account: O(1).
     pub(crate) fn observe(&mut self, event: &Event) {
-        let Some(t) = self.target(event.target()) else {
+        let Some(t) = self.targets.get_mut(index_of(event.target())) else {
             return;
         };
         match event {
@@ -110,11 +121,19 @@ impl LiveRun {
                 // The engine's own counts are final (they include the cancelled probes).
                 *t.stats.counts_mut() = summary.counts;
             }
-            _ => {}
+            _ => return,
+        }
+        let location = t.location;
+        if let Some(flag) = self.is_dirty.get_mut(location)
+            && !*flag
+        {
+            *flag = true;
+            self.dirty.push(location);
         }
     }
 
-    /// Re-evaluates the decision at `now` (throttled for large runs) and returns the targets
+    /// Re-evaluates the decision at `now` (on every call for small runs, at most every
+    /// [`EVAL_EVERY`] for large ones, or when `force`d at the end) and returns the targets
     /// that should stop: those of locations that can no longer win, once they have
     /// `min_samples` samples (every reachable location is still measured).
     pub(crate) fn evaluate(
@@ -124,7 +143,7 @@ impl LiveRun {
         thresholds: Thresholds,
         force: bool,
     ) -> Vec<TargetId> {
-        let due = self.locations.len() < EVAL_ALWAYS_BELOW
+        let due = self.live.len() < EVAL_ALWAYS_BELOW
             || self
                 .last_eval
                 .is_none_or(|t| now.duration_since(t) >= EVAL_EVERY);
@@ -132,21 +151,20 @@ impl LiveRun {
             return Vec::new();
         }
         self.last_eval = Some(now);
-        let live: Vec<LiveLocation> = self
-            .locations
-            .iter()
-            .map(|(key, members)| self.live_location(key, members, now))
-            .collect();
-        let decision = decide(&live, config, thresholds.leader_samples);
+        for location in std::mem::take(&mut self.dirty) {
+            self.is_dirty[location] = false;
+            self.rebuild(location, config);
+        }
+        for location in 0..self.live.len() {
+            self.bound(location, now);
+        }
+        let decision = decide_at(&self.live, config, thresholds.leader_samples);
         if decision.decided && self.decided_at.is_none() {
             self.decided_at = Some(now.duration_since(self.start));
         }
         let mut stop = Vec::new();
-        for key in &decision.hopeless {
-            let Some(&slot) = self.slots.get(key) else {
-                continue;
-            };
-            for &i in &self.locations[slot].1 {
+        for &location in &decision.hopeless {
+            for &i in &self.members[location] {
                 let t = &mut self.targets[i];
                 let samples = usize::try_from(t.stats.samples().len()).unwrap_or(usize::MAX);
                 if !t.done && !t.stop_requested && samples >= thresholds.min_samples.max(1) {
@@ -158,18 +176,33 @@ impl LiveRun {
         stop
     }
 
-    fn live_location(&self, key: &LocationKey, members: &[usize], now: Instant) -> LiveLocation {
-        let mut live = LiveLocation::new(key.clone());
-        let mut finished = true;
-        // The earliest any not-yet-answered beacon of this location could still answer.
+    /// Merges a location's targets again (after an event touched one of them) and re-scores it.
+    fn rebuild(&mut self, location: usize, config: &RankConfig) {
+        let members = &self.members[location];
+        let live = &mut self.live[location];
+        live.stats = match members.as_slice() {
+            [one] => self.targets[*one].stats.clone(),
+            many => {
+                let mut merged = Stats::new();
+                for &i in many {
+                    merged.merge(&self.targets[i].stats);
+                }
+                merged
+            }
+        };
+        live.finished = members.iter().all(|&i| self.targets[i].done);
+        live.unreachable = live.finished && !live.stats.has_samples();
+        live.refresh(config);
+    }
+
+    /// The earliest any not-yet-answered beacon of the location could still answer, at `now`:
+    /// a beacon with samples is bounded by them; one without by the age of its oldest
+    /// unanswered probe, or not at all when it has none in flight.
+    fn bound(&mut self, location: usize, now: Instant) {
         let mut bound_ms: Option<f64> = None;
         let mut unbounded = false;
-        for &i in members {
+        for &i in &self.members[location] {
             let t = &self.targets[i];
-            live.stats.merge(&t.stats);
-            finished &= t.done;
-            // A beacon with samples is bounded by them; one without is bounded by the age of
-            // its oldest unanswered probe, or not at all when it has none in flight.
             if t.done || t.stats.has_samples() {
                 continue;
             }
@@ -181,10 +214,7 @@ impl LiveRun {
                 None => unbounded = true,
             }
         }
-        live.unreachable = finished && !live.stats.has_samples();
-        live.oldest_outstanding_ms = if unbounded { Some(0.0) } else { bound_ms };
-        live.finished = finished;
-        live
+        self.live[location].oldest_outstanding_ms = if unbounded { Some(0.0) } else { bound_ms };
     }
 }
 

@@ -442,8 +442,7 @@ impl Job {
                     let Some(event) = event else { break };
                     count(counters, &event);
                     live.observe(&event);
-                    let force = matches!(event, Event::Done { .. });
-                    let stop = live.evaluate(Instant::now(), &self.config.rank, thresholds, force);
+                    let stop = live.evaluate(Instant::now(), &self.config.rank, thresholds, false);
                     if live.decided_at().is_some() {
                         counters.decided.store(true, Ordering::Relaxed);
                     }
@@ -461,6 +460,8 @@ impl Job {
                 }
             }
         }
+        // A last look, so a decision that came between two throttled evaluations counts.
+        live.evaluate(Instant::now(), &self.config.rank, thresholds, true);
         let summary = run.finish().await;
         let ended_early = summary.ended_early();
         let beacons = summary

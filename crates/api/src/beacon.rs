@@ -72,6 +72,15 @@ pub enum BeaconListError {
         /// What the JSON parser said of it (scrubbed like every server-sent text).
         message: String,
     },
+    /// The list has more beacons than a run takes.
+    #[error(
+        "the beacon list has more than {limit} beacons: split it, or raise the limit (a list this \
+         long is not an Edgegap beacon list)"
+    )]
+    TooMany {
+        /// The limit ([`MAX_BEACONS`] unless the caller chose another).
+        limit: usize,
+    },
     /// The JSON has neither a `locations` nor a `beacons` array.
     #[error(
         "beacon list has neither a \"locations\" array (Edgegap v1 API) nor a \"beacons\" array (matchmaker)"
@@ -137,14 +146,6 @@ struct RawBeacon {
 /// Ports may be absent, `null` or `0` for "not available".
 fn port_or_none<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<u16>, D::Error> {
     Ok(Option::<u16>::deserialize(d)?.filter(|p| *p != 0))
-}
-
-#[derive(Debug, Deserialize)]
-struct RawList {
-    #[serde(default)]
-    locations: Option<Vec<serde_json::Value>>,
-    #[serde(default)]
-    beacons: Option<Vec<serde_json::Value>>,
 }
 
 fn non_empty(s: Option<String>) -> Option<String> {
@@ -318,32 +319,206 @@ crate::pagination::impl_page!(BeaconList, IntegrationBeacon, locations);
 /// Reads a beacon list in either published shape (see the module docs), or a bare JSON
 /// array of beacons. Unknown fields are ignored; a malformed entry is an error that names it.
 pub fn parse_beacon_list(json: &str) -> Result<Vec<Beacon>, BeaconListError> {
-    let value: serde_json::Value = serde_json::from_str(json)?;
-    let entries: Vec<serde_json::Value> = if let serde_json::Value::Array(entries) = value {
-        entries
-    } else {
-        let list: RawList = serde_json::from_value(value)?;
-        list.locations
-            .or(list.beacons)
-            .ok_or(BeaconListError::UnknownShape)?
-    };
-    entries
-        .into_iter()
-        .enumerate()
-        .map(|(index, entry)| {
-            serde_json::from_value::<RawBeacon>(entry)
-                .map_err(|e| BeaconListError::Entry {
-                    index,
-                    message: e.to_string(),
-                })?
-                .into_beacon(index)
+    parse_beacon_list_limited(json, MAX_BEACONS)
+}
+
+/// The most beacons [`parse_beacon_list`] reads (Edgegap lists a few dozen): a longer list is
+/// refused with [`BeaconListError::TooMany`] without being read whole.
+pub const MAX_BEACONS: usize = 100_000;
+
+/// [`parse_beacon_list`] with another limit on the number of beacons.
+///
+/// The list is read in one streaming pass: each entry becomes a [`Beacon`] as it is read, so
+/// a large file is never held as a JSON tree beside the beacons.
+pub fn parse_beacon_list_limited(json: &str, limit: usize) -> Result<Vec<Beacon>, BeaconListError> {
+    use serde::de::DeserializeSeed;
+    let mut failure: Option<BeaconListError> = None;
+    let mut de = serde_json::Deserializer::from_str(json);
+    let parsed = ListSeed {
+        limit,
+        failure: &mut failure,
+    }
+    .deserialize(&mut de)
+    .and_then(|list| de.end().map(|()| list));
+    match (parsed, failure) {
+        (_, Some(err)) => Err(err),
+        (Ok(list), None) => list.ok_or(BeaconListError::UnknownShape),
+        (Err(e), None) => Err(BeaconListError::Json(e)),
+    }
+}
+
+/// Reads either shape (or a bare array) in one pass; `None` when neither array is there.
+/// Errors with their own type (an unusable entry, too many) are left in `failure`.
+struct ListSeed<'a> {
+    limit: usize,
+    failure: &'a mut Option<BeaconListError>,
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for ListSeed<'_> {
+    type Value = Option<Vec<Beacon>>;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for ListSeed<'_> {
+    type Value = Option<Vec<Beacon>>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a beacon list: {\"locations\": [...]}, {\"beacons\": [...]} or [...]")
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
+        EntriesSeed {
+            limit: self.limit,
+            failure: self.failure,
+        }
+        .visit_seq(seq)
+        .map(Some)
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let (mut locations, mut beacons) = (None, None);
+        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+            let slot = match key.as_ref() {
+                "locations" if locations.is_none() => &mut locations,
+                "beacons" if beacons.is_none() => &mut beacons,
+                _ => {
+                    map.next_value::<serde::de::IgnoredAny>()?;
+                    continue;
+                }
+            };
+            *slot = map.next_value_seed(OptionalEntries {
+                limit: self.limit,
+                failure: &mut *self.failure,
+            })?;
+        }
+        Ok(locations.or(beacons))
+    }
+}
+
+/// A `locations` or `beacons` value: an array of entries, or `null`.
+struct OptionalEntries<'a> {
+    limit: usize,
+    failure: &'a mut Option<BeaconListError>,
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for OptionalEntries<'_> {
+    type Value = Option<Vec<Beacon>>;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_option(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for OptionalEntries<'_> {
+    type Value = Option<Vec<Beacon>>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("an array of beacons")
+    }
+
+    fn visit_none<E>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_unit<E>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_some<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_seq(EntriesSeed {
+            limit: self.limit,
+            failure: self.failure,
         })
-        .collect()
+        .map(Some)
+    }
+}
+
+/// The entries, each made a [`Beacon`] as soon as it is read.
+struct EntriesSeed<'a> {
+    limit: usize,
+    failure: &'a mut Option<BeaconListError>,
+}
+
+impl<'de> serde::de::Visitor<'de> for EntriesSeed<'_> {
+    type Value = Vec<Beacon>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("an array of beacons")
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        use serde::de::Error as _;
+        let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(self.limit).min(1024));
+        let mut index = 0usize;
+        loop {
+            if index >= self.limit {
+                // One more entry means too many; an array that ends here is fine.
+                if seq.next_element::<serde::de::IgnoredAny>()?.is_none() {
+                    return Ok(out);
+                }
+                *self.failure = Some(BeaconListError::TooMany { limit: self.limit });
+                return Err(A::Error::custom("too many beacons"));
+            }
+            let entry = match seq.next_element::<RawBeacon>() {
+                Ok(Some(entry)) => entry,
+                Ok(None) => return Ok(out),
+                Err(e) => {
+                    *self.failure = Some(BeaconListError::Entry {
+                        index,
+                        message: e.to_string(),
+                    });
+                    return Err(e);
+                }
+            };
+            match entry.into_beacon(index) {
+                Ok(beacon) => out.push(beacon),
+                Err(err) => {
+                    *self.failure = Some(err);
+                    return Err(A::Error::custom("unusable beacon"));
+                }
+            }
+            index += 1;
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_list_longer_than_the_limit_is_refused_and_one_at_the_limit_is_read() {
+        let entry = r#"{"host": "192.0.2.4", "udp_port": 1, "location": {"city": "A"}}"#;
+        let list = |n: usize| format!("{{\"locations\": [{}]}}", vec![entry; n].join(","));
+        assert_eq!(parse_beacon_list_limited(&list(3), 3).unwrap().len(), 3);
+        let err = parse_beacon_list_limited(&list(4), 3).unwrap_err();
+        assert!(
+            matches!(err, BeaconListError::TooMany { limit: 3 }),
+            "{err:?}"
+        );
+        assert!(err.to_string().contains("more than 3"), "{err}");
+        // Both shapes, a bare array, extra keys before and after, and null arrays.
+        let both = format!(
+            "{{\"count\": 1, \"beacons\": null, \"locations\": [{entry}], \"x\": {{\"y\": [1]}}}}"
+        );
+        assert_eq!(parse_beacon_list(&both).unwrap().len(), 1);
+        assert_eq!(parse_beacon_list(&format!("[{entry}]")).unwrap().len(), 1);
+        assert!(matches!(
+            parse_beacon_list(r#"{"count": 0}"#),
+            Err(BeaconListError::UnknownShape)
+        ));
+        assert!(matches!(
+            parse_beacon_list(r#"{"locations": []} trailing"#),
+            Err(BeaconListError::Json(_))
+        ));
+        assert!(matches!(
+            parse_beacon_list("42"),
+            Err(BeaconListError::Json(_))
+        ));
+    }
 
     #[test]
     fn an_unusable_entry_is_named_by_its_position() {

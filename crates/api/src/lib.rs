@@ -78,8 +78,8 @@ pub mod token;
 pub mod transport;
 
 pub use beacon::{
-    Beacon, BeaconList, BeaconListError, IntegrationBeacon, LocationData, MatchmakerBeacon,
-    MatchmakerBeaconList, parse_beacon_list,
+    Beacon, BeaconList, BeaconListError, IntegrationBeacon, LocationData, MAX_BEACONS,
+    MatchmakerBeacon, MatchmakerBeaconList, parse_beacon_list, parse_beacon_list_limited,
 };
 pub use error::{ApiError, ErrorBody, Service};
 pub use pagination::{Page, Pagination, Paginator, PagingLimit, PagingLimits};

@@ -378,6 +378,10 @@ pub struct ProbeOpts {
     /// Limit for the whole run in milliseconds [default: 10000].
     #[arg(long, value_name = "MS", value_parser = clap::value_parser!(u64).range(1..))]
     pub deadline_ms: Option<u64>,
+    /// Least time between any two probes of the run, in microseconds [default: 1000]; lower
+    /// it to probe thousands of beacons quickly, on a link that can take the rate.
+    #[arg(long, value_name = "US", value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    pub gap_us: Option<u64>,
     /// Leave out locations above this latency (like the matchmaker's max_latency).
     #[arg(long, value_name = "MS")]
     pub max_latency_ms: Option<f64>,

@@ -43,6 +43,9 @@ pub fn config(opts: &ProbeOpts) -> Result<ProbeConfig, CliError> {
     if let Some(ms) = opts.deadline_ms {
         engine.deadline = Some(Duration::from_millis(ms));
     }
+    if let Some(us) = opts.gap_us {
+        engine.min_gap = Duration::from_micros(us);
+    }
     engine.ip_version = match opts.ip {
         IpArg::Any => IpVersion::Any,
         IpArg::V4 => IpVersion::V4,

@@ -27,6 +27,9 @@ pub struct LiveLocation {
     pub finished: bool,
     /// Whether it is known to be unreachable (it cannot win).
     pub unreachable: bool,
+    /// The score of `stats`, once computed by [`LiveLocation::refresh`] (a run of thousands of
+    /// locations re-scores only those whose stats changed).
+    score: Option<Option<f64>>,
 }
 
 impl LiveLocation {
@@ -38,8 +41,33 @@ impl LiveLocation {
             oldest_outstanding_ms: None,
             finished: false,
             unreachable: false,
+            score: None,
         }
     }
+
+    /// Scores `stats` now and keeps the score for [`decide`]; call it again after `stats`
+    /// change (without it, `decide` scores every location on every call).
+    pub fn refresh(&mut self, config: &RankConfig) {
+        self.score = Some(config.score(&self.stats.metrics()));
+    }
+
+    fn current_score(&self, config: &RankConfig) -> Option<f64> {
+        self.score
+            .unwrap_or_else(|| config.score(&self.stats.metrics()))
+    }
+}
+
+/// [`decide`]'s outcome by position in its input: no key is cloned, so a run of thousands
+/// of locations can decide every few milliseconds.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct DecisionAt {
+    /// The position of the leader.
+    pub leader: Option<usize>,
+    /// The positions of the unfinished locations that cannot win any more.
+    pub hopeless: Vec<usize>,
+    /// Whether the best location is known (see [`Decision::decided`]).
+    pub decided: bool,
 }
 
 /// The outcome of [`decide`].
@@ -74,6 +102,17 @@ pub struct Decision {
 /// Nothing is hopeless when the configuration has a negative penalty (then a score can be
 /// below the smallest sample) or the leader's score is not a finite number.
 pub fn decide(live: &[LiveLocation], config: &RankConfig, leader_samples: usize) -> Decision {
+    let at = decide_at(live, config, leader_samples);
+    Decision {
+        leader: at.leader.map(|i| live[i].key.clone()),
+        hopeless: at.hopeless.iter().map(|&i| live[i].key.clone()).collect(),
+        decided: at.decided,
+    }
+}
+
+/// [`decide`], by position: the same rules, O(n) with scores kept by
+/// [`LiveLocation::refresh`].
+pub fn decide_at(live: &[LiveLocation], config: &RankConfig, leader_samples: usize) -> DecisionAt {
     let leader_samples = leader_samples.max(1) as u64;
     let scores: Vec<Option<f64>> = live
         .iter()
@@ -81,7 +120,7 @@ pub fn decide(live: &[LiveLocation], config: &RankConfig, leader_samples: usize)
             if l.unreachable {
                 None
             } else {
-                config.score(&l.stats.metrics())
+                l.current_score(config)
             }
         })
         .collect();
@@ -98,7 +137,7 @@ pub fn decide(live: &[LiveLocation], config: &RankConfig, leader_samples: usize)
         }
     }
     let Some((leader_index, leader_score)) = leader else {
-        return Decision::default();
+        return DecisionAt::default();
     };
     let leader_key = &live[leader_index].key;
     let may_prune = config.loss_penalty_ms >= 0.0 && config.jitter_weight >= 0.0;
@@ -122,13 +161,13 @@ pub fn decide(live: &[LiveLocation], config: &RankConfig, leader_samples: usize)
                 config.tie_margin_ms,
             )
         {
-            hopeless.push(l.key.clone());
+            hopeless.push(i);
         } else {
             settled_all = false;
         }
     }
-    Decision {
-        leader: Some(leader_key.clone()),
+    DecisionAt {
+        leader: Some(leader_index),
         hopeless,
         decided: settled_all,
     }

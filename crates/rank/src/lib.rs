@@ -32,7 +32,7 @@ mod ranking;
 mod report;
 
 pub use config::{RankConfig, within_band};
-pub use decide::{Decision, LiveLocation, decide, optimistic_ms};
+pub use decide::{Decision, DecisionAt, LiveLocation, decide, decide_at, optimistic_ms};
 pub use error::RankError;
 pub use measurement::{BeaconMeasurement, LocationKey};
 pub use ranking::{

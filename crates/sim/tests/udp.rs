@@ -49,8 +49,10 @@ async fn delay_is_applied_from_the_receive_instant() {
             rtts.push(rtt);
         }
         let median = median_ms(rtts);
+        // Exact from below (checked per reply above); from above, room for a loaded machine's
+        // scheduling, which only ever adds delay.
         assert!(
-            (median - delay).abs() < 5.0,
+            median < delay + 25.0,
             "delay {delay} ms, median rtt {median:.2} ms"
         );
     }
@@ -99,7 +101,9 @@ async fn jitter_spreads_rtts_within_the_band() {
     assert!(min >= 15.0, "earlier than delay - jitter: {min}");
     assert!(max - min > 3.0, "no visible jitter: {min}..{max}");
     let median = median_ms(rtts);
-    assert!((median - 20.0).abs() < 5.0, "{median}");
+    // Jitter is ±5 ms around 20 ms; scheduling on a loaded machine can only add delay, so the
+    // lower bound is exact and the upper one leaves room for a busy CI.
+    assert!((15.0..60.0).contains(&median), "{median}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -279,7 +283,8 @@ async fn ipv6_beacon_on_localhost_works() {
         rtts.push(rtt);
     }
     let median = median_ms(rtts);
-    assert!((median - 10.0).abs() < 5.0, "{median}");
+    // Never early; a loaded machine may only add delay.
+    assert!((10.0..50.0).contains(&median), "{median}");
     assert!(sim.beacons()[0].tcp.is_none());
     let tcp = sim.beacons()[1].tcp.unwrap();
     assert!(tcp.is_ipv6());
@@ -323,6 +328,7 @@ async fn works_on_a_current_thread_runtime() {
         rtts.push(rtt);
     }
     let median = median_ms(rtts);
-    assert!((median - 10.0).abs() < 5.0, "{median}");
+    // Never early; a loaded machine may only add delay.
+    assert!((10.0..50.0).contains(&median), "{median}");
     sim.shutdown().await;
 }
