@@ -56,4 +56,11 @@ if [ -x ffi/tests/run.sh ]; then
   ffi/tests/run.sh
 fi
 
+# --- fuzzing ---------------------------------------------------------------------------
+# A short run of every fuzz target (beacon lists, reports, probe replies, the C ABI's JSON)
+# when a nightly toolchain is present; scripts/fuzz.sh says "fuzz: SKIPPED (...)" plainly
+# otherwise, and fails on any crash.
+step "fuzz (${FUZZ_SECONDS:-30} s per target)"
+FUZZ_SECONDS=${FUZZ_SECONDS:-30} scripts/fuzz.sh
+
 step "all tests passed"
