@@ -27,9 +27,11 @@ pub struct LiveLocation {
     pub finished: bool,
     /// Whether it is known to be unreachable (it cannot win).
     pub unreachable: bool,
-    /// The score of `stats`, once computed by [`LiveLocation::refresh`] (a run of thousands of
-    /// locations re-scores only those whose stats changed).
-    score: Option<Option<f64>>,
+    /// The score of `stats` (`None` without samples), once computed by
+    /// [`LiveLocation::refresh`] (a run of thousands of locations re-scores only those whose
+    /// stats changed); `scored` says whether it was.
+    score: Option<f64>,
+    scored: bool,
 }
 
 impl LiveLocation {
@@ -42,18 +44,23 @@ impl LiveLocation {
             finished: false,
             unreachable: false,
             score: None,
+            scored: false,
         }
     }
 
     /// Scores `stats` now and keeps the score for [`decide`]; call it again after `stats`
     /// change (without it, `decide` scores every location on every call).
     pub fn refresh(&mut self, config: &RankConfig) {
-        self.score = Some(config.score(&self.stats.metrics()));
+        self.score = config.score(&self.stats.metrics());
+        self.scored = true;
     }
 
     fn current_score(&self, config: &RankConfig) -> Option<f64> {
-        self.score
-            .unwrap_or_else(|| config.score(&self.stats.metrics()))
+        if self.scored {
+            self.score
+        } else {
+            config.score(&self.stats.metrics())
+        }
     }
 }
 
