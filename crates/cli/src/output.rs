@@ -48,6 +48,20 @@ pub fn table<S: AsRef<str>>(header: &[S]) -> Table {
     table
 }
 
+/// Fits `table` to `terminal`: cells wrap to its width, or every column at full width when
+/// stdout is not a terminal or `wide` is asked for.
+pub fn fit(table: &mut Table, terminal: Terminal, wide: bool) {
+    match terminal.width.filter(|_| !wide) {
+        Some(width) => {
+            table.set_content_arrangement(ContentArrangement::Dynamic);
+            table.set_width(u16::try_from(width).unwrap_or(u16::MAX));
+        }
+        None => {
+            table.set_content_arrangement(ContentArrangement::Disabled);
+        }
+    }
+}
+
 /// Right-aligns the given columns (numbers).
 pub fn align_right(table: &mut Table, columns: &[usize]) {
     for &i in columns {
@@ -191,15 +205,7 @@ pub fn unreachable_table(
             printable::line(&reason),
         ]);
     }
-    match terminal.width.filter(|_| !wide) {
-        Some(width) => {
-            t.set_content_arrangement(ContentArrangement::Dynamic);
-            t.set_width(u16::try_from(width).unwrap_or(u16::MAX));
-        }
-        None => {
-            t.set_content_arrangement(ContentArrangement::Disabled);
-        }
-    }
+    fit(&mut t, terminal, wide);
     t.to_string()
 }
 
