@@ -424,8 +424,7 @@ fn probed_table(
         let status = match row.class {
             Class::Measured => "measured".to_owned(),
             Class::AboveLimit => "above --max-latency-ms".to_owned(),
-            Class::Unreachable if row.reason.is_empty() => "unreachable".to_owned(),
-            Class::Unreachable => format!("unreachable: {}", row.reason),
+            Class::Unreachable => "unreachable (below)".to_owned(),
             Class::NoBeacon => "no beacon for this location".to_owned(),
             Class::NoLocation => "location unknown".to_owned(),
         };
@@ -455,6 +454,28 @@ fn probed_table(
          (best first).",
         rows.len()
     );
+    let unreachable: Vec<&Row> = rows
+        .iter()
+        .filter(|r| r.class == Class::Unreachable)
+        .collect();
+    if !unreachable.is_empty() {
+        text.push_str("\nUnreachable locations (no latency, listed after the measured ones):\n");
+        let mut why = table(&["instance", "city", "reason"]);
+        for r in unreachable {
+            let reason = if r.reason.is_empty() {
+                "no reply".to_owned()
+            } else {
+                r.reason.clone()
+            };
+            why.add_row(vec![
+                instances[r.index].request_id.to_string(),
+                r.city.clone(),
+                reason,
+            ]);
+        }
+        fit(&mut why, terminal, wide);
+        let _ = writeln!(text, "{why}");
+    }
     if let Some(p) = probed {
         text.push_str(&crate::output::timing(&p.report));
     }

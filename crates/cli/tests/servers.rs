@@ -152,7 +152,8 @@ async fn list_probe_sorts_the_instances_by_the_latency_of_their_location() {
     for text in [
         "no beacon for this location",
         "location unknown",
-        "unreachable",
+        "unreachable (below)",
+        "connection refused",
         "6 server instance(s), 3 measured",
     ] {
         assert!(out.stdout.contains(text), "{text}:\n{}", out.stdout);
