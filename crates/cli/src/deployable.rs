@@ -181,7 +181,7 @@ impl Filtered {
     pub fn note(&self, terminal: Terminal) -> String {
         let mut text = format!(
             "Deployable for {}: the Edgegap API lists {} location(s) that can take a deployment \
-             now; only their beacons were ranked ({} beacon(s)).",
+             now; only their beacons were probed ({} beacon(s)).",
             self.wanted,
             self.deployable.len(),
             self.kept
