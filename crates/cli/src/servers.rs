@@ -18,7 +18,7 @@ use crate::app::{write_report, write_stdout};
 use crate::cli::{Connection, ReserveArgs, ServerBrowserArgs, ServersCommand, ServersListArgs};
 use crate::deployable::same_names;
 use crate::error::CliError;
-use crate::output::{align_right, fit, ms, table};
+use crate::output::{fit, fitted_table, ms, table};
 use crate::progress::Probed;
 use crate::rank_table::statistic_name;
 use crate::terminal::Terminal;
@@ -378,26 +378,35 @@ fn sorted(places: &[Option<(String, String)>], report: Option<&Report>) -> Vec<R
 }
 
 fn plain_table(instances: &[ServerInstance], terminal: Terminal, wide: bool) -> String {
-    let mut t = table(&[
-        "instance", "status", "city", "country", "address", "metadata",
-    ]);
-    for i in instances {
-        let (city, country) = place_of(i).unwrap_or_default();
-        let metadata = if i.metadata.is_empty() {
-            String::new()
-        } else {
-            Value::Object(i.metadata.clone()).to_string()
-        };
-        t.add_row(vec![
-            i.request_id.to_string(),
-            i.status.clone().unwrap_or_default(),
-            city,
-            country,
-            address(i),
-            metadata,
-        ]);
-    }
-    fit(&mut t, terminal, wide);
+    let rows: Vec<Vec<String>> = instances
+        .iter()
+        .map(|i| {
+            let (city, country) = place_of(i).unwrap_or_default();
+            let metadata = if i.metadata.is_empty() {
+                String::new()
+            } else {
+                Value::Object(i.metadata.clone()).to_string()
+            };
+            vec![
+                i.request_id.to_string(),
+                i.status.clone().unwrap_or_default(),
+                city,
+                country,
+                address(i),
+                metadata,
+            ]
+        })
+        .collect();
+    let t = fitted_table(
+        &[
+            "instance", "status", "city", "country", "address", "metadata",
+        ],
+        &rows,
+        &[0, 3, 0, 4, 5, 6],
+        &[],
+        terminal,
+        wide,
+    );
     format!("{t}\n{} server instance(s)\n", instances.len())
 }
 
@@ -409,51 +418,59 @@ fn probed_table(
     wide: bool,
 ) -> String {
     let statistic = probed.map_or("latency", |p| statistic_name(&p.report));
-    let mut t = table(&[
-        "#",
-        "instance",
-        "city",
-        "country",
-        statistic,
-        "latency status",
-        "server status",
-        "address",
-    ]);
+    let mut table_rows = Vec::new();
     for (n, row) in rows.iter().enumerate() {
         let i = &instances[row.index];
         let status = match row.class {
-            Class::Measured => "measured".to_owned(),
-            Class::AboveLimit => "above --max-latency-ms".to_owned(),
-            Class::Unreachable => "unreachable (below)".to_owned(),
-            Class::NoBeacon => "no beacon for this location".to_owned(),
-            Class::NoLocation => "location unknown".to_owned(),
+            Class::Measured => "measured",
+            Class::AboveLimit => "above --max-latency-ms",
+            Class::Unreachable => "unreachable (below)",
+            Class::NoBeacon => "no beacon for this location",
+            Class::NoLocation => "location unknown",
         };
         let place = if row.class == Class::NoLocation {
             ("-".to_owned(), "-".to_owned())
         } else {
             (row.city.clone(), row.country.clone())
         };
-        t.add_row(vec![
+        table_rows.push(vec![
             (n + 1).to_string(),
             i.request_id.to_string(),
             place.0,
             place.1,
             ms(row.statistic_ms),
-            status,
+            status.to_owned(),
             i.status.clone().unwrap_or_default(),
             address(i),
         ]);
     }
-    align_right(&mut t, &[0, 4]);
-    fit(&mut t, terminal, wide);
+    let t = fitted_table(
+        &[
+            "#",
+            "instance",
+            "city",
+            "country",
+            statistic,
+            "latency status",
+            "server status",
+            "address",
+        ],
+        &table_rows,
+        &[0, 0, 0, 4, 0, 2, 6, 5],
+        &[0, 4],
+        terminal,
+        wide,
+    );
     let mut text = format!("{t}\n");
     let measured = rows.iter().filter(|r| r.class == Class::Measured).count();
-    let _ = writeln!(
-        text,
-        "{} server instance(s), {measured} measured, sorted by their location's {statistic} \
-         (best first).",
-        rows.len()
-    );
+    text.push_str(&crate::output::wrap(
+        &format!(
+            "{} server instance(s), {measured} measured, sorted by their location's {statistic} \
+             (best first).",
+            rows.len()
+        ),
+        terminal,
+    ));
     let unreachable: Vec<&Row> = rows
         .iter()
         .filter(|r| r.class == Class::Unreachable)

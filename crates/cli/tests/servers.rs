@@ -285,3 +285,48 @@ async fn list_get_reserve_and_confirm() {
         no_token.stderr
     );
 }
+
+/// `servers list --probe` on an 80-column terminal: columns are dropped by priority (the
+/// instance, city, latency and its status stay), every line fits.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_probed_list_fits_an_80_column_terminal() {
+    let sim = known().await;
+    let server = browser().await;
+    let file = file_with(&sim.beacon_list_v1());
+    let bin = env!("CARGO_BIN_EXE_edgegap-probe");
+    let command = format!(
+        "stty cols 80; {bin} servers list --probe --beacons-file {} --count 3 --timeout-ms 500 \
+         --server-browser-url {}",
+        file.path().display(),
+        server.uri()
+    );
+    let out = tokio::task::spawn_blocking(move || {
+        std::process::Command::new("script")
+            .args(["-qec", &command, "/dev/null"])
+            .env("EDGEGAP_SERVER_BROWSER_TOKEN", SB_TOKEN)
+            .env("NO_COLOR", "1")
+            .env_remove("RUST_LOG")
+            .output()
+            .expect("`script` (util-linux) runs")
+    })
+    .await
+    .unwrap();
+    let raw = String::from_utf8_lossy(&out.stdout);
+    // What stays on screen: after a progress bar's last line clear, without carriage returns.
+    let lines: Vec<String> = raw
+        .split('\n')
+        .map(|l| {
+            l.rsplit("\u{1b}[2K")
+                .next()
+                .unwrap_or_default()
+                .replace('\r', "")
+        })
+        .collect();
+    let screen = lines.join("\n");
+    for kept in ["instance", "near-1", "Near", "median", "measured"] {
+        assert!(screen.contains(kept), "{kept}:\n{screen}");
+    }
+    for line in &lines {
+        assert!(line.chars().count() <= 80, "{line}\n\n{screen}");
+    }
+}
