@@ -48,7 +48,11 @@
 //!   optional: it may be absent only when the answer's count (`count`, `total_count`) is 0;
 //! * not enforced: `total_count` and `pagination`, which the spec requires of the location and
 //!   pull-profile listings but the clients page without (a page shorter than the limit ends the
-//!   listing); the update answers, for which the spec requires nothing.
+//!   listing, and so does a `pagination` object that holds neither `has_next` nor
+//!   `next_page_number`, such as the `{}` the endpoint-storage listing may send); the update
+//!   answers, for which the spec requires nothing.
+//! * with an `X-Fields` mask (`IntegrationClient::list_endpoint_storages_masked`), only the
+//!   `endpoints` array: its entries hold the masked fields alone.
 //!
 //! Unknown extra fields are always accepted. A value of the wrong type is [`ApiError::Json`].
 //!

@@ -40,6 +40,13 @@ pub struct Pagination {
 }
 
 impl Pagination {
+    /// Whether the object says if another page follows: it holds `has_next` or a
+    /// `next_page_number`. An object without either (`{}`, or only `number`) does not, and a
+    /// listing then goes by the page's length instead.
+    pub fn tells_next(&self) -> bool {
+        self.has_next.is_some() || self.next_page_number.is_some()
+    }
+
     /// The page to ask for after `requested` (the page number that was asked for), or `None` on
     /// the last page. `has_next = false` always ends; a missing `has_next` continues only when a
     /// `next_page_number` is given. A "next" page that is not after `requested` ends too, so a
@@ -74,12 +81,15 @@ pub trait Page {
 
     /// The page to fetch after this one, or `None` when this is the last. `requested` and
     /// `limit` are what was asked for; the default follows [`Pagination::next_page`] when the
-    /// answer has a `pagination` object, else ends on a page shorter than `limit`.
+    /// answer has a `pagination` object that says whether more follows
+    /// ([`Pagination::tells_next`]), else ends on a page shorter than `limit`: a `pagination`
+    /// of `{}` (the endpoint-storage listing leaves its shape open) is read like no object at
+    /// all, so it cannot end a listing after its first page.
     fn next_page(&self, requested: u32, limit: u32) -> Option<u32> {
         if self.items().is_empty() {
             return None;
         }
-        match self.pagination() {
+        match self.pagination().filter(|p| p.tells_next()) {
             Some(p) => p.next_page(requested),
             None => (self.items().len() >= limit as usize).then(|| requested.saturating_add(1)),
         }
@@ -378,6 +388,14 @@ mod tests {
         assert_eq!(page(3, Some(4), Some(false)).next_page(3), None);
         assert_eq!(page(3, None, None).next_page(3), None);
         assert_eq!(page(3, Some(4), None).next_page(3), Some(4));
+    }
+
+    #[test]
+    fn an_object_without_has_next_or_next_page_number_tells_nothing() {
+        assert!(!Pagination::default().tells_next());
+        assert!(!page(1, None, None).tells_next());
+        assert!(page(1, None, Some(false)).tells_next());
+        assert!(page(1, Some(2), None).tells_next());
     }
 
     #[test]

@@ -19,6 +19,8 @@ pub(crate) enum Rule {
     Object(&'static str, &'static Shape),
     /// One of these fields must be an array (elements unchecked).
     AnyList(&'static [&'static str]),
+    /// Nothing beyond being an object.
+    AnyFields,
 }
 
 /// The requirements on one object; an empty shape accepts any JSON.
@@ -101,6 +103,7 @@ impl Shape {
                         shape.check_at(item, &format!("{}[{i}]", join(path, name)))?;
                     }
                 }
+                Rule::AnyFields => {}
                 Rule::AnyList(names) => {
                     if !names
                         .iter()
@@ -118,7 +121,7 @@ impl Shape {
     }
 }
 
-use Rule::{AnyList, Field, List, Object};
+use Rule::{AnyFields, AnyList, Field, List, Object};
 
 /// `LocationData`: every field is required by the spec.
 pub(crate) static LOCATION_DATA: Shape = Shape(&[
@@ -158,6 +161,14 @@ pub(crate) static ENDPOINT_STORAGE: Shape = Shape(&[
 /// `endpoints-list`: the `endpoints` array (absent only when `total_count` is 0).
 pub(crate) static ENDPOINT_STORAGE_LIST: Shape =
     Shape(&[List("endpoints", &ENDPOINT_STORAGE, Some("total_count"))]);
+
+/// `endpoints-list` with an `X-Fields` mask: the `endpoints` array of objects, whose fields
+/// are only those the mask asked for (none of them can be required).
+pub(crate) static MASKED_ENDPOINT_STORAGE_LIST: Shape =
+    Shape(&[List("endpoints", &ANY_OBJECT, Some("total_count"))]);
+
+/// Any JSON object (no field required).
+static ANY_OBJECT: Shape = Shape(&[AnyFields]);
 
 /// `PullProfile` (`pull-profile-get`, `pull-profile-create`, entries of `pull-profile-list`).
 pub(crate) static PULL_PROFILE: Shape = Shape(&[

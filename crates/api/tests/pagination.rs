@@ -237,3 +237,116 @@ async fn a_failing_page_ends_the_stream_with_its_error() {
         items[1]
     );
 }
+
+/// The endpoint-storage listing leaves its `pagination` open: `{}` says nothing about a next
+/// page, so a full page is followed by the next and a short page ends the listing.
+#[tokio::test]
+async fn an_empty_pagination_object_does_not_stop_a_listing_after_its_first_page() {
+    let server = MockServer::start().await;
+    let route = "/v1/storage/endpoints";
+    let ep = |n: &str| json!({"name": n, "access_key_id": "k", "endpoint": "e", "bucket": "b"});
+    mount_page(
+        &server,
+        route,
+        1,
+        json!({"endpoints": [ep("a"), ep("b")], "pagination": {}}),
+    )
+    .await;
+    mount_page(
+        &server,
+        route,
+        2,
+        json!({"endpoints": [ep("c")], "pagination": {}}),
+    )
+    .await;
+    let names: Vec<String> = integration_client(&server)
+        .endpoint_storages_stream(2)
+        .map_ok(|e| e.name)
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(names, ["a", "b", "c"]);
+    assert_eq!(received(&server).await.len(), 2, "the short page ends it");
+}
+
+#[tokio::test]
+async fn an_x_fields_mask_is_sent_and_entries_keep_only_their_fields() {
+    let server = MockServer::start().await;
+    let route = "/v1/storage/endpoints";
+    Mock::given(method("GET"))
+        .and(path(route))
+        .respond_with(reply(
+            200,
+            json!({"endpoints": [{"name": "a", "bucket": "b1"}, {"name": "z"}], "pagination": {}}),
+        ))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let entries: Vec<serde_json::Map<String, Value>> = integration_client(&server)
+        .endpoint_storages_masked_stream(10, "{name,bucket}")
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(entries.len(), 2);
+    assert_eq!(entries[0]["bucket"], "b1");
+    assert!(!entries[1].contains_key("bucket"), "absent, not empty");
+    let sent = &received(&server).await[0];
+    assert_eq!(sent.headers.get("x-fields").unwrap(), "{name,bucket}");
+    let err = integration_client(&server)
+        .list_endpoint_storages_masked(edgegap_api::integration::PageQuery::new(1, 1), "a\nb")
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, ApiError::InvalidArgument { .. }),
+        "a mask that cannot be a header value: {err:?}"
+    );
+}
+
+#[tokio::test]
+async fn all_locations_gathers_every_page_and_its_messages_once() {
+    let server = MockServer::start().await;
+    let route = "/v1/locations";
+    let loc = |c: &str| {
+        json!({"city": c, "country": "X", "continent": "Y", "administrative_division": "Z",
+               "timezone": "UTC", "latitude": 1.0, "longitude": 2.0})
+    };
+    mount_page(
+        &server,
+        route,
+        1,
+        json!({"locations": [loc("A")], "total_count": 2, "pagination": pagination(1, true),
+               "messages": ["Tokyo is at capacity", format!("echo {API_TOKEN}")]}),
+    )
+    .await;
+    mount_page(
+        &server,
+        route,
+        2,
+        json!({"locations": [loc("B")], "total_count": 2, "pagination": pagination(2, false),
+               "messages": ["Tokyo is at capacity"]}),
+    )
+    .await;
+    let list = integration_client(&server)
+        .all_locations(LocationQuery {
+            app: Some("game".into()),
+            version: Some("v2".into()),
+            limit: Some(1),
+            ..LocationQuery::default()
+        })
+        .await
+        .unwrap();
+    let cities: Vec<&str> = list.locations.iter().map(|l| l.city.as_str()).collect();
+    assert_eq!(cities, ["A", "B"]);
+    assert_eq!(list.total_count, Some(2));
+    assert_eq!(list.messages.len(), 2, "{:?}", list.messages);
+    assert_eq!(list.messages[0], "Tokyo is at capacity");
+    assert!(!list.messages[1].contains(API_TOKEN), "{:?}", list.messages);
+    for req in received(&server).await {
+        let query: Vec<(String, String)> = req.url.query_pairs().into_owned().collect();
+        assert!(query.contains(&("app".into(), "game".into())), "{query:?}");
+        assert!(
+            query.contains(&("version".into(), "v2".into())),
+            "{query:?}"
+        );
+    }
+}

@@ -8,7 +8,9 @@ use clap::Parser;
 
 use crate::cli::{Cli, Command, Connection};
 use crate::error::CliError;
-use crate::{beacon_sim, beacons, demo, exit, logging, printable, probe, storage, ticket};
+use crate::{
+    beacon_sim, beacons, demo, exit, group, logging, printable, probe, servers, storage, ticket,
+};
 
 /// Runs the program; returns the process exit code.
 pub fn main() -> u8 {
@@ -42,7 +44,12 @@ pub fn main() -> u8 {
             )));
         }
     };
-    let result = runtime.block_on(run(cli.command, &cli.connection));
+    let api_typed = text.iter().skip(1).any(|a| {
+        ["--api-url", "--api-token"]
+            .iter()
+            .any(|f| a == f || a.starts_with(&format!("{f}=")))
+    });
+    let result = runtime.block_on(run(cli.command, &cli.connection, api_typed));
     // Do not wait for stray tasks (a blocked stdin reader, say) once the command is done.
     runtime.shutdown_timeout(Duration::from_millis(200));
     match result {
@@ -51,8 +58,9 @@ pub fn main() -> u8 {
     }
 }
 
-/// Runs `command`, with the global connection flags copied into its arguments.
-async fn run(command: Command, connection: &Connection) -> Result<(), CliError> {
+/// Runs `command`, with the global connection flags copied into its arguments (`api_typed`:
+/// whether --api-url or --api-token was on the command line).
+async fn run(command: Command, connection: &Connection, api_typed: bool) -> Result<(), CliError> {
     let (matchmaker, api) = (connection.matchmaker(), connection.api());
     match command {
         Command::Demo(args) => demo::run(args).await,
@@ -65,13 +73,16 @@ async fn run(command: Command, connection: &Connection) -> Result<(), CliError> 
             beacons::run_beacons(args).await
         }
         Command::Locations(mut args) => {
-            (args.matchmaker, args.api) = (matchmaker, api);
+            (args.list.matchmaker, args.list.api) = (matchmaker, api);
             beacons::run_locations(args).await
         }
         Command::Ticket(mut args) => {
-            (args.source.matchmaker, args.source.api) = (matchmaker, api);
+            (args.player.source.matchmaker, args.player.source.api) = (matchmaker, api);
+            args.player.api_flags_typed = api_typed;
             ticket::run(args).await
         }
+        Command::Group(command) => group::run(command, connection, api_typed).await,
+        Command::Servers(command) => servers::run(command, connection).await,
         Command::Beacon(args) => beacon_sim::run(args).await,
         Command::Completions(args) => {
             let mut command = <Cli as clap::CommandFactory>::command();
@@ -91,6 +102,16 @@ async fn run(command: Command, connection: &Connection) -> Result<(), CliError> 
             storage::run(args).await
         }
     }
+}
+
+/// A note for the user on stderr (`edgegap-probe: note: ...`), scrubbed of secrets and escaped
+/// (server text such as the API's messages goes through here).
+pub fn note(text: &str) {
+    let _ = writeln!(
+        std::io::stderr().lock(),
+        "edgegap-probe: note: {}",
+        printable::line(text)
+    );
 }
 
 /// Prints the error and its hint on stderr; returns its exit code.

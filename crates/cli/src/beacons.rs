@@ -10,7 +10,7 @@ use futures::TryStreamExt;
 use serde_json::json;
 
 use crate::app::write_stdout;
-use crate::cli::{ApiArgs, ListArgs, MatchmakerArgs};
+use crate::cli::{ApiArgs, ListArgs, LocationsArgs, MatchmakerArgs};
 use crate::error::CliError;
 use crate::output::{align_right, table};
 
@@ -106,8 +106,34 @@ fn beacons_table(beacons: &[Beacon]) -> String {
 }
 
 /// Runs `locations`.
-pub async fn run_locations(args: ListArgs) -> Result<(), CliError> {
-    let locations: Vec<LocationData> = if use_matchmaker(&args)? {
+pub async fn run_locations(locations_args: LocationsArgs) -> Result<(), CliError> {
+    let args = &locations_args.list;
+    let capacity = locations_args
+        .app
+        .clone()
+        .zip(locations_args.version.clone());
+    let locations: Vec<LocationData> = if let Some((app, version)) = capacity {
+        // The capacity filter is the Integration API's: the matchmaker cannot answer it.
+        let client = api_client(&args.api).map_err(|e| match e {
+            CliError::Usage { .. } => CliError::usage(
+                "--app and --version need the Edgegap API token",
+                "pass --api-token TOKEN or set EDGEGAP_API_TOKEN: the capacity filter is \
+                 GET /v1/locations?app=...&version=... of the Integration API",
+            ),
+            other => other,
+        })?;
+        let listed = client
+            .all_locations(LocationQuery {
+                app: Some(app),
+                version: Some(version),
+                ..LocationQuery::default()
+            })
+            .await?;
+        for message in &listed.messages {
+            crate::app::note(&format!("the Edgegap API says: {message}"));
+        }
+        listed.locations
+    } else if use_matchmaker(args)? {
         let beacons = matchmaker_client(&args.matchmaker)?.0.beacons().await?;
         let mut seen = BTreeSet::new();
         beacons

@@ -6,6 +6,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use edgegap_probe::ProtocolChoice;
 
+use crate::deployable::Deployable;
 use crate::source::BeaconFlag;
 
 /// Find the Edgegap location closest to this machine, and hand it to the matchmaker.
@@ -42,15 +43,21 @@ Examples:
   edgegap-probe probe --matchmaker-url https://mm.example.com --json
   edgegap-probe ticket --profile casual \\
       --matchmaker-url https://mm.example.com
+  edgegap-probe group create --profile casual \\
+      --matchmaker-url https://mm.example.com
+  edgegap-probe servers list --probe --beacons-file beacons.json \\
+      --server-browser-url https://browser.example.com
 
-Tokens come from --matchmaker-token / --api-token or, better, from the EDGEGAP_MATCHMAKER_TOKEN /
-EDGEGAP_API_TOKEN environment variables; they are never printed.
+Tokens come from --matchmaker-token / --api-token / --server-browser-token or, better, from the
+EDGEGAP_MATCHMAKER_TOKEN / EDGEGAP_API_TOKEN / EDGEGAP_SERVER_BROWSER_TOKEN environment
+variables; they are never printed.
 
 Exit codes:
   0    success
   1    other error (a file that cannot be read or written, a socket that cannot be opened)
   2    usage error (unknown flag, malformed argument such as a bad --beacon)
-  3    no location reachable (every beacon down, blocked or filtered, or above --max-latency-ms)
+  3    no location reachable (every beacon down, blocked or filtered, above --max-latency-ms,
+       or none deployable for --deployable-for)
   4    API error (refused token, HTTP error, server unreachable, ticket cancelled)
   5    unusable input (empty beacon list, file of neither beacon-list shape, bad scenario)
   130  interrupted by Ctrl-C (a pending ticket is cancelled first)";
@@ -69,10 +76,17 @@ pub enum Command {
     Beacons(ListArgs),
     /// List the locations of the matchmaker's beacons or of the Edgegap API.
     #[command(after_help = LOCATIONS_HELP)]
-    Locations(ListArgs),
+    Locations(LocationsArgs),
     /// Probe, create a matchmaker ticket with the latencies, and wait for the assignment.
     #[command(after_help = TICKET_HELP)]
     Ticket(TicketArgs),
+    /// Parties on the matchmaker: create, join (each member with its own latencies), ready,
+    /// leave, status.
+    #[command(subcommand, after_help = GROUP_HELP)]
+    Group(GroupCommand),
+    /// The server browser: list (and sort by measured latency), get, reserve seats.
+    #[command(subcommand, after_help = SERVERS_HELP)]
+    Servers(ServersCommand),
     /// Run simulated beacons on loopback (for testing a game against known latencies).
     #[command(after_help = BEACON_HELP)]
     Beacon(BeaconArgs),
@@ -150,9 +164,12 @@ Exit codes: 0 success, 2 usage, 4 API error (see edgegap-probe --help).";
 const LOCATIONS_HELP: &str = "\
 With --matchmaker-url: the distinct locations of the matchmaker's beacons.
 With an API token: every location of GET /v1/locations.
+With --app and --version (API token needed): only the locations with the capacity to deploy
+that app version at this time; the API's messages about locations go to stderr.
 
 Examples:
   EDGEGAP_API_TOKEN=... edgegap-probe locations
+  EDGEGAP_API_TOKEN=... edgegap-probe locations --app my-game --version v1.2
   edgegap-probe locations --json --matchmaker-token ... \\
       --matchmaker-url https://mm.example.com
 
@@ -163,14 +180,59 @@ Probes the beacons (by default the matchmaker's own list), creates a ticket whos
 (--attribute, default `beacons`) holds the latency of every reachable location, waits for the
 assignment and prints it. Ctrl-C deletes the ticket and exits with 130.
 
+The Edgegap API token (--api-token / EDGEGAP_API_TOKEN) is used only when asked for:
+--beacons-from api probes the API's beacon list instead of the matchmaker's, and
+--deployable-for APP/VERSION sends only locations that can take a deployment now. Passing
+--api-url or --api-token on the command line without either is a usage error (a token in
+the environment is simply not used).
+
 Examples:
   EDGEGAP_MATCHMAKER_TOKEN=... edgegap-probe ticket --profile casual \\
       --matchmaker-url https://mm.example.com
   edgegap-probe ticket --profile ranked --player-ip 203.0.113.7 --json \\
       --matchmaker-url https://mm.example.com
+  EDGEGAP_API_TOKEN=... edgegap-probe ticket --profile casual \\
+      --beacons-from api --deployable-for my-game/v1.2 \\
+      --matchmaker-url https://mm.example.com
 
 Exit codes: 0 success, 1 error, 2 usage, 3 no location reachable, 4 API error (incl. a ticket
 the matchmaker cancelled), 130 interrupted (see edgegap-probe --help).";
+
+const GROUP_HELP: &str = "\
+A party on the matchmaker's groups API. `create` and `join` probe like `ticket` (same
+beacon sources and probe options) and send this member's own latencies; `create` prints the
+group id to share and the owner's member id. Members then say `ready`; once all are, the
+matchmaker looks for a match for the whole group (see `status`).
+
+Examples:
+  edgegap-probe group create --profile casual \\
+      --matchmaker-url https://mm.example.com
+  edgegap-probe group join g-123 --profile casual \\
+      --matchmaker-url https://mm.example.com
+  edgegap-probe group ready g-123 m-456
+  edgegap-probe group status g-123 --json
+  edgegap-probe group leave g-123 m-456
+
+Exit codes: 0 success, 1 error, 2 usage, 3 no location reachable, 4 API error (see
+edgegap-probe --help).";
+
+const SERVERS_HELP: &str = "\
+The server browser (its own URL and token: --server-browser-url, --server-browser-token or
+EDGEGAP_SERVER_BROWSER_TOKEN). `list --probe` measures each instance's location through its
+beacon (beacons from --beacons-file, --beacon, the matchmaker or the Edgegap API, matched by
+city and country: the instance's `location`, else its metadata `city` / `country`) and sorts
+the instances by that latency, best first.
+
+Examples:
+  edgegap-probe servers list --server-browser-url https://browser.example.com
+  edgegap-probe servers list --probe --beacons-file beacons.json
+  edgegap-probe servers list --probe --matchmaker-url https://mm.example.com
+  edgegap-probe servers get 7f3a9c2e --json
+  edgegap-probe servers reserve --policy default --user alice --user bob
+  edgegap-probe servers reserve 7f3a9c2e --slot team-a --user alice
+
+Exit codes: 0 success, 1 error, 2 usage, 3 nothing reachable (list --probe), 4 API error (see
+edgegap-probe --help).";
 
 const BEACON_HELP: &str = "\
 Prints the beacon list as JSON on stdout (feed it to `probe --beacons-file`), then serves until
@@ -192,6 +254,7 @@ or from flags. Needs the API token (--api-token or EDGEGAP_API_TOKEN).
 
 Examples:
   edgegap-probe storage endpoint list
+  edgegap-probe storage endpoint list --fields name,bucket --json
   edgegap-probe storage endpoint create --name logs --bucket b \\
       --endpoint https://s3.example.com \\
       --access-key-id AKIA... --secret-access-key ...
@@ -264,6 +327,18 @@ pub struct Connection {
         global = true
     )]
     pub api_token: Option<String>,
+    /// Base URL of the server browser.
+    #[arg(long, value_name = "URL", global = true, value_parser = http_url)]
+    pub server_browser_url: Option<String>,
+    /// The server browser's token, sent raw in `Authorization`.
+    #[arg(
+        long,
+        value_name = "TOKEN",
+        env = "EDGEGAP_SERVER_BROWSER_TOKEN",
+        hide_env_values = true,
+        global = true
+    )]
+    pub server_browser_token: Option<String>,
 }
 
 /// The Integration API's address.
@@ -311,7 +386,24 @@ impl Default for ApiArgs {
     }
 }
 
+/// The server browser (copied from [`Connection`]).
+#[derive(Debug, Clone, Default)]
+pub struct ServerBrowserArgs {
+    /// Base URL of the server browser.
+    pub url: Option<String>,
+    /// Its token.
+    pub token: Option<String>,
+}
+
 impl Connection {
+    /// The server browser part.
+    pub fn server_browser(&self) -> ServerBrowserArgs {
+        ServerBrowserArgs {
+            url: self.server_browser_url.clone(),
+            token: self.server_browser_token.clone(),
+        }
+    }
+
     /// The matchmaker part.
     pub fn matchmaker(&self) -> MatchmakerArgs {
         MatchmakerArgs {
@@ -405,6 +497,16 @@ pub struct ProbeOpts {
     pub no_early_decision: bool,
 }
 
+/// Which locations may be ranked at all.
+#[derive(Debug, Clone, Default, Args)]
+pub struct FilterArgs {
+    /// Rank only locations that can take a deployment of APP version VERSION now (the
+    /// Edgegap API's capacity filter; needs the API token). Beacons are matched by city and
+    /// country; those of other locations are left out, and the output says so.
+    #[arg(long, value_name = "APP/VERSION")]
+    pub deployable_for: Option<Deployable>,
+}
+
 /// `probe`.
 #[derive(Debug, Clone, Args)]
 pub struct ProbeArgs {
@@ -414,6 +516,9 @@ pub struct ProbeArgs {
     /// How to probe and rank.
     #[command(flatten)]
     pub opts: ProbeOpts,
+    /// Which locations may be ranked.
+    #[command(flatten)]
+    pub filter: FilterArgs,
     /// Output format.
     #[command(flatten)]
     pub output: OutputArgs,
@@ -433,21 +538,69 @@ pub struct ListArgs {
     pub output: JsonFlag,
 }
 
-/// `ticket`.
+/// `locations`.
 #[derive(Debug, Clone, Args)]
-pub struct TicketArgs {
+pub struct LocationsArgs {
+    /// Where to ask, and `--json`.
+    #[command(flatten)]
+    pub list: ListArgs,
+    /// Only locations with the capacity to deploy this app now (with --version; API token).
+    #[arg(long, value_name = "APP", requires = "version")]
+    pub app: Option<String>,
+    /// The app version for --app.
+    #[arg(long, value_name = "VERSION", requires = "app")]
+    pub version: Option<String>,
+}
+
+/// Whose beacon list `ticket` and `group create|join` probe when no file or flag names one.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
+pub enum BeaconsFrom {
+    /// The matchmaker's own list (GET locations/beacons with the matchmaker token).
+    #[default]
+    Matchmaker,
+    /// The Edgegap API's list (GET /v1/locations/beacons with the API token).
+    Api,
+}
+
+/// What a player sends the matchmaker: probed latencies for a profile (`ticket`, `group
+/// create`, `group join`).
+#[derive(Debug, Clone, Args)]
+pub struct PlayerArgs {
     /// Where the beacons come from (default: the matchmaker's own list).
     #[command(flatten)]
     pub source: SourceArgs,
+    /// Whose beacon list to probe when neither --beacons-file nor --beacon is given.
+    #[arg(
+        long,
+        value_enum,
+        value_name = "SOURCE",
+        default_value_t = BeaconsFrom::Matchmaker,
+        conflicts_with_all = ["beacons_file", "beacon"]
+    )]
+    pub beacons_from: BeaconsFrom,
     /// How to probe and rank.
     #[command(flatten)]
     pub opts: ProbeOpts,
+    /// Which locations may be sent.
+    #[command(flatten)]
+    pub filter: FilterArgs,
     /// The matchmaking profile.
     #[arg(long)]
     pub profile: String,
     /// The player's public IP, when the matchmaker cannot see it (a backend creating tickets).
     #[arg(long, value_name = "IP")]
     pub player_ip: Option<std::net::IpAddr>,
+    /// Whether --api-url or --api-token was typed on the command line (set after parsing).
+    #[arg(skip)]
+    pub api_flags_typed: bool,
+}
+
+/// `ticket`.
+#[derive(Debug, Clone, Args)]
+pub struct TicketArgs {
+    /// The probe and the ticket's profile.
+    #[command(flatten)]
+    pub player: PlayerArgs,
     /// Give up waiting for an assignment after this many seconds (the ticket is deleted).
     #[arg(long, value_name = "SECONDS", default_value_t = 600)]
     pub wait_timeout: u64,
@@ -546,7 +699,7 @@ pub struct EndpointFields {
 #[derive(Debug, Clone, Subcommand)]
 pub enum EndpointCommand {
     /// List every endpoint storage (GET /v1/storage/endpoints).
-    List(JsonFlag),
+    List(EndpointListArgs),
     /// Show one (GET /v1/storage/endpoint/{name}).
     Get {
         /// Endpoint storage name.
@@ -586,6 +739,18 @@ pub enum EndpointCommand {
         /// Endpoint storage name.
         name: String,
     },
+}
+
+/// `storage endpoint list`.
+#[derive(Debug, Clone, Default, Args)]
+pub struct EndpointListArgs {
+    /// Only these fields of each endpoint storage, e.g. name,bucket (sent as the API's
+    /// X-Fields mask; the table shows these columns).
+    #[arg(long, value_name = "MASK")]
+    pub fields: Option<String>,
+    /// Print JSON (an array, whatever the count).
+    #[command(flatten)]
+    pub json: JsonFlag,
 }
 
 /// Fields of a pull profile body.
@@ -667,6 +832,143 @@ pub enum PullProfileCommand {
     Link(LinkArgs),
     /// Unlink a pull profile from an application version.
     Unlink(LinkArgs),
+}
+
+/// `group ...`.
+#[derive(Debug, Clone, Subcommand)]
+pub enum GroupCommand {
+    /// Probe, then create a group with this player as its first member (POST groups).
+    Create {
+        /// The probe and the profile.
+        #[command(flatten)]
+        player: Box<PlayerArgs>,
+        /// Print the group as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Probe, then join a group with this player's own latencies (POST groups/ID/members).
+    Join {
+        /// The group's id (from `group create`).
+        group: String,
+        /// The probe and the profile.
+        #[command(flatten)]
+        player: Box<PlayerArgs>,
+        /// Print the membership as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Say a member is ready (PATCH groups/ID/members/MEMBER {"is_ready": true}).
+    Ready {
+        /// The group's id.
+        group: String,
+        /// The member's id (printed by `create` / `join`).
+        member: String,
+        /// Say not ready instead.
+        #[arg(long)]
+        not_ready: bool,
+        /// Print the membership as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Leave a group (DELETE groups/ID/members/MEMBER).
+    Leave {
+        /// The group's id.
+        group: String,
+        /// The member's id.
+        member: String,
+    },
+    /// Show a group and its members (GET groups/ID), or one member with MEMBER.
+    Status {
+        /// The group's id.
+        group: String,
+        /// One member's id.
+        member: Option<String>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Delete a whole group (DELETE groups/ID).
+    Delete {
+        /// The group's id.
+        group: String,
+    },
+}
+
+/// `servers ...`.
+#[derive(Debug, Clone, Subcommand)]
+pub enum ServersCommand {
+    /// List the server instances (every page), optionally sorted by measured latency.
+    List(Box<ServersListArgs>),
+    /// Show one server instance.
+    Get {
+        /// The instance's request id.
+        instance: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Reserve seats: by policy (--policy), or in one slot of one instance (ID --slot).
+    Reserve(ReserveArgs),
+    /// Confirm that reserved users arrived on an instance.
+    Confirm {
+        /// The instance's request id.
+        instance: String,
+        /// A user id. Repeatable.
+        #[arg(long = "user", value_name = "USER_ID", required = true)]
+        users: Vec<String>,
+        /// Print the answer as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// `servers list`.
+#[derive(Debug, Clone, Args)]
+pub struct ServersListArgs {
+    /// Filter expression, passed to the server browser as given.
+    #[arg(long, value_name = "EXPR")]
+    pub filter: Option<String>,
+    /// Sort order, passed to the server browser as given (ignored with --probe).
+    #[arg(long, value_name = "ORDER")]
+    pub order: Option<String>,
+    /// Page size asked of the server browser.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub limit: Option<u32>,
+    /// Measure each instance's location through its beacon and sort by that latency.
+    #[arg(long)]
+    pub probe: bool,
+    /// Where the beacons come from (with --probe).
+    #[command(flatten)]
+    pub source: SourceArgs,
+    /// How to probe and rank (with --probe).
+    #[command(flatten)]
+    pub opts: ProbeOpts,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// Show every column, however wide.
+    #[arg(long, conflicts_with = "json")]
+    pub wide: bool,
+}
+
+/// `servers reserve`.
+#[derive(Debug, Clone, Args)]
+pub struct ReserveArgs {
+    /// The instance (with --slot).
+    #[arg(requires = "slot", conflicts_with = "policy")]
+    pub instance: Option<String>,
+    /// The slot of the instance to seat the users in.
+    #[arg(long, requires = "instance")]
+    pub slot: Option<String>,
+    /// The reservation policy that picks the instance.
+    #[arg(long, value_name = "NAME", required_unless_present = "instance")]
+    pub policy: Option<String>,
+    /// A user id to seat. Repeatable.
+    #[arg(long = "user", value_name = "USER_ID", required = true)]
+    pub users: Vec<String>,
+    /// Print the answer as JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `--json` alone.

@@ -71,6 +71,19 @@ pub enum CliError {
         /// How many locations answered.
         answered: usize,
     },
+    /// `--deployable-for`: no beacon is in a location that can take a deployment now.
+    #[error(
+        "no location to rank: none of the {beacons} beacon(s) is in one of the {deployable} \
+         location(s) that can take a deployment of {wanted} now"
+    )]
+    NothingDeployable {
+        /// APP/VERSION.
+        wanted: String,
+        /// How many beacons there were.
+        beacons: usize,
+        /// How many locations the API called deployable.
+        deployable: usize,
+    },
     /// An Edgegap API or matchmaker call failed.
     #[error("{0}")]
     Api(#[from] ApiError),
@@ -121,7 +134,9 @@ impl CliError {
                 ProbeError::InvalidConfig(_) => exit::USAGE,
                 _ => exit::FAILURE,
             },
-            Self::NothingReachable { .. } | Self::AboveLimit { .. } => exit::NO_LOCATION_REACHABLE,
+            Self::NothingReachable { .. }
+            | Self::AboveLimit { .. }
+            | Self::NothingDeployable { .. } => exit::NO_LOCATION_REACHABLE,
             Self::Api(err) => match err {
                 ApiError::BeaconList { .. } => exit::BAD_INPUT,
                 ApiError::Cancelled { .. } => exit::INTERRUPTED,
@@ -157,6 +172,19 @@ impl CliError {
             Self::AboveLimit { .. } => {
                 Some("raise --max-latency-ms, or leave it out to rank every location".to_owned())
             }
+            Self::NothingDeployable { deployable: 0, .. } => Some(
+                "the Edgegap API lists no location with capacity for that app version now: \
+                 check the app and version names (`edgegap-probe locations --app APP \
+                 --version VERSION` shows the list and the API's messages), or drop \
+                 --deployable-for to rank every location"
+                    .to_owned(),
+            ),
+            Self::NothingDeployable { .. } => Some(
+                "beacons are matched to deployable locations by city and country: compare \
+                 `edgegap-probe locations --app APP --version VERSION` with the beacon list, \
+                 or drop --deployable-for to rank every location"
+                    .to_owned(),
+            ),
             Self::Api(err) => api_hint(err),
             Self::Sim(_) => Some(
                 "simulated beacons bind loopback addresses (127.0.0.0/8); on macOS only 127.0.0.1 \

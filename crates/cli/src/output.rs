@@ -48,6 +48,77 @@ pub fn table<S: AsRef<str>>(header: &[S]) -> Table {
     table
 }
 
+/// Fits `table` to `terminal`: cells wrap to its width, or every column at full width when
+/// stdout is not a terminal or `wide` is asked for.
+pub fn fit(table: &mut Table, terminal: Terminal, wide: bool) {
+    match terminal.width.filter(|_| !wide) {
+        Some(width) => {
+            table.set_content_arrangement(ContentArrangement::Dynamic);
+            table.set_width(u16::try_from(width).unwrap_or(u16::MAX));
+        }
+        None => {
+            table.set_content_arrangement(ContentArrangement::Disabled);
+        }
+    }
+}
+
+/// A table of `rows` under `headers` that fits `terminal`: when too wide, the columns with the
+/// highest `drop_order` go first (0: never dropped), then cells wrap; every column with `wide`
+/// or when stdout is not a terminal. `numeric` columns are right-aligned.
+pub fn fitted_table(
+    headers: &[&str],
+    rows: &[Vec<String>],
+    drop_order: &[u8],
+    numeric: &[usize],
+    terminal: Terminal,
+    wide: bool,
+) -> String {
+    let render = |keep: &[usize]| {
+        let names: Vec<&str> = keep.iter().map(|&i| headers[i]).collect();
+        let mut t = table(&names);
+        t.set_content_arrangement(ContentArrangement::Disabled);
+        for row in rows {
+            t.add_row(
+                keep.iter()
+                    .map(|&i| printable::line(row.get(i).map_or("", String::as_str))),
+            );
+        }
+        let right: Vec<usize> = keep
+            .iter()
+            .enumerate()
+            .filter(|(_, i)| numeric.contains(i))
+            .map(|(n, _)| n)
+            .collect();
+        align_right(&mut t, &right);
+        t
+    };
+    let width = |t: &Table| {
+        t.to_string()
+            .lines()
+            .map(|l| l.chars().count())
+            .max()
+            .unwrap_or(0)
+    };
+    let mut keep: Vec<usize> = (0..headers.len()).collect();
+    let Some(limit) = terminal.width.filter(|_| !wide) else {
+        return render(&keep).to_string();
+    };
+    let mut order: Vec<u8> = drop_order.iter().copied().filter(|&d| d > 0).collect();
+    order.sort_unstable_by(|a, b| b.cmp(a));
+    order.dedup();
+    for drop in order {
+        if width(&render(&keep)) <= limit {
+            break;
+        }
+        keep.retain(|&i| drop_order.get(i).copied().unwrap_or(0) != drop);
+    }
+    let mut t = render(&keep);
+    if width(&t) > limit {
+        fit(&mut t, terminal, false);
+    }
+    t.to_string()
+}
+
 /// Right-aligns the given columns (numbers).
 pub fn align_right(table: &mut Table, columns: &[usize]) {
     for &i in columns {
@@ -191,15 +262,7 @@ pub fn unreachable_table(
             printable::line(&reason),
         ]);
     }
-    match terminal.width.filter(|_| !wide) {
-        Some(width) => {
-            t.set_content_arrangement(ContentArrangement::Dynamic);
-            t.set_width(u16::try_from(width).unwrap_or(u16::MAX));
-        }
-        None => {
-            t.set_content_arrangement(ContentArrangement::Disabled);
-        }
-    }
+    fit(&mut t, terminal, wide);
     t.to_string()
 }
 

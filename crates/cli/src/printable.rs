@@ -15,11 +15,19 @@ use edgegap_probe::api::redact::redact;
 static SECRETS: OnceLock<Vec<String>> = OnceLock::new();
 
 /// The flags whose values are secrets.
-const SECRET_FLAGS: [&str; 2] = ["--matchmaker-token", "--api-token"];
+const SECRET_FLAGS: [&str; 3] = [
+    "--matchmaker-token",
+    "--api-token",
+    "--server-browser-token",
+];
 /// The environment variables whose values are secrets.
-const SECRET_VARS: [&str; 2] = ["EDGEGAP_MATCHMAKER_TOKEN", "EDGEGAP_API_TOKEN"];
+const SECRET_VARS: [&str; 3] = [
+    "EDGEGAP_MATCHMAKER_TOKEN",
+    "EDGEGAP_API_TOKEN",
+    "EDGEGAP_SERVER_BROWSER_TOKEN",
+];
 /// The flags whose values are URLs that may carry a password.
-const URL_FLAGS: [&str; 2] = ["--matchmaker-url", "--api-url"];
+const URL_FLAGS: [&str; 3] = ["--matchmaker-url", "--api-url", "--server-browser-url"];
 
 /// Remembers the secrets of this run from its arguments and environment (call once, first).
 pub fn register_secrets(args: &[String]) {

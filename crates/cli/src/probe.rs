@@ -9,16 +9,36 @@ use crate::cli::{IpArg, ProbeArgs, ProbeOpts};
 use crate::error::CliError;
 use crate::progress::{self, Probed};
 use crate::terminal::Terminal;
-use crate::{output, source};
+use crate::{deployable, output, source};
 
 /// Runs `probe`.
 pub async fn run(args: ProbeArgs) -> Result<(), CliError> {
     let config = config(&args.opts)?;
     let beacons = source::load(&args.source).await?;
+    let (beacons, filtered) = match &args.filter.deployable_for {
+        Some(wanted) => {
+            let (kept, filtered) = deployable::filter(beacons, wanted, &args.source.api).await?;
+            (kept, Some(filtered))
+        }
+        None => (beacons, None),
+    };
     let probed = progress::run(beacons, config).await?;
     let terminal = Terminal::detect();
-    let mut text = output::report(&probed.report, args.output, terminal);
-    if !(args.output.json || args.output.payload || args.output.csv) {
+    let format = args.output;
+    let mut text = match &filtered {
+        Some(f) if format.json => f.report_json(&probed.report),
+        _ => output::report(&probed.report, format, terminal),
+    };
+    if let Some(f) = &filtered {
+        if format.csv {
+            text.push_str(&f.csv_rows());
+        } else if format.payload {
+            crate::app::note(f.note(Terminal::plain_stderr()).trim());
+        } else if !format.json {
+            text.push_str(&f.note(terminal));
+        }
+    }
+    if !(format.json || format.payload || format.csv) {
         text.push_str(&output::timing(&probed.report));
     }
     write_report(&text, terminal)?;

@@ -35,11 +35,29 @@ pub async fn run(args: StorageArgs) -> Result<(), CliError> {
 
 async fn endpoint(client: &IntegrationClient, command: EndpointCommand) -> Result<(), CliError> {
     match command {
-        EndpointCommand::List(flag) => {
-            let all: Vec<EndpointStorage> =
-                client.endpoint_storages_stream(PAGE).try_collect().await?;
-            print(&all, flag.json, endpoints_table)
-        }
+        EndpointCommand::List(args) => match args.fields.as_deref().map(str::trim) {
+            Some("") => Err(CliError::usage(
+                "--fields is empty",
+                "name the fields to show, e.g. --fields name,bucket",
+            )),
+            Some(mask) => {
+                let all: Vec<Map<String, Value>> = client
+                    .endpoint_storages_masked_stream(PAGE, mask)
+                    .try_collect()
+                    .await?;
+                if args.json.json {
+                    let text = serde_json::to_string_pretty(&all).map_err(encode)?;
+                    write_stdout(&format!("{text}\n"))
+                } else {
+                    write_stdout(&format!("{}\n", masked_table(mask, &all)))
+                }
+            }
+            None => {
+                let all: Vec<EndpointStorage> =
+                    client.endpoint_storages_stream(PAGE).try_collect().await?;
+                print_list(&all, args.json.json, endpoints_table)
+            }
+        },
         EndpointCommand::Get { name, json } => {
             let one = client.get_endpoint_storage(&name).await?;
             print(&[one], json.json, endpoints_table)
@@ -92,7 +110,7 @@ async fn pull_profile(
                 .pull_profiles_stream(&endpoint, PAGE)
                 .try_collect()
                 .await?;
-            print(&all, json.json, profiles_table)
+            print_list(&all, json.json, profiles_table)
         }
         PullProfileCommand::Get {
             endpoint,
@@ -167,23 +185,98 @@ fn encode(e: serde_json::Error) -> CliError {
     CliError::Other(format!("cannot encode the answer as JSON: {e}"))
 }
 
-/// Prints items as JSON (one object for a single get/create/update, else an array) or a table.
+/// Prints the one item of a get/create/update as a JSON object, or as a table.
 fn print<T: Serialize>(
+    item: &[T; 1],
+    json: bool,
+    render: fn(&[T]) -> String,
+) -> Result<(), CliError> {
+    let text = if json {
+        serde_json::to_string_pretty(&item[0]).map_err(encode)?
+    } else {
+        render(item)
+    };
+    write_stdout(&format!("{text}\n"))
+}
+
+/// Prints a listing as a JSON array (whatever its length, one item included) or a table with
+/// its count.
+fn print_list<T: Serialize>(
     items: &[T],
     json: bool,
     render: fn(&[T]) -> String,
 ) -> Result<(), CliError> {
     let text = if json {
-        let value = match items {
-            [one] => serde_json::to_value(one),
-            many => serde_json::to_value(many),
-        }
-        .map_err(encode)?;
-        serde_json::to_string_pretty(&value).map_err(encode)?
+        serde_json::to_string_pretty(items).map_err(encode)?
     } else {
-        render(items)
+        format!("{}\n{} item(s)", render(items), items.len())
     };
     write_stdout(&format!("{text}\n"))
+}
+
+/// The top-level field names of an `X-Fields` mask, in order: `name,bucket`, `{name, bucket}`
+/// and `{name,nested{a}}` give `name`, `bucket` / `name`, `nested`.
+pub fn mask_fields(mask: &str) -> Vec<String> {
+    let inner = mask.trim();
+    let inner = inner
+        .strip_prefix('{')
+        .and_then(|m| m.strip_suffix('}'))
+        .unwrap_or(inner);
+    let mut fields = Vec::new();
+    let mut depth = 0usize;
+    let mut current = String::new();
+    for c in inner.chars() {
+        match c {
+            '{' => depth += 1,
+            '}' => depth = depth.saturating_sub(1),
+            ',' if depth == 0 => {
+                fields.push(std::mem::take(&mut current));
+            }
+            c if depth == 0 => current.push(c),
+            _ => {}
+        }
+    }
+    fields.push(current);
+    let mut out: Vec<String> = Vec::new();
+    for f in fields {
+        let f = f.trim().to_owned();
+        if !f.is_empty() && f != "*" && !out.contains(&f) {
+            out.push(f);
+        }
+    }
+    out
+}
+
+/// A cell for any JSON value: strings as they are, `null` empty, the rest as JSON.
+fn cell(value: Option<&Value>) -> String {
+    match value {
+        None | Some(Value::Null) => String::new(),
+        Some(Value::String(s)) => s.clone(),
+        Some(other) => other.to_string(),
+    }
+}
+
+/// The entries of a masked listing: one column per field of the mask (in its order), then any
+/// other field the API sent.
+fn masked_table(mask: &str, items: &[Map<String, Value>]) -> String {
+    let mut columns = mask_fields(mask);
+    for item in items {
+        for key in item.keys() {
+            if !columns.contains(key) {
+                columns.push(key.clone());
+            }
+        }
+    }
+    let mut t = table(&columns);
+    for item in items {
+        t.add_row(
+            columns
+                .iter()
+                .map(|c| cell(item.get(c)))
+                .collect::<Vec<_>>(),
+        );
+    }
+    format!("{t}\n{} item(s)", items.len())
 }
 
 fn endpoints_table(items: &[EndpointStorage]) -> String {
@@ -203,7 +296,7 @@ fn endpoints_table(items: &[EndpointStorage]) -> String {
             e.access_key_id.clone(),
             e.output_format
                 .as_ref()
-                .map_or_else(String::new, |f| format!("{f:?}").to_uppercase()),
+                .map_or_else(String::new, |f| f.as_str().to_owned()),
             e.last_updated.clone().unwrap_or_default(),
         ]);
     }
@@ -216,7 +309,9 @@ fn profiles_table(items: &[PullProfile]) -> String {
         t.add_row(vec![
             p.name.clone(),
             p.source.clone(),
-            format!("{:?}", p.source_type),
+            p.source_type
+                .as_ref()
+                .map_or_else(String::new, |t| t.as_str().to_owned()),
             p.destination.clone(),
             p.last_updated.clone().unwrap_or_default(),
         ]);
@@ -342,4 +437,34 @@ fn source_type(body: &Map<String, Value>) -> Result<Option<SourceType>, CliError
             )),
         })
         .transpose()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mask_fields_are_the_top_level_names_in_order() {
+        assert_eq!(mask_fields("name,bucket"), ["name", "bucket"]);
+        assert_eq!(mask_fields("{ name , bucket }"), ["name", "bucket"]);
+        assert_eq!(mask_fields("{name,nested{a,b},x}"), ["name", "nested", "x"]);
+        assert_eq!(mask_fields("*"), Vec::<String>::new());
+    }
+
+    #[test]
+    fn the_pull_profile_table_shows_the_source_type_as_the_api_spells_it() {
+        let p = PullProfile {
+            name: "maps".into(),
+            source_type: Some(SourceType::Folder),
+            ..PullProfile::default()
+        };
+        let text = profiles_table(&[p]);
+        assert!(text.contains("Folder") && !text.contains("Some("), "{text}");
+        let e = EndpointStorage {
+            output_format: Some(OutputFormat::Ndjson),
+            ..EndpointStorage::default()
+        };
+        let text = endpoints_table(&[e]);
+        assert!(text.contains("NDJSON"), "{text}");
+    }
 }

@@ -5,34 +5,23 @@ use std::fmt::Write;
 use std::io::IsTerminal;
 use std::time::Duration;
 
-use edgegap_probe::Report;
 use edgegap_probe::api::matchmaker::{Assignment, Ticket, TicketRequest, TicketStatus};
 use edgegap_probe::api::{CancellationToken, WaitOptions};
+use edgegap_probe::{Beacon, Report};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::app::write_stdout;
 use crate::beacons::matchmaker_client;
-use crate::cli::TicketArgs;
+use crate::cli::{BeaconsFrom, MatchmakerArgs, PlayerArgs, TicketArgs};
 use crate::error::CliError;
 use crate::terminal::Terminal;
-use crate::{probe, progress, source};
+use crate::{deployable, probe, progress, source};
 
 /// Runs `ticket`.
 pub async fn run(args: TicketArgs) -> Result<(), CliError> {
-    let config = probe::config(&args.opts)?;
-    let (client, _url) = matchmaker_client(&args.source.matchmaker)?;
-    let beacons = source::load(&args.source).await?;
-    let probed = progress::run(beacons, config).await?;
-    if probed.report.locations.is_empty() {
-        // Say why before giving up: each unreachable location with its reason (on stderr,
-        // where the ticket's progress goes; stdout is for the assignment).
-        let why = crate::output::report_tables(&probed.report, Terminal::plain_stderr(), false);
-        eprint!("{}", crate::printable::block(&why));
-    }
-    probe::outcome(&probed)?;
-
-    let request = request(&args, &probed.report);
-    tracing::info!(profile = %args.profile, locations = request.latencies().len(), "creating ticket");
+    let (client, _url) = matchmaker_client(&args.player.source.matchmaker)?;
+    let request = probe_player(&args.player, "ticket").await?;
+    tracing::info!(profile = %args.player.profile, locations = request.latencies().len(), "creating ticket");
     let created = client.create_ticket(&request).await?;
     note(&format!(
         "ticket {} created (profile {:?}, {} location(s)); waiting for a server (Ctrl-C cancels)",
@@ -81,11 +70,80 @@ pub async fn run(args: TicketArgs) -> Result<(), CliError> {
     write_stdout(&text)
 }
 
+/// Refuses `--api-url` / `--api-token` typed for `command` when nothing would use them (a
+/// token that is only in the environment is not refused: a backend may have it set).
+fn refuse_unused_api(player: &PlayerArgs, command: &str) -> Result<(), CliError> {
+    let used = player.beacons_from == BeaconsFrom::Api || player.filter.deployable_for.is_some();
+    if player.api_flags_typed && !used {
+        return Err(CliError::usage(
+            format!(
+                "`{command}` does not use --api-url or --api-token here: its beacons come from \
+                 the matchmaker"
+            ),
+            "add --beacons-from api to probe the Edgegap API's beacon list, or --deployable-for \
+             APP/VERSION to send only locations that can take a deployment now; otherwise drop \
+             the flag",
+        ));
+    }
+    Ok(())
+}
+
+/// The beacons a player probes: --beacons-file / --beacon, else the list --beacons-from names.
+async fn player_beacons(player: &PlayerArgs) -> Result<Vec<Beacon>, CliError> {
+    if source::has_local(&player.source) || player.beacons_from == BeaconsFrom::Matchmaker {
+        return source::load(&player.source).await;
+    }
+    if player
+        .source
+        .api
+        .api_token
+        .as_deref()
+        .is_none_or(|t| t.trim().is_empty())
+    {
+        return Err(CliError::usage(
+            "--beacons-from api needs the Edgegap API token",
+            "pass --api-token TOKEN or set EDGEGAP_API_TOKEN, or leave --beacons-from out to \
+             probe the matchmaker's own list",
+        ));
+    }
+    let mut from_api = player.source.clone();
+    from_api.matchmaker = MatchmakerArgs::default();
+    source::load(&from_api).await
+}
+
+/// Probes for a player of `command` (`ticket`, `group create`, `group join`) and builds the
+/// request the matchmaker gets: the reachable locations' latencies (only the deployable ones
+/// with --deployable-for). When nothing is reachable, says why on stderr and fails.
+pub async fn probe_player(player: &PlayerArgs, command: &str) -> Result<TicketRequest, CliError> {
+    refuse_unused_api(player, command)?;
+    let config = probe::config(&player.opts)?;
+    let beacons = player_beacons(player).await?;
+    let (beacons, filtered) = match &player.filter.deployable_for {
+        Some(wanted) => {
+            let (kept, filtered) = deployable::filter(beacons, wanted, &player.source.api).await?;
+            (kept, Some(filtered))
+        }
+        None => (beacons, None),
+    };
+    let probed = progress::run(beacons, config).await?;
+    if probed.report.locations.is_empty() {
+        // Say why before giving up: each unreachable location with its reason (on stderr,
+        // where the progress goes; stdout is for the answer).
+        let why = crate::output::report_tables(&probed.report, Terminal::plain_stderr(), false);
+        eprint!("{}", crate::printable::block(&why));
+    }
+    probe::outcome(&probed)?;
+    if let Some(f) = filtered {
+        crate::app::note(f.note(Terminal::plain_stderr()).trim());
+    }
+    Ok(request(player, &probed.report))
+}
+
 /// The ticket request: the report's payload under the configured attribute.
-fn request(args: &TicketArgs, report: &Report) -> TicketRequest {
+fn request(player: &PlayerArgs, report: &Report) -> TicketRequest {
     let latencies: Vec<(String, f64)> = report
         .payload
-        .get(&args.opts.attribute)
+        .get(&player.opts.attribute)
         .and_then(|v| v.as_object())
         .map(|cities| {
             cities
@@ -94,16 +152,16 @@ fn request(args: &TicketArgs, report: &Report) -> TicketRequest {
                 .collect()
         })
         .unwrap_or_default();
-    let mut request = TicketRequest::new(args.profile.clone(), latencies)
-        .latency_attribute(args.opts.attribute.clone());
-    if let Some(ip) = args.player_ip {
+    let mut request = TicketRequest::new(player.profile.clone(), latencies)
+        .latency_attribute(player.opts.attribute.clone());
+    if let Some(ip) = player.player_ip {
         request = request.player_ip(ip);
     }
     request
 }
 
 /// A status line on stderr: through the log when stderr is not a terminal.
-fn note(text: &str) {
+pub fn note(text: &str) {
     if std::io::stderr().is_terminal() {
         eprintln!("{}", crate::printable::line(text));
     } else {

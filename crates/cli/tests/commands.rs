@@ -40,6 +40,8 @@ fn every_command_has_help_with_examples() {
         "beacons",
         "locations",
         "ticket",
+        "group",
+        "servers",
         "beacon",
         "storage",
     ] {

@@ -225,6 +225,8 @@ fn help_examples_fit_80_columns_so_they_paste_whole() {
         "beacons",
         "locations",
         "ticket",
+        "group",
+        "servers",
         "beacon",
         "storage",
         "completions",

@@ -1,12 +1,13 @@
-//! [`IntegrationClient`]: the 14 operations of the Integration API.
+//! [`IntegrationClient`]: the 14 operations of the Integration API (and an `X-Fields` variant of
+//! the endpoint-storage listing).
 
 use futures::Stream;
 use reqwest::Method;
 
 use super::{
     EndpointStorage, EndpointStorageCreate, EndpointStorageList, EndpointStorageUpdate,
-    LocationList, LocationQuery, PageQuery, PullProfile, PullProfileCreate, PullProfileLink,
-    PullProfileList, PullProfileUpdate,
+    LocationList, LocationQuery, MaskedEndpointStorageList, PageQuery, PullProfile,
+    PullProfileCreate, PullProfileLink, PullProfileList, PullProfileUpdate,
 };
 use crate::beacon::{Beacon, BeaconList, IntegrationBeacon, LocationData};
 use crate::error::{ApiError, Service};
@@ -124,6 +125,59 @@ impl IntegrationClient {
         })
     }
 
+    /// Every location over all pages, like [`Self::locations_stream`], with the answers'
+    /// `messages` ("additional information regarding locations") gathered from every page,
+    /// each once, in order, scrubbed of the token. The list's `total_count` is the first
+    /// page's; it has no `pagination`.
+    ///
+    /// With `query.app` and `query.version` this is the capacity filter: only the locations
+    /// that can take a deployment of that app version at this time.
+    pub async fn all_locations(&self, query: LocationQuery) -> Result<LocationList, ApiError> {
+        use futures::TryStreamExt;
+        use std::sync::{Arc, Mutex};
+        let client = self.clone();
+        let limit = query.limit.unwrap_or(DEFAULT_PAGE_SIZE);
+        let seen: Arc<Mutex<(Vec<String>, Option<u64>)>> = Arc::default();
+        let record = Arc::clone(&seen);
+        let walk = self.walk("list locations");
+        let stream =
+            page_stream::<LocationList, _, _>(query.page.unwrap_or(1), limit, walk, move |page| {
+                let client = client.clone();
+                let record = Arc::clone(&record);
+                let query = LocationQuery {
+                    page: Some(page),
+                    limit: Some(limit),
+                    ..query.clone()
+                };
+                async move {
+                    let list = client.list_locations(&query).await?;
+                    let mut seen = record
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner);
+                    for message in &list.messages {
+                        let message = client.transport.scrub(message);
+                        if !seen.0.contains(&message) {
+                            seen.0.push(message);
+                        }
+                    }
+                    seen.1 = seen.1.or(list.total_count);
+                    Ok(list)
+                }
+            });
+        let locations: Vec<LocationData> = stream.try_collect().await?;
+        let (messages, total_count) = std::mem::take(
+            &mut *seen
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        );
+        Ok(LocationList {
+            locations,
+            messages,
+            total_count,
+            pagination: None,
+        })
+    }
+
     /// `GET /v1/locations/beacons` (`beacon-list`): one page of ping beacons.
     pub async fn list_beacons(&self, page: PageQuery) -> Result<BeaconList, ApiError> {
         let call = Call::new(
@@ -218,6 +272,46 @@ impl IntegrationClient {
             "list endpoint storages",
             limit,
             |client: Self, page| async move { client.list_endpoint_storages(page).await },
+        )
+    }
+
+    /// `GET /v1/storage/endpoints` (`endpoints-list`) with the `X-Fields` mask `fields` (the
+    /// spec's "optional fields mask", e.g. `name,bucket` or `{name,bucket}`, sent as given):
+    /// one page whose entries hold only the masked fields.
+    pub async fn list_endpoint_storages_masked(
+        &self,
+        page: PageQuery,
+        fields: &str,
+    ) -> Result<MaskedEndpointStorageList, ApiError> {
+        let call = Call::new(
+            Method::GET,
+            "list endpoint storages",
+            &["v1", "storage", "endpoints"],
+            "endpoint storages",
+        )
+        .query("page", page.page)
+        .query("limit", page.limit)
+        .header("X-Fields", Some(fields));
+        self.transport
+            .json_shaped(call, &schema::MASKED_ENDPOINT_STORAGE_LIST)
+            .await
+    }
+
+    /// Every endpoint storage over all pages of `limit`, with the `X-Fields` mask `fields`.
+    pub fn endpoint_storages_masked_stream(
+        &self,
+        limit: u32,
+        fields: &str,
+    ) -> impl Stream<Item = Result<serde_json::Map<String, serde_json::Value>, ApiError>> + Send + 'static
+    {
+        let fields = fields.to_owned();
+        self.all_pages(
+            "list endpoint storages",
+            limit,
+            move |client: Self, page| {
+                let fields = fields.clone();
+                async move { client.list_endpoint_storages_masked(page, &fields).await }
+            },
         )
     }
 

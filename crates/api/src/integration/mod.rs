@@ -211,6 +211,28 @@ pub struct EndpointStorageList {
 
 impl_page!(EndpointStorageList, EndpointStorage, endpoints);
 
+/// Answer of `GET /v1/storage/endpoints` sent with an `X-Fields` mask: each entry holds only
+/// the fields the mask asked for, kept as the API sent them (a masked-out field is absent,
+/// never shown as empty).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct MaskedEndpointStorageList {
+    /// The endpoint storages of this page, each with only the masked fields.
+    #[serde(default)]
+    pub endpoints: Vec<serde_json::Map<String, serde_json::Value>>,
+    /// Number of endpoint storages over all pages, when given.
+    #[serde(default)]
+    pub total_count: Option<u64>,
+    /// Where this page is (read like [`EndpointStorageList::pagination`]).
+    #[serde(default)]
+    pub pagination: Option<Pagination>,
+}
+
+impl_page!(
+    MaskedEndpointStorageList,
+    serde_json::Map<String, serde_json::Value>,
+    endpoints
+);
+
 string_enum!(
     /// Whether a pull profile's source is a file or a folder (`source_type`).
     SourceType {

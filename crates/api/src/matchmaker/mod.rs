@@ -327,6 +327,28 @@ pub struct Group {
     pub extra: Map<String, Value>,
 }
 
+impl Group {
+    /// The membership of the player who created the group, when the answer names it (the
+    /// group answers are undocumented, so this looks where matchmakers put it): a
+    /// `member_id`, `owner_id` or `owner_member_id` string, or the `id` of a `member` or
+    /// `owner` object; else the only member listed.
+    pub fn owner_member_id(&self) -> Option<MemberId> {
+        let text = |v: &Value| v.as_str().filter(|s| !s.is_empty()).map(MemberId::new);
+        ["member_id", "owner_id", "owner_member_id"]
+            .iter()
+            .find_map(|k| self.extra.get(*k).and_then(text))
+            .or_else(|| {
+                ["member", "owner"]
+                    .iter()
+                    .find_map(|k| self.extra.get(*k).and_then(|o| o.get("id")).and_then(text))
+            })
+            .or_else(|| match self.members.as_slice() {
+                [only] if !only.id.as_str().is_empty() => Some(only.id.clone()),
+                _ => None,
+            })
+    }
+}
+
 /// Body of `PATCH groups/{gid}/members/{mid}`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MemberReadiness {
@@ -361,6 +383,32 @@ mod tests {
         assert_eq!(
             serde_json::to_value(&renamed).unwrap(),
             serde_json::json!({"profile": "p", "attributes": {"ping": {"Paris": 1.0}, "mode": "ranked"}})
+        );
+    }
+
+    #[test]
+    fn the_owners_membership_is_found_where_matchmakers_put_it() {
+        let owner = |json: &str| {
+            serde_json::from_str::<Group>(json)
+                .unwrap()
+                .owner_member_id()
+                .map(|m| m.as_str().to_owned())
+        };
+        assert_eq!(
+            owner(r#"{"id": "g", "member_id": "m1"}"#).as_deref(),
+            Some("m1")
+        );
+        assert_eq!(
+            owner(r#"{"id": "g", "owner": {"id": "m2"}}"#).as_deref(),
+            Some("m2")
+        );
+        assert_eq!(
+            owner(r#"{"id": "g", "members": [{"id": "m3"}]}"#).as_deref(),
+            Some("m3")
+        );
+        assert_eq!(
+            owner(r#"{"id": "g", "members": [{"id": "a"}, {"id": "b"}]}"#),
+            None
         );
     }
 

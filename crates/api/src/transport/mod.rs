@@ -161,6 +161,8 @@ pub(crate) struct Call {
     pub method: Method,
     pub path: Vec<String>,
     pub query: Vec<(&'static str, String)>,
+    /// Extra request headers (e.g. `X-Fields`), besides `Authorization`.
+    pub headers: Vec<(&'static str, String)>,
     pub body: Option<serde_json::Value>,
     pub operation: &'static str,
     /// What a 404/409 is about, e.g. `ticket "abc"`.
@@ -181,6 +183,7 @@ impl Call {
             method,
             path: path.iter().map(|s| (*s).to_owned()).collect(),
             query: Vec::new(),
+            headers: Vec::new(),
             body: None,
             operation,
             resource: resource.into(),
@@ -193,6 +196,15 @@ impl Call {
     pub fn query(mut self, name: &'static str, value: Option<impl ToString>) -> Self {
         if let Some(v) = value {
             self.query.push((name, v.to_string()));
+        }
+        self
+    }
+
+    /// Adds a request header when `value` is `Some`.
+    #[must_use]
+    pub fn header(mut self, name: &'static str, value: Option<impl ToString>) -> Self {
+        if let Some(v) = value {
+            self.headers.push((name, v.to_string()));
         }
         self
     }
@@ -378,6 +390,7 @@ impl Transport {
     /// the call's time budget.
     pub async fn send(&self, call: Call) -> Result<Vec<u8>, ApiError> {
         let url = self.url(&call)?;
+        let headers = headers(&call)?;
         let idempotent = matches!(call.method, Method::GET | Method::PUT | Method::DELETE);
         let max_retries = call.max_retries.unwrap_or(if idempotent {
             self.config.retry.max_retries
@@ -400,7 +413,7 @@ impl Transport {
                     timeout: self.config.call_timeout,
                 }
             };
-            match self.attempt(&call, &url, attempts, limit).await {
+            match self.attempt(&call, &url, &headers, attempts, limit).await {
                 Attempt::Done(body) => return Ok(body),
                 Attempt::Fatal(e) => return Err(e),
                 Attempt::Transient(e) => {
@@ -457,7 +470,14 @@ impl Transport {
         Ok(url)
     }
 
-    async fn attempt(&self, call: &Call, url: &Url, attempts: u32, limit: Limit) -> Attempt {
+    async fn attempt(
+        &self,
+        call: &Call,
+        url: &Url,
+        headers: &reqwest::header::HeaderMap,
+        attempts: u32,
+        limit: Limit,
+    ) -> Attempt {
         tracing::debug!(
             service = %self.service,
             operation = call.operation,
@@ -470,6 +490,7 @@ impl Transport {
             .http
             .request(call.method.clone(), url.clone())
             .header(AUTHORIZATION, self.auth.clone())
+            .headers(headers.clone())
             .timeout(self.config.request_timeout);
         if let Some(body) = &call.body {
             request = request.json(body);
@@ -635,6 +656,25 @@ impl Transport {
             excerpt
         }
     }
+}
+
+/// The call's extra headers, or an error naming the one that cannot be sent in HTTP.
+fn headers(call: &Call) -> Result<reqwest::header::HeaderMap, ApiError> {
+    let mut map = reqwest::header::HeaderMap::new();
+    for (name, value) in &call.headers {
+        let value = HeaderValue::from_str(value).map_err(|_| ApiError::InvalidArgument {
+            operation: call.operation,
+            reason: format!("the {name} header holds characters that cannot be sent in HTTP"),
+        })?;
+        let name = reqwest::header::HeaderName::from_bytes(name.as_bytes()).map_err(|_| {
+            ApiError::InvalidArgument {
+                operation: call.operation,
+                reason: format!("{name:?} is not an HTTP header name"),
+            }
+        })?;
+        map.insert(name, value);
+    }
+    Ok(map)
 }
 
 /// When an attempt must end, and which configured timeout that deadline comes from.

@@ -25,6 +25,7 @@ pub fn bin() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_edgegap-probe"));
     cmd.env_remove("EDGEGAP_API_TOKEN")
         .env_remove("EDGEGAP_MATCHMAKER_TOKEN")
+        .env_remove("EDGEGAP_SERVER_BROWSER_TOKEN")
         .env_remove("RUST_LOG")
         .timeout(Duration::from_secs(60));
     cmd
