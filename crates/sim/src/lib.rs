@@ -46,6 +46,7 @@ mod behaviour;
 mod error;
 pub mod hostile;
 mod lists;
+pub mod network;
 mod presets;
 mod scenario;
 mod scheduler;
@@ -56,6 +57,7 @@ mod stats;
 mod tcp;
 mod udp;
 
+pub use behaviour::{Behaviour, Decision};
 pub use error::SimError;
 pub use lists::ListShape;
 pub use presets::DEMO_SEED;
