@@ -31,6 +31,14 @@ pub enum SimError {
         /// Why the value is refused.
         reason: String,
     },
+    /// A value of the scenario's `[network]` table outside its range.
+    #[error("invalid [network] {field}: {reason}")]
+    InvalidNetwork {
+        /// The field, as written in a scenario file (`"network.congestion.per_s"`, ...).
+        field: &'static str,
+        /// Why the value is refused.
+        reason: String,
+    },
     /// A socket could not be created, bound or put in listening state.
     #[error("beacon #{index} ({city}): cannot {action} {protocol} socket on {addr}: {source}")]
     Bind {

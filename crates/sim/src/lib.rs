@@ -14,6 +14,25 @@
 //! # Ok(()) }
 //! ```
 //!
+//! # Harsh network
+//!
+//! For ranking under noise ([`network`]; [`Scenario::harsh`] is the preset,
+//! `scenarios/harsh.toml` its file):
+//! - [`BeaconSpec::spikes`]: per-packet delay spikes, with a probability and a largest extra
+//!   delay;
+//! - [`BeaconSpec::bursty_loss`]: Gilbert–Elliott bursty loss, good and bad states with their
+//!   own loss rates and per-packet transition probabilities, applied after the plain `loss`
+//!   (a datagram is answered only if neither drops it);
+//! - the scenario's [`network::Network`] (`[network]` in a file): congestion episodes of the
+//!   last hop every beacon shares, a Poisson process of episodes, each with a length and one
+//!   extra delay, on **one timeline per simulation**: a pure function of the seed and of the
+//!   time since the simulation started ([`Simulation::epoch`]), so beacons probed within a few
+//!   milliseconds of each other see the same episode.
+//!
+//! All of it is seeded: the same seed and the same datagrams in the same order replay the same
+//! drops, spikes and bursts, and the same seed gives the same episodes at the same times.
+//! [`Behaviour`] is a beacon's model without the sockets, for deterministic tests.
+//!
 //! Delay, jitter and loss are injected on UDP only: a TCP handshake is completed by the
 //! kernel, and without netem (root) nothing in user space can slow it down or drop it.
 //!
@@ -26,7 +45,7 @@
 //! - `down`: the TCP port is closed and connects are refused, as its UDP is;
 //! - `tcp_silent`: connects time out (a listener whose accept queue is kept full);
 //! - or a plain zero-delay echo: no `delay_ms`, `jitter_ms`, `loss`, `silent`, `duplicates`,
-//!   `wrong_source_port`, `alter_bytes`, `reply_with` or hostile mode
+//!   `wrong_source_port`, `alter_bytes`, `reply_with`, harsh network or hostile mode
 //!   ([`BeaconSpec::tcp_would_ignore`]), whose kernel-speed handshake is the truth.
 //!
 //! Any other beacon opens no TCP socket at all (a silent beacon must not answer TCP to
@@ -46,6 +65,7 @@ mod behaviour;
 mod error;
 pub mod hostile;
 mod lists;
+pub mod network;
 mod presets;
 mod scenario;
 mod scheduler;
@@ -56,6 +76,7 @@ mod stats;
 mod tcp;
 mod udp;
 
+pub use behaviour::{Behaviour, Decision};
 pub use error::SimError;
 pub use lists::ListShape;
 pub use presets::DEMO_SEED;

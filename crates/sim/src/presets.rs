@@ -1,7 +1,8 @@
-//! The built-in scenarios: the `demo` and the twelve-location benchmark.
+//! The built-in scenarios: the `demo`, the twelve-location benchmark and the `harsh` one.
 
 use std::net::{IpAddr, Ipv4Addr};
 
+use crate::network::{Congestion, GilbertElliott, Network, Spikes};
 use crate::scenario::Scenario;
 use crate::spec::BeaconSpec;
 
@@ -40,6 +41,51 @@ const TWELVE: [(&str, &str, f64); 12] = [
     ("Singapore", "Singapore", 210.0),
     ("Sydney", "Australia", 250.0),
 ];
+
+/// `(city, country, delay ms)` of the harsh preset; the address is `127.0.0.(71 + i)`. The
+/// two best are 8 ms apart, far less than the noise.
+const HARSH: [(&str, &str, f64); 12] = [
+    ("Frankfurt", "Germany", 28.0),
+    ("Amsterdam", "Netherlands", 36.0),
+    ("London", "United Kingdom", 47.0),
+    ("Paris", "France", 55.0),
+    ("Warsaw", "Poland", 68.0),
+    ("Madrid", "Spain", 82.0),
+    ("New York", "United States", 105.0),
+    ("Chicago", "United States", 128.0),
+    ("Dubai", "United Arab Emirates", 155.0),
+    ("Los Angeles", "United States", 185.0),
+    ("Tokyo", "Japan", 220.0),
+    ("Sydney", "Australia", 250.0),
+];
+
+/// Jitter of every harsh beacon, ms.
+const HARSH_JITTER_MS: f64 = 6.0;
+
+/// The harsh preset's spikes: 10 % of replies delayed by up to 120 ms more.
+const HARSH_SPIKES: Spikes = Spikes {
+    probability: 0.1,
+    max_ms: 120.0,
+};
+
+/// The harsh preset's bursty loss: 10 % of packets in the bad state (`0.025 / (0.025 +
+/// 0.225)`), which loses half of them and lasts 1 / 0.225 = 4.4 packets on average: 5 % loss,
+/// in bursts.
+const HARSH_BURSTY_LOSS: GilbertElliott = GilbertElliott {
+    enter_bad: 0.025,
+    exit_bad: 0.225,
+    loss_good: 0.0,
+    loss_bad: 0.5,
+};
+
+/// The harsh preset's shared congestion: 40 ms episodes adding 40-80 ms, starting 3.3 times a
+/// second (about every 300 ms).
+const HARSH_CONGESTION: Congestion = Congestion {
+    per_s: 3.3,
+    length_ms: 40.0,
+    extra_min_ms: 40.0,
+    extra_max_ms: 80.0,
+};
 
 fn loopback(last: usize) -> IpAddr {
     IpAddr::V4(Ipv4Addr::new(127, 0, 0, last as u8))
@@ -85,5 +131,31 @@ impl Scenario {
             })
             .collect();
         Scenario { seed, beacons }
+    }
+
+    /// A harsh network, for ranking under noise: twelve locations whose two best, Frankfurt
+    /// (28 ms) and Amsterdam (36 ms), are only 8 ms apart, the rest spread up to Sydney
+    /// (250 ms); on `127.0.0.71` .. `127.0.0.82`. Every beacon has 6 ms jitter, 5 % bursty loss
+    /// (Gilbert–Elliott: a bad state entered with probability 0.025 per packet, left with
+    /// 0.225, losing half its packets) and spikes (10 % of replies up to 120 ms later); all of
+    /// them sit behind one congested last hop (episodes of 40 ms adding 40-80 ms, 3.3 a
+    /// second). Same content as `scenarios/harsh.toml` (whose seed is 42). UDP only.
+    pub fn harsh(seed: u64) -> Scenario {
+        let beacons = HARSH
+            .iter()
+            .enumerate()
+            .map(|(i, &(city, country, delay_ms))| BeaconSpec {
+                country: country.to_owned(),
+                jitter_ms: HARSH_JITTER_MS,
+                spikes: Some(HARSH_SPIKES),
+                bursty_loss: Some(HARSH_BURSTY_LOSS),
+                ..BeaconSpec::new(city, loopback(71 + i), delay_ms)
+            })
+            .collect();
+        let mut scenario = Scenario { seed, beacons };
+        scenario.set_network(Network {
+            congestion: Some(HARSH_CONGESTION),
+        });
+        scenario
     }
 }

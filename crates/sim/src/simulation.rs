@@ -2,6 +2,7 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Instant;
 
 use serde_json::Value;
 use tokio::task::JoinHandle;
@@ -43,6 +44,7 @@ pub struct Simulation {
     tasks: Vec<JoinHandle<()>>,
     holes: Vec<Blackhole>,
     scheduler: Scheduler,
+    epoch: Instant,
 }
 
 impl Simulation {
@@ -55,6 +57,7 @@ impl Simulation {
             tasks: Vec::new(),
             holes: Vec::new(),
             scheduler: Scheduler::start().map_err(SimError::Thread)?,
+            epoch: Instant::now(),
         };
         for (index, spec) in scenario.beacons.iter().enumerate() {
             sim.start_beacon(index, spec, scenario.seed).await?;
@@ -150,9 +153,19 @@ impl Simulation {
             counters: Arc::clone(counters),
             queue: self.scheduler.queue(),
             hostile: Hostile::new(spec, seed, index),
+            epoch: self.epoch,
         };
         self.tasks.push(responder.spawn());
         Ok(local)
+    }
+
+    /// When the simulation started: time zero of its shared congestion timeline (a probe
+    /// received at instant `t` sees [`CongestionTimeline::extra_at`]`(t - epoch)`; see
+    /// [`Scenario::network`]).
+    ///
+    /// [`CongestionTimeline::extra_at`]: crate::network::CongestionTimeline::extra_at
+    pub fn epoch(&self) -> Instant {
+        self.epoch
     }
 
     /// The running beacons, in scenario order.

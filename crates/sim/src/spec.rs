@@ -9,6 +9,7 @@ use serde::de::{self, Unexpected, Visitor};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::error::SimError;
+use crate::network::{Congestion, GilbertElliott, Spikes};
 
 /// When a beacon opens a TCP port and lists it in the beacon lists (the `tcp` field).
 ///
@@ -177,6 +178,24 @@ pub struct BeaconSpec {
     /// echo). Default 0 (off).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub flood: u32,
+    /// Harsh network: per-packet delay spikes, `{ probability, max_ms }`: with `probability`,
+    /// a reply is delayed by an extra amount uniform in `[0, max_ms]`. Default none. See
+    /// [`Spikes`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spikes: Option<Spikes>,
+    /// Harsh network: bursty loss, a Gilbert–Elliott channel
+    /// `{ enter_bad, exit_bad, loss_good, loss_bad }`, applied after the plain `loss` (a
+    /// datagram is answered only if neither drops it). Default none. See [`GilbertElliott`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bursty_loss: Option<GilbertElliott>,
+    /// Harsh network: the scenario's shared congestion episodes (its `[network]` table), held
+    /// by each beacon so that a [`crate::Scenario`] stays `{ seed, beacons }`. **Not a
+    /// per-beacon setting**: every beacon of a scenario must carry the same value (validation
+    /// refuses a scenario where they differ), and they all see one timeline. Set it with
+    /// [`crate::Scenario::set_network`] or in the `[network]` table of a scenario file; it is
+    /// never read or written as a beacon field. Default none. See [`Congestion`].
+    #[serde(skip)]
+    pub congestion: Option<Congestion>,
 }
 
 // serde's skip_serializing_if passes a reference.
@@ -239,6 +258,9 @@ impl Default for BeaconSpec {
             early_replies: 0,
             early_by_ms: DEFAULT_EARLY_BY_MS,
             flood: 0,
+            spikes: None,
+            bursty_loss: None,
+            congestion: None,
         }
     }
 }
@@ -269,9 +291,11 @@ impl BeaconSpec {
 
     /// The first field whose effect a kernel-speed TCP handshake would not show (`"delay_ms"`,
     /// `"jitter_ms"`, `"loss"`, `"silent"`, `"duplicates"`, `"wrong_source_port"`,
-    /// `"alter_bytes"`, `"reply_with"`, or a hostile mode: `"predict_and_spray"`,
-    /// `"early_replies"`, `"flood"`), or `None` when the beacon answers at once and intact, so
-    /// that a TCP handshake timed at kernel speed is what its scenario describes.
+    /// `"alter_bytes"`, `"reply_with"`, the harsh network's `"spikes"`, `"bursty_loss"` or
+    /// `"congestion"` (when they can delay or drop anything), or a hostile mode:
+    /// `"predict_and_spray"`, `"early_replies"`, `"flood"`), or `None` when the beacon answers
+    /// at once and intact, so that a TCP handshake timed at kernel speed is what its scenario
+    /// describes.
     pub fn tcp_would_ignore(&self) -> Option<&'static str> {
         [
             // Validated as non-negative: anything above 0 is injected into UDP.
@@ -283,6 +307,12 @@ impl BeaconSpec {
             ("wrong_source_port", self.wrong_source_port),
             ("alter_bytes", self.alter_bytes),
             ("reply_with", self.reply_with.is_some()),
+            ("spikes", self.spikes.is_some_and(|s| s.is_active())),
+            (
+                "bursty_loss",
+                self.bursty_loss.is_some_and(|b| b.is_active()),
+            ),
+            ("congestion", self.congestion.is_some_and(|c| c.is_active())),
         ]
         .into_iter()
         .find_map(|(field, set)| set.then_some(field))
@@ -382,6 +412,13 @@ impl BeaconSpec {
                 ),
             ));
         }
+        let harsh = [
+            self.spikes.as_ref().map(Spikes::check),
+            self.bursty_loss.as_ref().map(GilbertElliott::check),
+        ];
+        if let Some(Err((field, reason))) = harsh.into_iter().flatten().find(Result::is_err) {
+            return Err(invalid(field, reason));
+        }
         if !self.udp && !self.serves_tcp() {
             let tcp = match self.tcp_would_ignore() {
                 Some(field) if self.tcp == TcpMode::Faithful => format!(
@@ -430,7 +467,136 @@ mod tests {
             ("predict_and_spray", with(|s| s.predict_and_spray = 4)),
             ("early_replies", with(|s| s.early_replies = 4)),
             ("flood", with(|s| s.flood = 4)),
+            (
+                "spikes",
+                with(|s| {
+                    s.spikes = Some(Spikes {
+                        probability: 0.1,
+                        max_ms: 120.0,
+                    });
+                }),
+            ),
+            (
+                "bursty_loss",
+                with(|s| {
+                    s.bursty_loss = Some(GilbertElliott {
+                        enter_bad: 0.02,
+                        exit_bad: 0.2,
+                        loss_good: 0.0,
+                        loss_bad: 1.0,
+                    });
+                }),
+            ),
+            (
+                "congestion",
+                with(|s| {
+                    s.congestion = Some(Congestion {
+                        per_s: 3.0,
+                        length_ms: 40.0,
+                        extra_min_ms: 40.0,
+                        extra_max_ms: 80.0,
+                    });
+                }),
+            ),
         ]
+    }
+
+    #[test]
+    fn harsh_settings_that_change_nothing_keep_the_tcp_port() {
+        let idle = BeaconSpec {
+            spikes: Some(Spikes {
+                probability: 0.0,
+                max_ms: 120.0,
+            }),
+            bursty_loss: Some(GilbertElliott {
+                enter_bad: 0.0,
+                exit_bad: 0.5,
+                loss_good: 0.0,
+                loss_bad: 1.0,
+            }),
+            congestion: Some(Congestion {
+                per_s: 0.0,
+                length_ms: 40.0,
+                extra_min_ms: 40.0,
+                extra_max_ms: 80.0,
+            }),
+            ..plain()
+        };
+        assert_eq!(idle.tcp_would_ignore(), None);
+        assert!(idle.serves_tcp());
+    }
+
+    #[test]
+    fn harsh_fields_read_back_are_checked_and_congestion_is_no_beacon_field() {
+        let text = "city = \"X\"\nspikes = { probability = 0.1, max_ms = 120.0 }\n\
+                    bursty_loss = { enter_bad = 0.025, exit_bad = 0.225 }\n";
+        let spec: BeaconSpec = toml::from_str(text).unwrap();
+        assert_eq!(
+            spec.spikes,
+            Some(Spikes {
+                probability: 0.1,
+                max_ms: 120.0
+            })
+        );
+        // loss_good defaults to 0, loss_bad to 1.
+        assert_eq!(
+            spec.bursty_loss,
+            Some(GilbertElliott {
+                enter_bad: 0.025,
+                exit_bad: 0.225,
+                loss_good: 0.0,
+                loss_bad: 1.0
+            })
+        );
+        spec.validate(0).unwrap();
+        let back: BeaconSpec = toml::from_str(&toml::to_string(&spec).unwrap()).unwrap();
+        assert_eq!(back, spec);
+        let plain_text = toml::to_string(&plain()).unwrap();
+        for field in ["spikes", "bursty_loss", "congestion"] {
+            assert!(!plain_text.contains(field), "{field} written while off");
+        }
+        for bad in [
+            "spikes = { probability = 0.1 }",
+            "spikes = { probability = 0.1, max_ms = 1.0, often = true }",
+            "bursty_loss = { enter_bad = 0.1, exit_bad = 0.2, loss_bda = 1.0 }",
+            "congestion = { per_s = 3.0, length_ms = 40.0, extra_min_ms = 1.0, \
+             extra_max_ms = 2.0 }",
+        ] {
+            assert!(
+                toml::from_str::<BeaconSpec>(&format!("city = \"X\"\n{bad}\n")).is_err(),
+                "{bad}"
+            );
+        }
+        for (field, bad) in [
+            (
+                "spikes.max_ms",
+                BeaconSpec {
+                    spikes: Some(Spikes {
+                        probability: 0.5,
+                        max_ms: -1.0,
+                    }),
+                    ..plain()
+                },
+            ),
+            (
+                "bursty_loss.loss_bad",
+                BeaconSpec {
+                    bursty_loss: Some(GilbertElliott {
+                        enter_bad: 0.1,
+                        exit_bad: 0.1,
+                        loss_good: 0.0,
+                        loss_bad: 2.0,
+                    }),
+                    ..plain()
+                },
+            ),
+        ] {
+            let err = bad.validate(4);
+            assert!(
+                matches!(err, Err(SimError::InvalidField { index: 4, field: f, .. }) if f == field),
+                "{bad:?}: {err:?}"
+            );
+        }
     }
 
     #[test]

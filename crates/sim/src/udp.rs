@@ -40,6 +40,8 @@ pub struct Responder {
     pub queue: Queue,
     /// The hostile modes, if any (the beacon then never echoes).
     pub hostile: Option<Hostile>,
+    /// When the simulation started: time zero of the shared congestion timeline.
+    pub epoch: Instant,
 }
 
 impl Responder {
@@ -76,7 +78,8 @@ impl Responder {
                 let forged = hostile.on_probe(&buf[..len], from, received_at);
                 self.send_forged(forged);
             }
-            let delay = match self.behaviour.decide() {
+            let at = received_at.saturating_duration_since(self.epoch);
+            let delay = match self.behaviour.decide(at) {
                 Decision::Drop => {
                     self.counters.dropped();
                     continue;

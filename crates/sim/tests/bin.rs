@@ -68,6 +68,9 @@ fn usage_errors_exit_2() {
         &["--twelve", "abc"],
         &["--twelve"],
         &["--demo", "--twelve", "1"],
+        &["--harsh"],
+        &["--harsh", "-3"],
+        &["--harsh", "1", "--demo"],
         &["--demo", "--shape", "xml"],
     ] {
         let out = beacon_sim()
@@ -132,6 +135,37 @@ fn demo_serves_until_stdin_closes() {
     );
     assert_eq!(udp_echo(target), b"hello beacon");
     drop(child.stdin.take()); // close stdin
+    assert!(wait_exit(&mut child, Duration::from_secs(5)).success());
+}
+
+#[test]
+fn the_harsh_file_serves() {
+    let dir = tempfile::tempdir().unwrap();
+    let list = dir.path().join("beacons.json");
+    let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/harsh.toml");
+    let mut child = beacon_sim()
+        .arg(&file)
+        .arg("--list-out")
+        .arg(&list)
+        .stdin(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let json = wait_file(&mut child, &list);
+    assert_eq!(json["count"], 12);
+    let locations = json["locations"].as_array().unwrap();
+    assert!(
+        locations.iter().all(|l| l.get("tcp_port").is_none()),
+        "{json}"
+    );
+    let frankfurt = &locations[0];
+    assert_eq!(frankfurt["location"]["city"], "Frankfurt");
+    let target = SocketAddr::new(
+        frankfurt["host"].as_str().unwrap().parse().unwrap(),
+        u16::try_from(frankfurt["udp_port"].as_u64().unwrap()).unwrap(),
+    );
+    assert_eq!(udp_echo(target), b"hello beacon");
+    drop(child.stdin.take());
     assert!(wait_exit(&mut child, Duration::from_secs(5)).success());
 }
 

@@ -3,6 +3,7 @@
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::Path;
 
+use edgegap_beacon_sim::network::{Congestion, Network};
 use edgegap_beacon_sim::{BeaconSpec, ListShape, Scenario, SimError, TcpMode};
 
 fn scenarios_dir() -> &'static Path {
@@ -16,6 +17,222 @@ fn shipped_files_equal_the_constructors() {
     let twelve = Scenario::load(&scenarios_dir().join("twelve.toml")).unwrap();
     assert_eq!(twelve, Scenario::twelve_locations(twelve.seed));
     assert_eq!(twelve.seed, 42);
+}
+
+#[test]
+fn the_harsh_file_equals_the_preset() {
+    let harsh = Scenario::load(&scenarios_dir().join("harsh.toml")).unwrap();
+    assert_eq!(harsh.seed, 42);
+    assert_eq!(harsh, Scenario::harsh(42));
+    assert_eq!(
+        Scenario::from_toml(&harsh.to_toml().unwrap()).unwrap(),
+        harsh
+    );
+    assert_eq!(
+        Scenario::from_json(&serde_json::to_string(&harsh).unwrap()).unwrap(),
+        harsh
+    );
+}
+
+#[test]
+fn the_harsh_preset_two_best_8_ms_apart_under_heavy_noise() {
+    let s = Scenario::harsh(9);
+    assert_eq!((s.seed, s.beacons.len()), (9, 12));
+    s.validate().unwrap();
+    let delays: Vec<f64> = s.beacons.iter().map(|b| b.delay_ms).collect();
+    assert_eq!((s.beacons[0].city.as_str(), delays[0]), ("Frankfurt", 28.0));
+    assert_eq!((s.beacons[1].city.as_str(), delays[1]), ("Amsterdam", 36.0));
+    assert!(delays.windows(2).all(|w| w[0] < w[1]));
+    assert!((200.0..=260.0).contains(&delays[11]), "{delays:?}");
+    let mut addresses: Vec<IpAddr> = s.beacons.iter().map(|b| b.address).collect();
+    addresses.sort();
+    addresses.dedup();
+    assert_eq!(addresses.len(), 12);
+    for b in &s.beacons {
+        assert!((b.jitter_ms - 6.0).abs() < 1e-12, "{b:?}");
+        let spikes = b.spikes.unwrap();
+        assert_eq!((spikes.probability, spikes.max_ms), (0.1, 120.0));
+        let burst = b.bursty_loss.unwrap();
+        assert!((burst.stationary_loss() - 0.05).abs() < 1e-9, "{burst:?}");
+        assert!(burst.mean_bad_packets() > 2.0, "bursts, not single drops");
+        assert!(b.loss.abs() < f64::EPSILON, "all of the loss is bursty");
+        assert!(
+            !b.serves_tcp(),
+            "a handshake would not show the harsh network"
+        );
+    }
+    let congestion = s.network().congestion.unwrap();
+    assert!(
+        (1000.0 / congestion.per_s - 300.0).abs() < 10.0,
+        "{congestion:?}"
+    );
+    assert_eq!(
+        (
+            congestion.length_ms,
+            congestion.extra_min_ms,
+            congestion.extra_max_ms
+        ),
+        (40.0, 40.0, 80.0)
+    );
+}
+
+const CONGESTION: Congestion = Congestion {
+    per_s: 2.0,
+    length_ms: 30.0,
+    extra_min_ms: 10.0,
+    extra_max_ms: 20.0,
+};
+
+#[test]
+fn the_network_table_is_shared_by_every_beacon_and_written_back_once() {
+    let text = "seed = 4\n\
+                [network.congestion]\n\
+                per_s = 2.0\nlength_ms = 30.0\nextra_min_ms = 10.0\nextra_max_ms = 20.0\n\
+                [[beacons]]\ncity = \"A\"\ndelay_ms = 5.0\n\
+                [[beacons]]\ncity = \"B\"\ndelay_ms = 9.0\n";
+    let s = Scenario::from_toml(text).unwrap();
+    assert!(s.beacons.iter().all(|b| b.congestion == Some(CONGESTION)));
+    assert_eq!(s.network().congestion, Some(CONGESTION));
+    let written = s.to_toml().unwrap();
+    assert_eq!(
+        written.matches("[network.congestion]").count(),
+        1,
+        "{written}"
+    );
+    assert!(!written.contains("congestion = "), "{written}");
+    assert_eq!(Scenario::from_toml(&written).unwrap(), s);
+    let json = serde_json::to_value(&s).unwrap();
+    assert_eq!(json["network"]["congestion"]["per_s"], 2.0);
+    assert_eq!(Scenario::from_json(&json.to_string()).unwrap(), s);
+    // Inline in JSON too, and left out when unset.
+    let plain = Scenario::from_json(r#"{"network": {}, "beacons": [{"city": "C"}]}"#).unwrap();
+    assert_eq!(plain.network(), Network::default());
+    assert!(!plain.to_toml().unwrap().contains("network"));
+}
+
+#[test]
+fn beacons_must_agree_on_the_network() {
+    let mut s =
+        Scenario::from_toml("[[beacons]]\ncity = \"A\"\n[[beacons]]\ncity = \"B\"\n").unwrap();
+    s.set_network(Network {
+        congestion: Some(CONGESTION),
+    });
+    s.validate().unwrap();
+    s.beacons.push(BeaconSpec::new(
+        "Late",
+        IpAddr::V4(Ipv4Addr::LOCALHOST),
+        3.0,
+    ));
+    let err = s.validate().unwrap_err();
+    assert!(
+        matches!(
+            &err,
+            SimError::InvalidField {
+                index: 2,
+                field: "congestion",
+                ..
+            }
+        ) && err.to_string().contains("set_network"),
+        "{err}"
+    );
+    assert!(
+        s.to_toml().is_err(),
+        "one [network] table cannot say two things"
+    );
+    s.set_network(s.network());
+    s.validate().unwrap();
+}
+
+#[test]
+fn network_errors_name_the_field() {
+    let with = |body: &str| {
+        Scenario::from_toml(&format!(
+            "[network.congestion]\n{body}\n[[beacons]]\ncity = \"A\"\n"
+        ))
+    };
+    let err =
+        with("per_s = -1.0\nlength_ms = 40.0\nextra_min_ms = 1.0\nextra_max_ms = 2.0").unwrap_err();
+    assert!(
+        matches!(
+            err,
+            SimError::InvalidNetwork {
+                field: "network.congestion.per_s",
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("[network]"), "{err}");
+    let err =
+        with("per_s = 1.0\nlength_ms = 40.0\nextra_min_ms = 9.0\nextra_max_ms = 2.0").unwrap_err();
+    assert!(err.to_string().contains("extra_max_ms"), "{err}");
+    let err = with("per_s = 1.0\nlength_ms = 40.0\nextra_min_ms = 1.0").unwrap_err();
+    assert!(
+        err.to_string().contains("extra_max_ms"),
+        "missing field: {err}"
+    );
+    let err =
+        with("per_s = 1.0\nlength_ms = 40.0\nextra_min_ms = 1.0\nextra_max_ms = 2.0\nlen = 3")
+            .unwrap_err();
+    assert!(err.to_string().contains("len"), "unknown field: {err}");
+    let err = Scenario::from_toml("[network]\ncongeston = 1\n").unwrap_err();
+    assert!(err.to_string().contains("congeston"), "{err}");
+    // The shared congestion is no beacon field.
+    let err = Scenario::from_toml(
+        "[[beacons]]\ncity = \"A\"\n[beacons.congestion]\nper_s = 1.0\nlength_ms = 1.0\n\
+         extra_min_ms = 1.0\nextra_max_ms = 2.0\n",
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("congestion"), "{err}");
+}
+
+#[test]
+fn scenario_files_from_before_the_harsh_model_still_load() {
+    // Every field a scenario could have before, none of the new ones.
+    let old = r#"
+seed = 7
+[[beacons]]
+city = "Montreal"
+country = "Canada"
+address = "127.0.0.11"
+udp_port = 0
+tcp_port = 0
+udp = true
+tcp = true
+delay_ms = 12.0
+jitter_ms = 1.0
+loss = 0.01
+silent = false
+tcp_silent = false
+down = false
+duplicates = 0
+wrong_source_port = false
+alter_bytes = false
+predict_and_spray = 0
+spray_every_ms = 1.0
+early_replies = 0
+early_by_ms = 0.5
+flood = 0
+"#;
+    let s = Scenario::from_toml(old).unwrap();
+    let b = &s.beacons[0];
+    assert_eq!((b.spikes, b.bursty_loss, b.congestion), (None, None, None));
+    assert_eq!(s.network(), Network::default());
+    assert_eq!(s.beacons[0], Scenario::demo().beacons[0]);
+    // What is written back reads the same, and has no harsh field.
+    let written = s.to_toml().unwrap();
+    for field in ["network", "spikes", "bursty_loss", "congestion"] {
+        assert!(!written.contains(field), "{field}: {written}");
+    }
+    for file in ["demo.toml", "twelve.toml", "hostile.toml"] {
+        let s = Scenario::load(&scenarios_dir().join(file)).unwrap();
+        assert!(
+            s.beacons
+                .iter()
+                .all(|b| b.spikes.is_none() && b.bursty_loss.is_none() && b.congestion.is_none()),
+            "{file}"
+        );
+    }
 }
 
 #[test]

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use edgegap_beacon_sim::{ListShape, Scenario};
 
 const USAGE: &str = "\
-usage: beacon-sim (SCENARIO_FILE | --demo | --twelve SEED) [--list-out FILE] [--shape v1|matchmaker] [--ignore-stdin]
+usage: beacon-sim (SCENARIO_FILE | --demo | --twelve SEED | --harsh SEED) [--list-out FILE] [--shape v1|matchmaker] [--ignore-stdin]
 
 Starts simulated beacons on loopback, writes their beacon list as JSON to FILE (atomically:
 a temporary file renamed into place, so its appearance means every beacon is serving) or to
@@ -16,6 +16,7 @@ stdout, then serves until stdin is closed, SIGTERM or ctrl-c.
   SCENARIO_FILE     a .toml or .json scenario (see crates/sim/README.md)
   --demo            the built-in demo scenario (10 cities, one down)
   --twelve SEED     the 12-location benchmark scenario with this seed
+  --harsh SEED      the 12-location harsh network (spikes, bursty loss, shared congestion)
   --list-out FILE   write the beacon list here instead of stdout
   --shape SHAPE     v1 (Edgegap v1 API, default) or matchmaker
   --ignore-stdin    do not stop when stdin closes (for background jobs, whose stdin is /dev/null)
@@ -35,14 +36,20 @@ enum Source {
     File(PathBuf),
     Demo,
     Twelve(u64),
+    Harsh(u64),
 }
 
 fn set_source(s: Source, source: &mut Option<Source>) -> Result<(), String> {
     if source.is_some() {
-        return Err("give one scenario: a file, --demo or --twelve SEED".to_owned());
+        return Err("give one scenario: a file, --demo, --twelve SEED or --harsh SEED".to_owned());
     }
     *source = Some(s);
     Ok(())
+}
+
+fn parse_seed(flag: &str, seed: &str) -> Result<u64, String> {
+    seed.parse()
+        .map_err(|_| format!("{flag}: {seed:?} is not a seed (an unsigned integer)"))
 }
 
 /// What the command line asked for, or why it is refused.
@@ -62,11 +69,12 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Parsed, String> 
             "-h" | "--help" => return Ok(Parsed::Help),
             "--demo" => set_source(Source::Demo, &mut source)?,
             "--twelve" => {
-                let seed = value("--twelve")?;
-                let seed = seed.parse().map_err(|_| {
-                    format!("--twelve: {seed:?} is not a seed (an unsigned integer)")
-                })?;
+                let seed = parse_seed("--twelve", &value("--twelve")?)?;
                 set_source(Source::Twelve(seed), &mut source)?;
+            }
+            "--harsh" => {
+                let seed = parse_seed("--harsh", &value("--harsh")?)?;
+                set_source(Source::Harsh(seed), &mut source)?;
             }
             "--list-out" => list_out = Some(PathBuf::from(value("--list-out")?)),
             "--shape" => shape = value("--shape")?.parse()?,
@@ -77,7 +85,7 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Parsed, String> 
             file => set_source(Source::File(PathBuf::from(file)), &mut source)?,
         }
     }
-    let source = source.ok_or("no scenario: give a file, --demo or --twelve SEED")?;
+    let source = source.ok_or("no scenario: give a file, --demo, --twelve SEED or --harsh SEED")?;
     Ok(Parsed::Run(Args {
         source,
         list_out,
@@ -130,6 +138,7 @@ async fn run(args: Args) -> Result<(), String> {
         Source::File(path) => Scenario::load(path).map_err(|e| e.to_string())?,
         Source::Demo => Scenario::demo(),
         Source::Twelve(seed) => Scenario::twelve_locations(*seed),
+        Source::Harsh(seed) => Scenario::harsh(*seed),
     };
     let sim = scenario.start().await.map_err(|e| e.to_string())?;
     let list = sim.beacon_list(args.shape);
