@@ -5,6 +5,7 @@
 #
 #   benches/scale.sh            # all sizes and modes
 #   SIZES="1000 4000" MODES=answering benches/scale.sh
+#   BIN=/tmp/edgegap-probe-before benches/scale.sh   # a given binary, no build (A/B runs)
 #
 # Loopback only: the peer is bound to 0.0.0.0 on one port and answers from the address each
 # probe was sent to. Needs python3 and GNU time (/usr/bin/time).
@@ -13,8 +14,10 @@ cd "$(dirname "$0")/.."
 SIZES=${SIZES:-"1000 4000 16000 64000"}
 MODES=${MODES:-"silent refused answering"}
 PORT=${PORT:-47000}
-cargo build --release -q -p edgegap-probe-cli
-BIN=${CARGO_TARGET_DIR:-target}/release/edgegap-probe
+if [ -z "${BIN:-}" ]; then
+  cargo build --release -q -p edgegap-probe-cli
+  BIN=${CARGO_TARGET_DIR:-target}/release/edgegap-probe
+fi
 
 TIME=/usr/bin/time
 [ -x "$TIME" ] || { echo "scale: needs GNU time (apt-get install time)" >&2; exit 1; }
