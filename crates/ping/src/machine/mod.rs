@@ -3,11 +3,20 @@
 //! done-detection. No sockets and no clock: every method takes `now`, and the
 //! driver asks [`Machine::poll_transmit`] what to send and
 //! [`Machine::poll_timeout`] when to call [`Machine::handle_timeout`] next.
+//!
+//! Every call costs O(log n) in the number of targets (plus a scan of the one target's own
+//! probes it touches), never a pass over all targets: the targets that want to send wait in
+//! one ordered queue per channel, by `(next_send_at, index)`, and the targets with probes in
+//! flight wait in one ordered queue by the instant their oldest probe times out. Both queues
+//! are exact (a target is in them under its current key, or not at all: `Machine::requeue`
+//! keeps them so after every change to a target), so `poll_timeout` reads the next event off
+//! their first entries. Only `cancel` and the deadline, which end every target, and
+//! `summary` visit every target, once.
 
 pub(crate) mod table;
 pub(crate) mod target;
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
 
@@ -47,6 +56,16 @@ pub(crate) struct Machine {
     /// (by the driver), so no secret can be known before its probe is sent.
     secrets: StdRng,
     targets: Vec<Target>,
+    /// Target index by id (ids are unique: `start` rejects duplicates).
+    by_id: HashMap<TargetId, usize>,
+    /// The targets that want to send, per channel, ordered by `(next_send_at, index)`: the
+    /// first entry of a channel that is not blocked is the target that has waited longest,
+    /// ties in input order. A target is in its channel's queue exactly while it wants to send,
+    /// under the key in `Target::queued_send`. Indexed by `Channel::slot`.
+    send_queues: [BTreeSet<(Instant, usize)>; Channel::COUNT],
+    /// The active targets with probes in flight, ordered by the instant their oldest probe
+    /// times out (`Target::queued_timeout`).
+    timeouts: BTreeSet<(Instant, usize)>,
     table: ProbeTable,
     /// UDP targets by address, for lenient matching and refusals.
     udp_by_addr: HashMap<SocketAddr, Vec<usize>>,
@@ -62,6 +81,9 @@ pub(crate) struct Machine {
     stale: u64,
     /// Channels on which the last `poll_transmit` found no free sequence number.
     blocked: Vec<Channel>,
+    /// Targets (and their probes) looked at so far: a test bounds the work per operation.
+    #[cfg(test)]
+    visits: std::cell::Cell<u64>,
 }
 
 impl Machine {
@@ -82,6 +104,9 @@ impl Machine {
             nonce,
             secrets: StdRng::from_seed(secret_seed),
             targets: Vec::with_capacity(specs.len()),
+            by_id: HashMap::with_capacity(specs.len()),
+            send_queues: Default::default(),
+            timeouts: BTreeSet::new(),
             table: ProbeTable::default(),
             udp_by_addr: HashMap::new(),
             events: VecDeque::new(),
@@ -94,10 +119,13 @@ impl Machine {
             foreign: 0,
             stale: 0,
             blocked: Vec::new(),
+            #[cfg(test)]
+            visits: std::cell::Cell::new(0),
         };
         for (index, spec) in specs.iter().enumerate() {
             let protocol = spec.ports.resolve(spec.protocol);
             machine.targets.push(Target::new(spec.id, protocol, now));
+            machine.by_id.entry(spec.id).or_insert(index);
             match (protocol, &spec.host) {
                 (None, _) => {
                     let wanted = spec.protocol.only().unwrap_or(Protocol::Udp);
@@ -229,6 +257,7 @@ impl Machine {
             addr,
             protocol,
         });
+        self.requeue(index);
     }
 
     /// Ends a target that cannot be probed (no socket for its family, ICMP not permitted...).
@@ -256,19 +285,23 @@ impl Machine {
             return None;
         }
         loop {
-            // The due target that has waited longest; ties go to input order.
-            let mut order: Option<(Instant, usize)> = None;
-            for (index, t) in self.targets.iter().enumerate() {
-                if t.next_send_at <= now
-                    && t.wants_to_send(&self.config)
-                    && t.channel.is_some_and(|c| !self.blocked.contains(&c))
-                    && order.is_none_or(|(at, _)| t.next_send_at < at)
+            // The due target that has waited longest; ties go to input order. Each channel's
+            // queue is ordered so, so this is the least first entry of the channels with a
+            // free sequence number.
+            let mut order: Option<((Instant, usize), Channel)> = None;
+            for (channel, queue) in Channel::ALL.into_iter().zip(&self.send_queues) {
+                if queue.is_empty() || self.blocked.contains(&channel) {
+                    continue;
+                }
+                self.visit(1);
+                if let Some(&first) = queue.first()
+                    && first.0 <= now
+                    && order.is_none_or(|(best, _)| first < best)
                 {
-                    order = Some((t.next_send_at, index));
+                    order = Some((first, channel));
                 }
             }
-            let (_, index) = order?;
-            let channel = self.targets[index].channel?;
+            let ((_, index), channel) = order?;
             if let Some(seq) = self.table.allocate(channel) {
                 return self.record_send(now, index, ProbeKey { channel, seq });
             }
@@ -311,6 +344,7 @@ impl Machine {
             seq,
             at: now,
         });
+        self.requeue(index);
         Some(Transmit {
             target: index,
             key,
@@ -332,17 +366,20 @@ impl Machine {
             }
         };
         let pacing = self.last_send.map(|last| last + self.config.min_gap);
-        for t in &self.targets {
-            if t.phase != Phase::Active {
-                continue;
+        if self.stopped.is_none() {
+            for (channel, queue) in Channel::ALL.into_iter().zip(&self.send_queues) {
+                if queue.is_empty() || self.blocked.contains(&channel) {
+                    continue;
+                }
+                self.visit(1);
+                if let Some(&(at, _)) = queue.first() {
+                    consider(pacing.map_or(at, |p| p.max(at)));
+                }
             }
-            let blocked = t.channel.is_some_and(|c| self.blocked.contains(&c));
-            if self.stopped.is_none() && !blocked && t.wants_to_send(&self.config) {
-                consider(pacing.map_or(t.next_send_at, |p| p.max(t.next_send_at)));
-            }
-            if let Some((_, oldest)) = t.oldest_in_flight() {
-                consider(oldest.sent_at + t.rtt.timeout(&self.config));
-            }
+        }
+        if let Some(&(at, _)) = self.timeouts.first() {
+            self.visit(1);
+            consider(at);
         }
         if let Some(at) = self
             .table
@@ -366,11 +403,21 @@ impl Machine {
             debug!("run deadline reached");
             self.end_run(now, RunStop::Deadline);
         }
-        for index in 0..self.targets.len() {
-            let t = &self.targets[index];
-            if t.phase != Phase::Active || t.in_flight == 0 {
-                continue;
+        // The targets whose oldest probe has timed out, handled in input order (as the
+        // events always were).
+        let mut due = Vec::new();
+        while let Some(&(at, index)) = self.timeouts.first() {
+            if at > now {
+                break;
             }
+            self.timeouts.pop_first();
+            self.targets[index].queued_timeout = None;
+            due.push(index);
+        }
+        due.sort_unstable();
+        for index in due {
+            let t = &self.targets[index];
+            self.visit(1 + t.probes.len() as u64);
             let timeout = t.rtt.timeout(&self.config);
             let expired: Vec<usize> = t
                 .probes
@@ -383,9 +430,62 @@ impl Machine {
                 self.time_out(index, probe, LossCause::Timeout);
             }
             self.check_done(now, index);
+            self.requeue(index);
         }
         self.table.purge(now);
     }
+
+    /// Puts a target in the send and timeout queues under its current keys, or takes it out
+    /// of them, after anything about it changed (a send, an answer, a loss, its end...). The
+    /// queues are exact: a target is in its channel's send queue, under `(next_send_at,
+    /// index)`, exactly while it wants to send, and in the timeout queue, under the instant
+    /// its oldest probe in flight times out, exactly while it is active with a probe in flight.
+    fn requeue(&mut self, index: usize) {
+        let t = &mut self.targets[index];
+        #[cfg(test)]
+        self.visits
+            .set(self.visits.get() + 1 + t.probes.len() as u64);
+        let send = t.wants_to_send(&self.config).then_some(t.next_send_at);
+        if t.queued_send != send
+            && let Some(channel) = t.channel
+        {
+            let queue = &mut self.send_queues[channel.slot()];
+            if let Some(at) = t.queued_send {
+                queue.remove(&(at, index));
+            }
+            if let Some(at) = send {
+                queue.insert((at, index));
+            }
+            t.queued_send = send;
+        }
+        let expiry = if t.phase == Phase::Active {
+            t.oldest_in_flight()
+                .map(|(_, oldest)| oldest.sent_at + t.rtt.timeout(&self.config))
+        } else {
+            None
+        };
+        if t.queued_timeout != expiry {
+            if let Some(at) = t.queued_timeout {
+                self.timeouts.remove(&(at, index));
+            }
+            if let Some(at) = expiry {
+                self.timeouts.insert((at, index));
+            }
+            t.queued_timeout = expiry;
+        }
+    }
+
+    /// Counts work for the test that bounds it.
+    #[cfg(test)]
+    fn visit(&self, n: u64) {
+        self.visits.set(self.visits.get() + n);
+    }
+
+    /// Counts work in tests only.
+    #[cfg(not(test))]
+    #[inline(always)]
+    #[allow(clippy::unused_self)]
+    fn visit(&self, _: u64) {}
 
     /// A UDP datagram arrived on the socket of `family` at `now` (its kernel receive time
     /// where there is one).
@@ -510,12 +610,14 @@ impl Machine {
         });
         t.last_error = Some(error);
         self.check_done(now, at.target);
+        self.requeue(at.target);
     }
 
-    /// Stops every target with this id: no more sends, its in-flight probes end cancelled.
+    /// Stops the target with this id: no more sends, its in-flight probes end cancelled.
     pub(crate) fn stop_target(&mut self, now: Instant, id: TargetId) {
-        for index in 0..self.targets.len() {
-            if self.targets[index].id == id && self.targets[index].phase != Phase::Done {
+        if let Some(&index) = self.by_id.get(&id) {
+            self.visit(1);
+            if self.targets[index].phase != Phase::Done {
                 self.finish(now, index, TargetStatus::Stopped);
             }
         }
@@ -597,6 +699,7 @@ impl Machine {
                 });
                 self.declare_reordered_lost(now, at);
                 self.check_done(now, at.target);
+                self.requeue(at.target);
             }
             ProbeState::TimedOut => {
                 t.probes[at.probe].state = ProbeState::Late(rtt);
@@ -722,6 +825,55 @@ impl Machine {
         if self.open == 0 {
             self.finished_at = Some(now);
         }
+        self.requeue(index);
+    }
+}
+
+#[cfg(test)]
+impl Machine {
+    /// Work done so far (targets and probes looked at), for the test that bounds it.
+    pub(crate) fn visits(&self) -> u64 {
+        self.visits.get()
+    }
+
+    /// Checks that the queues hold exactly the keys recomputed from scratch: every target
+    /// that wants to send is in its channel's send queue under `(next_send_at, index)`, every
+    /// active target with a probe in flight is in the timeout queue under its oldest probe's
+    /// expiry, and nothing else is in either.
+    pub(crate) fn assert_queues_exact(&self) {
+        let mut sending = 0;
+        let mut waiting = 0;
+        for (index, t) in self.targets.iter().enumerate() {
+            let send = t.wants_to_send(&self.config).then_some(t.next_send_at);
+            assert_eq!(t.queued_send, send, "send key of target {index}");
+            if let Some(at) = send {
+                let channel = t.channel.expect("a target that sends has a channel");
+                assert!(
+                    self.send_queues[channel.slot()].contains(&(at, index)),
+                    "target {index} missing from the send queue"
+                );
+                sending += 1;
+            }
+            let expiry = (t.phase == Phase::Active)
+                .then(|| t.oldest_in_flight())
+                .flatten()
+                .map(|(_, p)| p.sent_at + t.rtt.timeout(&self.config));
+            assert_eq!(t.queued_timeout, expiry, "timeout key of target {index}");
+            if let Some(at) = expiry {
+                assert!(
+                    self.timeouts.contains(&(at, index)),
+                    "target {index} missing from the timeout queue"
+                );
+                waiting += 1;
+            }
+        }
+        let queued: usize = self.send_queues.iter().map(BTreeSet::len).sum();
+        assert_eq!(queued, sending, "stale entries in the send queues");
+        assert_eq!(
+            self.timeouts.len(),
+            waiting,
+            "stale entries in the timeout queue"
+        );
     }
 }
 

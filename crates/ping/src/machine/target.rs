@@ -74,6 +74,10 @@ pub(crate) struct Target {
     pub(crate) rtt: RttStats,
     pub(crate) last_error: Option<String>,
     pub(crate) status: Option<TargetStatus>,
+    /// Its key in its channel's send queue (`next_send_at` when queued), while it is there.
+    pub(crate) queued_send: Option<Instant>,
+    /// Its key in the timeout queue (when its oldest probe in flight times out), while there.
+    pub(crate) queued_timeout: Option<Instant>,
 }
 
 impl Target {
@@ -93,6 +97,8 @@ impl Target {
             rtt: RttStats::default(),
             last_error: None,
             status: None,
+            queued_send: None,
+            queued_timeout: None,
         }
     }
 

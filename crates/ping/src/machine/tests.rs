@@ -787,6 +787,7 @@ fn run_simulation(
             }
         }
         events.extend(std::iter::from_fn(|| m.poll_event()));
+        m.assert_queues_exact();
         if m.is_finished() {
             break;
         }
@@ -1015,6 +1016,7 @@ proptest! {
                 Step::Cancel => m.cancel(now),
             }
             events.extend(std::iter::from_fn(|| m.poll_event()));
+            m.assert_queues_exact();
         }
         // Let the run end on its own (or by its deadline): timeouts settle what is in flight.
         for _ in 0..10_000 {
@@ -1047,4 +1049,173 @@ proptest! {
         let done: Vec<_> = done(&events);
         prop_assert_eq!(done.len(), usize::from(targets));
     }
+}
+
+/// How each target of [`drive_at_scale`] behaves, by its index.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Behaviour {
+    /// Echoes every probe after 5-11 ms.
+    Answers,
+    /// Never answers: its probes time out.
+    Silent,
+    /// Its port is closed: the first probe comes back refused.
+    Refused,
+    /// Drops its first probe, echoes the rest (a timeout, then a replacement).
+    LosesFirst,
+}
+
+fn behaviour(index: usize) -> Behaviour {
+    match index % 4 {
+        0 => Behaviour::Answers,
+        1 => Behaviour::Silent,
+        2 => Behaviour::Refused,
+        _ => Behaviour::LosesFirst,
+    }
+}
+
+/// Target `index` of a large run: one loopback address each (127.x.y.z), ids from 0.
+fn scale_target(index: usize) -> TargetSpec {
+    let i = index + 1;
+    let ip = Ipv4Addr::new(127, 1 + (i >> 16) as u8, (i >> 8) as u8, i as u8);
+    TargetSpec {
+        id: TargetId(index as u32),
+        host: Host::Ip(IpAddr::V4(ip)),
+        ports: Ports {
+            udp: Some(9000),
+            tcp: None,
+        },
+        protocol: ProtocolChoice::Udp,
+    }
+}
+
+/// Drives `n` targets through the core as the driver does (handle timeouts, send all that is
+/// due, sleep until `poll_timeout` or the next arrival), with synthetic instants and a
+/// simulated network; stops every 97th target 200 ms in. Returns the core's work counter,
+/// the number of probes sent and the run's summary.
+fn drive_at_scale(n: usize) -> (u64, u64, RunSummary) {
+    let t0 = Instant::now();
+    let cfg = EngineConfig {
+        count: 2,
+        extra_probes: 2,
+        interval: ms(5),
+        min_gap: Duration::from_micros(20),
+        timeout: ms(300),
+        timeout_floor: ms(20),
+        deadline: None,
+        ..EngineConfig::default()
+    };
+    let specs: Vec<TargetSpec> = (0..n).map(scale_target).collect();
+    let mut m = Machine::new(&specs, cfg, NONCE, SEED, t0);
+    // (arrival, index into `sent`, refused?)
+    let mut arrivals: BinaryHeap<Reverse<(Instant, usize, bool)>> = BinaryHeap::new();
+    let mut sent: Vec<Transmit> = Vec::new();
+    let mut probes_of = vec![0u32; n];
+    let stop_at = t0 + ms(200);
+    let mut stopped = false;
+    let mut done = 0;
+    let mut now = t0;
+    while !m.is_finished() {
+        while let Some(&Reverse((at, k, refused))) = arrivals.peek() {
+            if at > now {
+                break;
+            }
+            arrivals.pop();
+            let tx = sent[k];
+            let data = payload::encode(NONCE, tx.key.seq, tx.secret, 32);
+            if refused {
+                m.on_udp_refused(at, Family::V4, tx.dest, &data);
+            } else {
+                m.on_datagram(at, Family::V4, tx.dest, &data);
+            }
+        }
+        if !stopped && now >= stop_at {
+            stopped = true;
+            for index in (0..n).step_by(97) {
+                m.stop_target(now, TargetId(index as u32));
+            }
+        }
+        m.handle_timeout(now);
+        while let Some(tx) = m.poll_transmit(now) {
+            let k = sent.len();
+            sent.push(tx);
+            probes_of[tx.target] += 1;
+            let delay = ms(5 + (tx.target % 7) as u64);
+            match behaviour(tx.target) {
+                Behaviour::Silent => {}
+                Behaviour::LosesFirst if probes_of[tx.target] == 1 => {}
+                Behaviour::Answers | Behaviour::LosesFirst => {
+                    arrivals.push(Reverse((now + delay, k, false)));
+                }
+                Behaviour::Refused => arrivals.push(Reverse((now + ms(1), k, true))),
+            }
+        }
+        while let Some(event) = m.poll_event() {
+            done += usize::from(matches!(event, Event::Done { .. }));
+        }
+        if m.is_finished() {
+            break;
+        }
+        let mut next = m.poll_timeout();
+        if let Some(Reverse((at, _, _))) = arrivals.peek() {
+            next = Some(next.map_or(*at, |x| x.min(*at)));
+        }
+        if !stopped {
+            next = Some(next.map_or(stop_at, |x| x.min(stop_at)));
+        }
+        now = next
+            .expect("an unfinished run always has a next wake-up")
+            .max(now);
+    }
+    assert_eq!(done, n, "one Done per target");
+    (m.visits(), sent.len() as u64, m.summary(now))
+}
+
+/// The core does O(log n) work per call, never a pass over every target: driving 20,000
+/// targets (answering, silent, refused, losing a probe, some stopped) costs a bounded number
+/// of target and probe visits per target, and ten times the targets cost ten times the work
+/// (a scan per call made it grow with the square). Work is counted, not timed.
+#[test]
+fn work_per_target_stays_constant_at_scale() {
+    let small = 2_000;
+    let large = 20_000;
+    let (visits_small, sent_small, _) = drive_at_scale(small);
+    let (visits, sent, run) = drive_at_scale(large);
+    for s in &run.targets {
+        assert!(s.counts.adds_up(), "{s:?}");
+        let index = s.id.0 as usize;
+        if index.is_multiple_of(97) && s.status == TargetStatus::Stopped {
+            continue;
+        }
+        let expected = match behaviour(index) {
+            Behaviour::Answers | Behaviour::LosesFirst => TargetStatus::Complete,
+            Behaviour::Silent => TargetStatus::Unreachable(Unreachable::NoReply),
+            Behaviour::Refused => TargetStatus::Unreachable(Unreachable::Refused),
+        };
+        assert_eq!(s.status, expected, "{s:?}");
+        if expected == TargetStatus::Complete {
+            assert_eq!(s.counts.received, 2, "{s:?}");
+        }
+    }
+    assert!(
+        run.targets
+            .iter()
+            .any(|s| s.status == TargetStatus::Stopped),
+        "some targets were stopped mid-run"
+    );
+    let per_target = visits as f64 / large as f64;
+    let per_probe = visits as f64 / sent as f64;
+    eprintln!(
+        "{small} targets: {visits_small} visits, {sent_small} probes; \
+         {large} targets: {visits} visits ({per_target:.1} per target, {per_probe:.1} per probe), {sent} probes"
+    );
+    // One pass over all targets per call would be at least `large` visits per probe sent.
+    assert!(
+        visits <= 40 * sent,
+        "{visits} visits for {sent} probes: more than a constant per probe"
+    );
+    // Ten times the targets: at most 11 times the work (linear, with room for the mix).
+    assert!(
+        visits * small as u64 <= 11 * visits_small * (large / 10) as u64,
+        "work grew faster than the number of targets: {visits_small} -> {visits}"
+    );
 }
