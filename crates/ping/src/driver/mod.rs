@@ -261,7 +261,7 @@ impl Engine {
         }
         self.forward_events();
         self.tasks.abort_all();
-        let summary = self.machine.summary(Instant::now());
+        let summary = self.machine.into_summary(Instant::now());
         debug!(targets = summary.targets.len(), foreign = summary.foreign, elapsed = ?summary.elapsed, "run finished");
         summary
     }

@@ -16,6 +16,7 @@
 pub(crate) mod table;
 pub(crate) mod target;
 
+use std::collections::hash_map::Entry;
 use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
@@ -33,6 +34,9 @@ use edgegap_core::Unreachable;
 pub(crate) use table::{Channel, Family, ProbeKey};
 use table::{ProbeRef, ProbeTable};
 use target::{Phase, Probe, ProbeState, Target};
+
+/// Room for events kept between two drains once a burst has gone.
+const EVENTS_KEPT: usize = 1024;
 
 /// An instruction to send one probe.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -56,19 +60,22 @@ pub(crate) struct Machine {
     /// (by the driver), so no secret can be known before its probe is sent.
     secrets: StdRng,
     targets: Vec<Target>,
-    /// Target index by id (ids are unique: `start` rejects duplicates).
-    by_id: HashMap<TargetId, usize>,
+    /// Target index by id, for `stop_target` (ids are unique: `start` rejects duplicates);
+    /// `None` when every target's id is its input position, as the CLI's are: no map to hold.
+    by_id: Option<HashMap<TargetId, u32>>,
     /// The targets that want to send, per channel, ordered by `(next_send_at, index)`: the
     /// first entry of a channel that is not blocked is the target that has waited longest,
     /// ties in input order. A target is in its channel's queue exactly while it wants to send,
-    /// under the key in `Target::queued_send`. Indexed by `Channel::slot`.
+    /// (`Target::queued_send`). Indexed by `Channel::slot`.
     send_queues: [BTreeSet<(Instant, usize)>; Channel::COUNT],
     /// The active targets with probes in flight, ordered by the instant their oldest probe
     /// times out (`Target::queued_timeout`).
     timeouts: BTreeSet<(Instant, usize)>,
     table: ProbeTable,
-    /// UDP targets by address, for lenient matching and refusals.
-    udp_by_addr: HashMap<SocketAddr, Vec<usize>>,
+    /// UDP targets by address, for lenient matching and refusals: the first target of each
+    /// address here, the others of an address several targets share (rare) in `udp_shared`.
+    udp_by_addr: HashMap<SocketAddr, u32>,
+    udp_shared: HashMap<SocketAddr, Vec<u32>>,
     events: VecDeque<Event>,
     started: Instant,
     deadline: Option<Instant>,
@@ -104,11 +111,12 @@ impl Machine {
             nonce,
             secrets: StdRng::from_seed(secret_seed),
             targets: Vec::with_capacity(specs.len()),
-            by_id: HashMap::with_capacity(specs.len()),
+            by_id: None,
             send_queues: Default::default(),
             timeouts: BTreeSet::new(),
             table: ProbeTable::default(),
             udp_by_addr: HashMap::new(),
+            udp_shared: HashMap::new(),
             events: VecDeque::new(),
             started: now,
             deadline,
@@ -122,10 +130,20 @@ impl Machine {
             #[cfg(test)]
             visits: std::cell::Cell::new(0),
         };
+        if !specs
+            .iter()
+            .enumerate()
+            .all(|(index, spec)| spec.id.0 as usize == index)
+        {
+            let mut by_id = HashMap::with_capacity(specs.len());
+            for (index, spec) in specs.iter().enumerate() {
+                by_id.entry(spec.id).or_insert(index as u32);
+            }
+            machine.by_id = Some(by_id);
+        }
         for (index, spec) in specs.iter().enumerate() {
             let protocol = spec.ports.resolve(spec.protocol);
             machine.targets.push(Target::new(spec.id, protocol, now));
-            machine.by_id.entry(spec.id).or_insert(index);
             match (protocol, &spec.host) {
                 (None, _) => {
                     let wanted = spec.protocol.only().unwrap_or(Protocol::Udp);
@@ -179,7 +197,13 @@ impl Machine {
 
     /// The next event to report.
     pub(crate) fn poll_event(&mut self) -> Option<Event> {
-        self.events.pop_front()
+        let event = self.events.pop_front();
+        if self.events.is_empty() && self.events.capacity() > EVENTS_KEPT {
+            // The burst at the start (a `Resolved` per target) or at a cancel (a `Done` per
+            // target) is not held for the rest of the run.
+            self.events.shrink_to(EVENTS_KEPT);
+        }
+        event
     }
 
     /// The addresses of a name resolved (or why not). Picks one per `ip_version`
@@ -244,12 +268,19 @@ impl Machine {
         };
         let addr = SocketAddr::new(ip, port);
         let t = &mut self.targets[index];
+        debug_assert!(!t.queued_send, "a resolving target waits in no queue");
         t.addr = Some(addr);
         t.channel = Some(channel);
         t.phase = Phase::Active;
         t.next_send_at = now;
         if protocol == Protocol::Udp {
-            self.udp_by_addr.entry(addr).or_default().push(index);
+            let index = index as u32;
+            match self.udp_by_addr.entry(addr) {
+                Entry::Vacant(first) => {
+                    first.insert(index);
+                }
+                Entry::Occupied(_) => self.udp_shared.entry(addr).or_default().push(index),
+            }
         }
         debug!(target_id = %t.id, %addr, %protocol, "target resolved");
         self.events.push_back(Event::Resolved {
@@ -319,7 +350,13 @@ impl Machine {
         let secret = self.secrets.next_u64();
         let t = &mut self.targets[index];
         let dest = t.addr?;
+        if t.queued_send {
+            // Out of the queue under its old key before `next_send_at` changes.
+            self.send_queues[key.channel.slot()].remove(&(t.next_send_at, index));
+            t.queued_send = false;
+        }
         let probe = t.probes.len();
+        t.reserve_probe(&self.config);
         t.probes.push(Probe {
             key,
             sent_at: now,
@@ -445,16 +482,15 @@ impl Machine {
         #[cfg(test)]
         self.visits
             .set(self.visits.get() + 1 + t.probes.len() as u64);
-        let send = t.wants_to_send(&self.config).then_some(t.next_send_at);
+        let send = t.wants_to_send(&self.config);
         if t.queued_send != send
             && let Some(channel) = t.channel
         {
             let queue = &mut self.send_queues[channel.slot()];
-            if let Some(at) = t.queued_send {
-                queue.remove(&(at, index));
-            }
-            if let Some(at) = send {
-                queue.insert((at, index));
+            if send {
+                queue.insert((t.next_send_at, index));
+            } else {
+                queue.remove(&(t.next_send_at, index));
             }
             t.queued_send = send;
         }
@@ -534,8 +570,15 @@ impl Machine {
         self.foreign += 1;
     }
 
+    /// The UDP targets probing `addr`, in the order they resolved.
+    fn udp_targets(&self, addr: SocketAddr) -> impl Iterator<Item = usize> + '_ {
+        let first = self.udp_by_addr.get(&addr).copied();
+        let others = self.udp_shared.get(&addr).into_iter().flatten().copied();
+        first.into_iter().chain(others).map(|index| index as usize)
+    }
+
     fn lenient_match(&self, from: SocketAddr) -> Option<ProbeRef> {
-        self.udp_by_addr.get(&from)?.iter().find_map(|&index| {
+        self.udp_targets(from).find_map(|index| {
             let t = &self.targets[index];
             let (probe, _) = t.oldest_in_flight()?;
             (t.phase == Phase::Active).then_some(ProbeRef {
@@ -562,7 +605,7 @@ impl Machine {
             self.refuse(now, at.target, Some(at.probe));
             return;
         }
-        let indices = self.udp_by_addr.get(&dest).cloned().unwrap_or_default();
+        let indices: Vec<usize> = self.udp_targets(dest).collect();
         if indices.is_empty() {
             debug!(%dest, "port unreachable for an address we do not probe");
         }
@@ -615,7 +658,11 @@ impl Machine {
 
     /// Stops the target with this id: no more sends, its in-flight probes end cancelled.
     pub(crate) fn stop_target(&mut self, now: Instant, id: TargetId) {
-        if let Some(&index) = self.by_id.get(&id) {
+        let index = match &self.by_id {
+            None => Some(id.0 as usize).filter(|&index| index < self.targets.len()),
+            Some(by_id) => by_id.get(&id).map(|&index| index as usize),
+        };
+        if let Some(index) = index {
             self.visit(1);
             if self.targets[index].phase != Phase::Done {
                 self.finish(now, index, TargetStatus::Stopped);
@@ -647,9 +694,31 @@ impl Machine {
     }
 
     /// The run's figures (final once `is_finished()`).
+    #[cfg(test)]
     pub(crate) fn summary(&self, now: Instant) -> RunSummary {
         RunSummary {
             targets: self.targets.iter().map(Target::summary).collect(),
+            ..self.run_figures(now)
+        }
+    }
+
+    /// The run's figures at its end, taking what the machine holds: the indexes, queues and
+    /// table are freed before the summaries are built, and each target's probes as soon as
+    /// its summary is (the end of a run is when the most is held).
+    pub(crate) fn into_summary(mut self, now: Instant) -> RunSummary {
+        let targets = std::mem::take(&mut self.targets);
+        let figures = self.run_figures(now);
+        drop(self);
+        RunSummary {
+            targets: targets.into_iter().map(Target::into_summary).collect(),
+            ..figures
+        }
+    }
+
+    /// Everything in the run's summary but the targets'.
+    fn run_figures(&self, now: Instant) -> RunSummary {
+        RunSummary {
+            targets: Vec::new(),
             foreign: self.foreign,
             stale: self.stale,
             elapsed: self
@@ -845,7 +914,11 @@ impl Machine {
         let mut waiting = 0;
         for (index, t) in self.targets.iter().enumerate() {
             let send = t.wants_to_send(&self.config).then_some(t.next_send_at);
-            assert_eq!(t.queued_send, send, "send key of target {index}");
+            assert_eq!(
+                t.queued_send,
+                send.is_some(),
+                "send queue of target {index}"
+            );
             if let Some(at) = send {
                 let channel = t.channel.expect("a target that sends has a channel");
                 assert!(

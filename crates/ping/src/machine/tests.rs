@@ -440,6 +440,96 @@ fn port_unreachable_ends_the_target_at_once() {
 }
 
 #[test]
+fn targets_sharing_an_address_are_all_found_by_it() {
+    let t0 = Instant::now();
+    let shared = |id: u32| TargetSpec {
+        id: TargetId(id),
+        ..udp_target(1)
+    };
+    let specs = vec![shared(1), udp_target(2), shared(3), shared(4)];
+    let mut m = Machine::new(
+        &specs,
+        EngineConfig {
+            lenient: true,
+            ..config()
+        },
+        NONCE,
+        SEED,
+        t0,
+    );
+    let sent: Vec<Transmit> = (0..4)
+        .map(|i| m.poll_transmit(t0 + ms(i)).unwrap())
+        .collect();
+    // Lenient: a datagram from the shared address answers the first of its targets with a
+    // probe in flight (one each so far), then the next.
+    m.on_datagram(t0 + ms(5), Family::V4, addr(1), b"pong");
+    m.on_datagram(t0 + ms(6), Family::V4, addr(1), b"pong");
+    let events = drain(&mut m);
+    let answered: Vec<TargetId> = events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Received { target, .. } => Some(*target),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(answered, vec![TargetId(1), TargetId(3)]);
+    // A refusal whose copy of the probe is too short to name it ends every target at the
+    // address (complete with the sample it has, or refused); the other address goes on.
+    m.on_udp_refused(t0 + ms(7), Family::V4, addr(1), &[]);
+    let done = done(&drain(&mut m));
+    let ids: Vec<(TargetId, TargetStatus)> =
+        done.iter().map(|s| (s.id, s.status.clone())).collect();
+    let refused = TargetStatus::Unreachable(Unreachable::Refused);
+    assert_eq!(
+        ids,
+        vec![
+            (TargetId(1), TargetStatus::Complete),
+            (TargetId(3), TargetStatus::Complete),
+            (TargetId(4), refused),
+        ]
+    );
+    assert!(!m.is_finished());
+    assert_eq!(sent[1].dest, addr(2));
+    m.assert_queues_exact();
+}
+
+#[test]
+fn stop_target_finds_ids_that_are_not_input_positions() {
+    let t0 = Instant::now();
+    // Ids are input positions (no map)...
+    let dense: Vec<TargetSpec> = (0..3).map(scale_target).collect();
+    let mut m = Machine::new(&dense, config(), NONCE, SEED, t0);
+    assert!(m.by_id.is_none());
+    m.stop_target(t0, TargetId(2));
+    m.stop_target(t0, TargetId(7)); // no such target: nothing
+    let s = done(&drain(&mut m));
+    assert_eq!(
+        s.iter().map(|s| s.id).collect::<Vec<_>>(),
+        vec![TargetId(2)]
+    );
+    // ...or anything else.
+    let sparse: Vec<TargetSpec> = [40, 7, 1_000_000]
+        .into_iter()
+        .enumerate()
+        .map(|(i, id)| TargetSpec {
+            id: TargetId(id),
+            ..scale_target(i)
+        })
+        .collect();
+    let mut m = Machine::new(&sparse, config(), NONCE, SEED, t0);
+    m.stop_target(t0, TargetId(1_000_000));
+    m.stop_target(t0, TargetId(1));
+    let s = done(&drain(&mut m));
+    assert_eq!(
+        s.iter()
+            .map(|s| (s.id, s.status.clone()))
+            .collect::<Vec<_>>(),
+        vec![(TargetId(1_000_000), TargetStatus::Stopped)]
+    );
+    m.assert_queues_exact();
+}
+
+#[test]
 fn cancellation_mid_flight_cancels_in_flight_probes_and_stops_sending() {
     let t0 = Instant::now();
     let mut m = machine(2, three_probes(), t0);
@@ -804,6 +894,11 @@ fn run_simulation(
     }
     assert!(m.is_finished(), "run did not finish");
     let summary = m.summary(now);
+    assert_eq!(
+        m.into_summary(now),
+        summary,
+        "the end-of-run summary says the same"
+    );
     (events, sends, summary)
 }
 
@@ -1152,6 +1247,10 @@ fn drive_at_scale(n: usize) -> (u64, u64, RunSummary) {
         while let Some(event) = m.poll_event() {
             done += usize::from(matches!(event, Event::Done { .. }));
         }
+        assert!(
+            m.events.capacity() <= EVENTS_KEPT,
+            "a burst of events is not held"
+        );
         if m.is_finished() {
             break;
         }
@@ -1167,7 +1266,15 @@ fn drive_at_scale(n: usize) -> (u64, u64, RunSummary) {
             .max(now);
     }
     assert_eq!(done, n, "one Done per target");
-    (m.visits(), sent.len() as u64, m.summary(now))
+    let budget = m.config().budget() as usize;
+    for t in &m.targets {
+        assert!(
+            t.probes.capacity() <= budget,
+            "room for {} probes, budget {budget}",
+            t.probes.capacity()
+        );
+    }
+    (m.visits(), sent.len() as u64, m.into_summary(now))
 }
 
 /// The core does O(log n) work per call, never a pass over every target: driving 20,000
