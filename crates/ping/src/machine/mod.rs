@@ -77,6 +77,12 @@ pub(crate) struct Machine {
     udp_by_addr: HashMap<SocketAddr, u32>,
     udp_shared: HashMap<SocketAddr, Vec<u32>>,
     events: VecDeque<Event>,
+    /// The targets whose event from `new` (`Resolved` for an address, `Done` for a target that
+    /// cannot be probed) is still to be reported, in input order, before any in `events`. The
+    /// event is made when polled: a large run does not hold one per target from the start.
+    startup: VecDeque<u32>,
+    /// Whether `new` is still running (its events go to `startup`).
+    starting: bool,
     started: Instant,
     deadline: Option<Instant>,
     finished_at: Option<Instant>,
@@ -118,6 +124,8 @@ impl Machine {
             udp_by_addr: HashMap::new(),
             udp_shared: HashMap::new(),
             events: VecDeque::new(),
+            startup: VecDeque::new(),
+            starting: true,
             started: now,
             deadline,
             finished_at: None,
@@ -159,6 +167,7 @@ impl Machine {
                 (Some(_), crate::types::Host::Name(_)) => {}
             }
         }
+        machine.starting = false;
         machine
     }
 
@@ -197,6 +206,24 @@ impl Machine {
 
     /// The next event to report.
     pub(crate) fn poll_event(&mut self) -> Option<Event> {
+        if let Some(index) = self.startup.pop_front() {
+            if self.startup.is_empty() {
+                self.startup = VecDeque::new();
+            }
+            let t = &self.targets[index as usize];
+            // What `new` did to the target: resolved it (its address and protocol never change
+            // after), or ended it (its summary is final).
+            return Some(match (t.addr, t.protocol) {
+                (Some(addr), Some(protocol)) => Event::Resolved {
+                    target: t.id,
+                    addr,
+                    protocol,
+                },
+                _ => Event::Done {
+                    summary: t.summary(),
+                },
+            });
+        }
         let event = self.events.pop_front();
         if self.events.is_empty() && self.events.capacity() > EVENTS_KEPT {
             // The burst at the start (a `Resolved` per target) or at a cancel (a `Done` per
@@ -283,11 +310,15 @@ impl Machine {
             }
         }
         debug!(target_id = %t.id, %addr, %protocol, "target resolved");
-        self.events.push_back(Event::Resolved {
-            target: t.id,
-            addr,
-            protocol,
-        });
+        if self.starting {
+            self.startup.push_back(index as u32);
+        } else {
+            self.events.push_back(Event::Resolved {
+                target: t.id,
+                addr,
+                protocol,
+            });
+        }
         self.requeue(index);
     }
 
@@ -886,10 +917,15 @@ impl Machine {
         }
         t.in_flight = 0;
         t.phase = Phase::Done;
+        debug!(target_id = %t.id, %status, received = t.counts.received, "target done");
         t.status = Some(status);
-        let summary = t.summary();
-        debug!(target_id = %t.id, status = %summary.status, received = summary.counts.received, "target done");
-        self.events.push_back(Event::Done { summary });
+        if self.starting {
+            self.startup.push_back(index as u32);
+        } else {
+            self.events.push_back(Event::Done {
+                summary: t.summary(),
+            });
+        }
         self.open -= 1;
         if self.open == 0 {
             self.finished_at = Some(now);

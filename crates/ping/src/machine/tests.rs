@@ -530,6 +530,62 @@ fn stop_target_finds_ids_that_are_not_input_positions() {
 }
 
 #[test]
+fn the_events_of_the_start_come_first_in_input_order_whenever_they_are_polled() {
+    let t0 = Instant::now();
+    let no_port = TargetSpec {
+        protocol: ProtocolChoice::Tcp,
+        ..udp_target(2)
+    };
+    let mut m = Machine::new(
+        &[udp_target(1), no_port, udp_target(3)],
+        config(),
+        NONCE,
+        SEED,
+        t0,
+    );
+    // The run goes on before anyone reads an event.
+    let a = m.poll_transmit(t0).unwrap();
+    m.stop_target(t0 + ms(1), TargetId(3));
+    let events = drain(&mut m);
+    assert_eq!(events.len(), 5, "{events:?}");
+    assert_eq!(
+        events[0],
+        Event::Resolved {
+            target: TargetId(1),
+            addr: addr(1),
+            protocol: Protocol::Udp
+        }
+    );
+    assert!(
+        matches!(&events[1], Event::Done { summary } if summary.id == TargetId(2)
+            && summary.status == TargetStatus::Unreachable(Unreachable::NoPort(Protocol::Tcp))
+            && summary.counts == ProbeCounts::default()),
+        "{:?}",
+        events[1]
+    );
+    assert_eq!(
+        events[2],
+        Event::Resolved {
+            target: TargetId(3),
+            addr: addr(3),
+            protocol: Protocol::Udp
+        }
+    );
+    assert_eq!(
+        events[3],
+        Event::Sent {
+            target: TargetId(1),
+            seq: a.key.seq,
+            at: t0
+        }
+    );
+    assert!(
+        matches!(&events[4], Event::Done { summary } if summary.id == TargetId(3) && summary.status == TargetStatus::Stopped)
+    );
+    assert_eq!(m.startup.capacity(), 0, "nothing held once read");
+}
+
+#[test]
 fn cancellation_mid_flight_cancels_in_flight_probes_and_stops_sending() {
     let t0 = Instant::now();
     let mut m = machine(2, three_probes(), t0);
