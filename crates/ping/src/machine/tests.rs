@@ -785,6 +785,55 @@ fn sequence_numbers_wrap_around_without_confusing_probes() {
 }
 
 #[test]
+fn a_channel_out_of_sequence_numbers_does_not_hold_up_another() {
+    let t0 = Instant::now();
+    let tcp_by_name = TargetSpec {
+        id: TargetId(2),
+        host: Host::Name("later.invalid".into()),
+        ports: Ports {
+            udp: None,
+            tcp: Some(443),
+        },
+        protocol: ProtocolChoice::Tcp,
+    };
+    let cfg = EngineConfig {
+        count: 3,
+        extra_probes: 0,
+        interval: ms(1),
+        min_gap: ms(1),
+        ..config()
+    };
+    let mut m = Machine::new(&[udp_target(1), tcp_by_name], cfg, NONCE, SEED, t0).with_seq_space(2);
+    assert_eq!(m.poll_transmit(t0).map(|t| t.target), Some(0));
+    assert_eq!(m.poll_transmit(t0 + ms(1)).map(|t| t.target), Some(0));
+    // UDP is out of numbers: its target, due since t0 + 2 ms, waits.
+    assert_eq!(m.poll_transmit(t0 + ms(2)), None);
+    assert_eq!(
+        m.poll_timeout(),
+        Some(t0 + ms(100)),
+        "the oldest probe's timeout"
+    );
+    m.on_resolved(
+        t0 + ms(5),
+        1,
+        Ok(vec!["127.0.0.2".parse().unwrap()]),
+        Ports {
+            udp: None,
+            tcp: Some(443),
+        },
+    );
+    // The TCP target has waited less, but its channel has numbers: it goes.
+    let tx = m.poll_transmit(t0 + ms(5)).unwrap();
+    assert_eq!((tx.target, tx.key.channel), (1, Channel::Tcp(Family::V4)));
+    assert_eq!(
+        m.poll_timeout(),
+        Some(t0 + ms(6)),
+        "the TCP target's next probe; the blocked UDP one does not count"
+    );
+    m.assert_queues_exact();
+}
+
+#[test]
 fn send_failures_use_thebudget_then_end_send_failed() {
     let t0 = Instant::now();
     let mut m = machine(
