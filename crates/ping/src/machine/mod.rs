@@ -10,8 +10,8 @@
 //! flight wait in one ordered queue by the instant their oldest probe times out. Both queues
 //! are exact (a target is in them under its current key, or not at all: `Machine::requeue`
 //! keeps them so after every change to a target), so `poll_timeout` reads the next event off
-//! their first entries. Only `cancel` and the deadline, which end every target, and
-//! `summary` visit every target, once.
+//! their first entries. Only `new`, `cancel` and the deadline (which end every target) and
+//! the summary visit every target, once.
 
 pub(crate) mod table;
 pub(crate) mod target;
@@ -65,7 +65,7 @@ pub(crate) struct Machine {
     by_id: Option<HashMap<TargetId, u32>>,
     /// The targets that want to send, per channel, ordered by `(next_send_at, index)`: the
     /// first entry of a channel that is not blocked is the target that has waited longest,
-    /// ties in input order. A target is in its channel's queue exactly while it wants to send,
+    /// ties in input order. A target is in its channel's queue exactly while it wants to send
     /// (`Target::queued_send`). Indexed by `Channel::slot`.
     send_queues: [BTreeSet<(Instant, usize)>; Channel::COUNT],
     /// The active targets with probes in flight, ordered by the instant their oldest probe
@@ -348,8 +348,8 @@ impl Machine {
         }
         loop {
             // The due target that has waited longest; ties go to input order. Each channel's
-            // queue is ordered so, so this is the least first entry of the channels with a
-            // free sequence number.
+            // queue is in that order: the target is the least of the first entries of the
+            // channels not found out of sequence numbers.
             let mut order: Option<((Instant, usize), Channel)> = None;
             for (channel, queue) in Channel::ALL.into_iter().zip(&self.send_queues) {
                 if queue.is_empty() || self.blocked.contains(&channel) {
