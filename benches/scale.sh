@@ -5,6 +5,9 @@
 #
 #   benches/scale.sh            # all sizes and modes
 #   SIZES="1000 4000" MODES=answering benches/scale.sh
+#   BIN=/tmp/edgegap-probe-before benches/scale.sh   # a given binary, no build (A/B runs)
+#   ENGINE=1 benches/scale.sh   # the probe engine alone (crates/ping/examples/engine_scale.rs):
+#                               # same targets and settings, no ranking, no report
 #
 # Loopback only: the peer is bound to 0.0.0.0 on one port and answers from the address each
 # probe was sent to. Needs python3 and GNU time (/usr/bin/time).
@@ -13,8 +16,15 @@ cd "$(dirname "$0")/.."
 SIZES=${SIZES:-"1000 4000 16000 64000"}
 MODES=${MODES:-"silent refused answering"}
 PORT=${PORT:-47000}
-cargo build --release -q -p edgegap-probe-cli
-BIN=${CARGO_TARGET_DIR:-target}/release/edgegap-probe
+if [ -z "${BIN:-}" ]; then
+  if [ -n "${ENGINE:-}" ]; then
+    cargo build --release -q -p edgegap-ping --example engine_scale
+    BIN=${CARGO_TARGET_DIR:-target}/release/examples/engine_scale
+  else
+    cargo build --release -q -p edgegap-probe-cli
+    BIN=${CARGO_TARGET_DIR:-target}/release/edgegap-probe
+  fi
+fi
 
 TIME=/usr/bin/time
 [ -x "$TIME" ] || { echo "scale: needs GNU time (apt-get install time)" >&2; exit 1; }
@@ -46,10 +56,14 @@ for mode in $MODES; do
     refused) port=$((PORT + 1)) ;;   # nothing listens: ICMP port unreachable
   esac
   for n in $SIZES; do
-    list "$n" "$port" > "$work/list.json"
-    "$TIME" -f '%e %U %S %M' -o "$work/time" \
-      "$BIN" probe --beacons-file "$work/list.json" --payload --count 1 --gap-us 20 \
-        --timeout-ms 300 --deadline-ms 20000 > "$work/out.json" 2>/dev/null || true
+    if [ -n "${ENGINE:-}" ]; then
+      "$TIME" -f '%e %U %S %M' -o "$work/time" "$BIN" "$n" "$port" 2>/dev/null || true
+    else
+      list "$n" "$port" > "$work/list.json"
+      "$TIME" -f '%e %U %S %M' -o "$work/time" \
+        "$BIN" probe --beacons-file "$work/list.json" --payload --count 1 --gap-us 20 \
+          --timeout-ms 300 --deadline-ms 20000 > "$work/out.json" 2>/dev/null || true
+    fi
     read -r wall user sys rss < <(tail -n 1 "$work/time")
     cpu=$(echo "$user + $sys" | bc)
     printf '%-10s %7d %9.2f %9.2f %10.1f %9.2f\n' "$mode" "$n" "$wall" "$cpu" \

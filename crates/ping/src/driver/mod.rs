@@ -28,6 +28,10 @@ use crate::payload;
 use crate::types::{Host, Ports, TargetId, TargetSpec};
 use edgegap_core::Unreachable;
 
+/// Events handed to the reader between two yields (below tokio's budget of 128 operations per
+/// poll, so a reader on the same thread empties the channel before the engine runs again).
+const FORWARD_BATCH: usize = 64;
+
 /// What the helper tasks (name lookups, TCP connects, ICMP echoes) report back.
 #[derive(Debug)]
 pub(crate) enum Inbound {
@@ -224,7 +228,7 @@ impl Engine {
         loop {
             self.machine.handle_timeout(Instant::now());
             self.transmit().await;
-            self.forward_events();
+            self.forward_events().await;
             if self.machine.is_finished() {
                 break;
             }
@@ -259,9 +263,9 @@ impl Engine {
                 Some(_) = self.tasks.join_next(), if !self.tasks.is_empty() => {}
             }
         }
-        self.forward_events();
+        self.forward_events().await;
         self.tasks.abort_all();
-        let summary = self.machine.summary(Instant::now());
+        let summary = self.machine.into_summary(Instant::now());
         debug!(targets = summary.targets.len(), foreign = summary.foreign, elapsed = ?summary.elapsed, "run finished");
         summary
     }
@@ -378,7 +382,11 @@ impl Engine {
         }
     }
 
-    fn forward_events(&mut self) {
+    /// Hands the core's events to the reader. A burst (a `Resolved` per target at the start, a
+    /// `Done` per target at a cancel) goes in batches with a yield between them, so a reader
+    /// on the same thread takes them as they come instead of the channel holding them all.
+    async fn forward_events(&mut self) {
+        let mut batch = 0;
         while let Some(event) = self.machine.poll_event() {
             if self
                 .events
@@ -387,6 +395,11 @@ impl Engine {
             {
                 trace!("nobody reads the events any more");
                 self.events = None;
+            }
+            batch += 1;
+            if batch == FORWARD_BATCH && self.events.is_some() {
+                batch = 0;
+                tokio::task::yield_now().await;
             }
         }
         if self.machine.is_finished() {

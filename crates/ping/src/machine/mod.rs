@@ -3,11 +3,21 @@
 //! done-detection. No sockets and no clock: every method takes `now`, and the
 //! driver asks [`Machine::poll_transmit`] what to send and
 //! [`Machine::poll_timeout`] when to call [`Machine::handle_timeout`] next.
+//!
+//! Every call costs O(log n) in the number of targets (plus a scan of the one target's own
+//! probes it touches), never a pass over all targets: the targets that want to send wait in
+//! one ordered queue per channel, by `(next_send_at, index)`, and the targets with probes in
+//! flight wait in one ordered queue by the instant their oldest probe times out. Both queues
+//! are exact (a target is in them under its current key, or not at all: `Machine::requeue`
+//! keeps them so after every change to a target), so `poll_timeout` reads the next event off
+//! their first entries. Only `new`, `cancel` and the deadline (which end every target) and
+//! the summary visit every target, once.
 
 pub(crate) mod table;
 pub(crate) mod target;
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::hash_map::Entry;
+use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
 
@@ -24,6 +34,9 @@ use edgegap_core::Unreachable;
 pub(crate) use table::{Channel, Family, ProbeKey};
 use table::{ProbeRef, ProbeTable};
 use target::{Phase, Probe, ProbeState, Target};
+
+/// Room for events kept between two drains once a burst has gone.
+const EVENTS_KEPT: usize = 1024;
 
 /// An instruction to send one probe.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,10 +60,29 @@ pub(crate) struct Machine {
     /// (by the driver), so no secret can be known before its probe is sent.
     secrets: StdRng,
     targets: Vec<Target>,
+    /// Target index by id, for `stop_target` (ids are unique: `start` rejects duplicates);
+    /// `None` when every target's id is its input position, as the CLI's are: no map to hold.
+    by_id: Option<HashMap<TargetId, u32>>,
+    /// The targets that want to send, per channel, ordered by `(next_send_at, index)`: the
+    /// first entry of a channel that is not blocked is the target that has waited longest,
+    /// ties in input order. A target is in its channel's queue exactly while it wants to send
+    /// (`Target::queued_send`). Indexed by `Channel::slot`.
+    send_queues: [BTreeSet<(Instant, usize)>; Channel::COUNT],
+    /// The active targets with probes in flight, ordered by the instant their oldest probe
+    /// times out (`Target::queued_timeout`).
+    timeouts: BTreeSet<(Instant, usize)>,
     table: ProbeTable,
-    /// UDP targets by address, for lenient matching and refusals.
-    udp_by_addr: HashMap<SocketAddr, Vec<usize>>,
+    /// UDP targets by address, for lenient matching and refusals: the first target of each
+    /// address here, the others of an address several targets share (rare) in `udp_shared`.
+    udp_by_addr: HashMap<SocketAddr, u32>,
+    udp_shared: HashMap<SocketAddr, Vec<u32>>,
     events: VecDeque<Event>,
+    /// The targets whose event from `new` (`Resolved` for an address, `Done` for a target that
+    /// cannot be probed) is still to be reported, in input order, before any in `events`. The
+    /// event is made when polled: a large run does not hold one per target from the start.
+    startup: VecDeque<u32>,
+    /// Whether `new` is still running (its events go to `startup`).
+    starting: bool,
     started: Instant,
     deadline: Option<Instant>,
     finished_at: Option<Instant>,
@@ -62,6 +94,9 @@ pub(crate) struct Machine {
     stale: u64,
     /// Channels on which the last `poll_transmit` found no free sequence number.
     blocked: Vec<Channel>,
+    /// Targets (and their probes) looked at so far: a test bounds the work per operation.
+    #[cfg(test)]
+    visits: std::cell::Cell<u64>,
 }
 
 impl Machine {
@@ -82,9 +117,15 @@ impl Machine {
             nonce,
             secrets: StdRng::from_seed(secret_seed),
             targets: Vec::with_capacity(specs.len()),
+            by_id: None,
+            send_queues: Default::default(),
+            timeouts: BTreeSet::new(),
             table: ProbeTable::default(),
             udp_by_addr: HashMap::new(),
+            udp_shared: HashMap::new(),
             events: VecDeque::new(),
+            startup: VecDeque::new(),
+            starting: true,
             started: now,
             deadline,
             finished_at: None,
@@ -94,7 +135,20 @@ impl Machine {
             foreign: 0,
             stale: 0,
             blocked: Vec::new(),
+            #[cfg(test)]
+            visits: std::cell::Cell::new(0),
         };
+        if !specs
+            .iter()
+            .enumerate()
+            .all(|(index, spec)| spec.id.0 as usize == index)
+        {
+            let mut by_id = HashMap::with_capacity(specs.len());
+            for (index, spec) in specs.iter().enumerate() {
+                by_id.entry(spec.id).or_insert(index as u32);
+            }
+            machine.by_id = Some(by_id);
+        }
         for (index, spec) in specs.iter().enumerate() {
             let protocol = spec.ports.resolve(spec.protocol);
             machine.targets.push(Target::new(spec.id, protocol, now));
@@ -113,6 +167,7 @@ impl Machine {
                 (Some(_), crate::types::Host::Name(_)) => {}
             }
         }
+        machine.starting = false;
         machine
     }
 
@@ -151,7 +206,31 @@ impl Machine {
 
     /// The next event to report.
     pub(crate) fn poll_event(&mut self) -> Option<Event> {
-        self.events.pop_front()
+        if let Some(index) = self.startup.pop_front() {
+            if self.startup.is_empty() {
+                self.startup = VecDeque::new();
+            }
+            let t = &self.targets[index as usize];
+            // What `new` did to the target: resolved it (its address and protocol never change
+            // after), or ended it (its summary is final).
+            return Some(match (t.addr, t.protocol) {
+                (Some(addr), Some(protocol)) => Event::Resolved {
+                    target: t.id,
+                    addr,
+                    protocol,
+                },
+                _ => Event::Done {
+                    summary: t.summary(),
+                },
+            });
+        }
+        let event = self.events.pop_front();
+        if self.events.is_empty() && self.events.capacity() > EVENTS_KEPT {
+            // The burst at the start (a `Resolved` per target) or at a cancel (a `Done` per
+            // target) is not held for the rest of the run.
+            self.events.shrink_to(EVENTS_KEPT);
+        }
+        event
     }
 
     /// The addresses of a name resolved (or why not). Picks one per `ip_version`
@@ -216,19 +295,31 @@ impl Machine {
         };
         let addr = SocketAddr::new(ip, port);
         let t = &mut self.targets[index];
+        debug_assert!(!t.queued_send, "a resolving target waits in no queue");
         t.addr = Some(addr);
         t.channel = Some(channel);
         t.phase = Phase::Active;
         t.next_send_at = now;
         if protocol == Protocol::Udp {
-            self.udp_by_addr.entry(addr).or_default().push(index);
+            let index = index as u32;
+            match self.udp_by_addr.entry(addr) {
+                Entry::Vacant(first) => {
+                    first.insert(index);
+                }
+                Entry::Occupied(_) => self.udp_shared.entry(addr).or_default().push(index),
+            }
         }
         debug!(target_id = %t.id, %addr, %protocol, "target resolved");
-        self.events.push_back(Event::Resolved {
-            target: t.id,
-            addr,
-            protocol,
-        });
+        if self.starting {
+            self.startup.push_back(index as u32);
+        } else {
+            self.events.push_back(Event::Resolved {
+                target: t.id,
+                addr,
+                protocol,
+            });
+        }
+        self.requeue(index);
     }
 
     /// Ends a target that cannot be probed (no socket for its family, ICMP not permitted...).
@@ -256,19 +347,23 @@ impl Machine {
             return None;
         }
         loop {
-            // The due target that has waited longest; ties go to input order.
-            let mut order: Option<(Instant, usize)> = None;
-            for (index, t) in self.targets.iter().enumerate() {
-                if t.next_send_at <= now
-                    && t.wants_to_send(&self.config)
-                    && t.channel.is_some_and(|c| !self.blocked.contains(&c))
-                    && order.is_none_or(|(at, _)| t.next_send_at < at)
+            // The due target that has waited longest; ties go to input order. Each channel's
+            // queue is in that order: the target is the least of the first entries of the
+            // channels not found out of sequence numbers.
+            let mut order: Option<((Instant, usize), Channel)> = None;
+            for (channel, queue) in Channel::ALL.into_iter().zip(&self.send_queues) {
+                if queue.is_empty() || self.blocked.contains(&channel) {
+                    continue;
+                }
+                self.visit(1);
+                if let Some(&first) = queue.first()
+                    && first.0 <= now
+                    && order.is_none_or(|(best, _)| first < best)
                 {
-                    order = Some((t.next_send_at, index));
+                    order = Some((first, channel));
                 }
             }
-            let (_, index) = order?;
-            let channel = self.targets[index].channel?;
+            let ((_, index), channel) = order?;
             if let Some(seq) = self.table.allocate(channel) {
                 return self.record_send(now, index, ProbeKey { channel, seq });
             }
@@ -286,7 +381,13 @@ impl Machine {
         let secret = self.secrets.next_u64();
         let t = &mut self.targets[index];
         let dest = t.addr?;
+        if t.queued_send {
+            // Out of the queue under its old key before `next_send_at` changes.
+            self.send_queues[key.channel.slot()].remove(&(t.next_send_at, index));
+            t.queued_send = false;
+        }
         let probe = t.probes.len();
+        t.reserve_probe(&self.config);
         t.probes.push(Probe {
             key,
             sent_at: now,
@@ -311,6 +412,7 @@ impl Machine {
             seq,
             at: now,
         });
+        self.requeue(index);
         Some(Transmit {
             target: index,
             key,
@@ -332,17 +434,20 @@ impl Machine {
             }
         };
         let pacing = self.last_send.map(|last| last + self.config.min_gap);
-        for t in &self.targets {
-            if t.phase != Phase::Active {
-                continue;
+        if self.stopped.is_none() {
+            for (channel, queue) in Channel::ALL.into_iter().zip(&self.send_queues) {
+                if queue.is_empty() || self.blocked.contains(&channel) {
+                    continue;
+                }
+                self.visit(1);
+                if let Some(&(at, _)) = queue.first() {
+                    consider(pacing.map_or(at, |p| p.max(at)));
+                }
             }
-            let blocked = t.channel.is_some_and(|c| self.blocked.contains(&c));
-            if self.stopped.is_none() && !blocked && t.wants_to_send(&self.config) {
-                consider(pacing.map_or(t.next_send_at, |p| p.max(t.next_send_at)));
-            }
-            if let Some((_, oldest)) = t.oldest_in_flight() {
-                consider(oldest.sent_at + t.rtt.timeout(&self.config));
-            }
+        }
+        if let Some(&(at, _)) = self.timeouts.first() {
+            self.visit(1);
+            consider(at);
         }
         if let Some(at) = self
             .table
@@ -366,11 +471,21 @@ impl Machine {
             debug!("run deadline reached");
             self.end_run(now, RunStop::Deadline);
         }
-        for index in 0..self.targets.len() {
-            let t = &self.targets[index];
-            if t.phase != Phase::Active || t.in_flight == 0 {
-                continue;
+        // The targets whose oldest probe has timed out, handled in input order (as the
+        // events always were).
+        let mut due = Vec::new();
+        while let Some(&(at, index)) = self.timeouts.first() {
+            if at > now {
+                break;
             }
+            self.timeouts.pop_first();
+            self.targets[index].queued_timeout = None;
+            due.push(index);
+        }
+        due.sort_unstable();
+        for index in due {
+            let t = &self.targets[index];
+            self.visit(1 + t.probes.len() as u64);
             let timeout = t.rtt.timeout(&self.config);
             let expired: Vec<usize> = t
                 .probes
@@ -383,9 +498,61 @@ impl Machine {
                 self.time_out(index, probe, LossCause::Timeout);
             }
             self.check_done(now, index);
+            self.requeue(index);
         }
         self.table.purge(now);
     }
+
+    /// Puts a target in the send and timeout queues under its current keys, or takes it out
+    /// of them, after anything about it changed (a send, an answer, a loss, its end...). The
+    /// queues are exact: a target is in its channel's send queue, under `(next_send_at,
+    /// index)`, exactly while it wants to send, and in the timeout queue, under the instant
+    /// its oldest probe in flight times out, exactly while it is active with a probe in flight.
+    fn requeue(&mut self, index: usize) {
+        let t = &mut self.targets[index];
+        #[cfg(test)]
+        self.visits
+            .set(self.visits.get() + 1 + t.probes.len() as u64);
+        let send = t.wants_to_send(&self.config);
+        if t.queued_send != send
+            && let Some(channel) = t.channel
+        {
+            let queue = &mut self.send_queues[channel.slot()];
+            if send {
+                queue.insert((t.next_send_at, index));
+            } else {
+                queue.remove(&(t.next_send_at, index));
+            }
+            t.queued_send = send;
+        }
+        let expiry = if t.phase == Phase::Active {
+            t.oldest_in_flight()
+                .map(|(_, oldest)| oldest.sent_at + t.rtt.timeout(&self.config))
+        } else {
+            None
+        };
+        if t.queued_timeout != expiry {
+            if let Some(at) = t.queued_timeout {
+                self.timeouts.remove(&(at, index));
+            }
+            if let Some(at) = expiry {
+                self.timeouts.insert((at, index));
+            }
+            t.queued_timeout = expiry;
+        }
+    }
+
+    /// Counts work for the test that bounds it.
+    #[cfg(test)]
+    fn visit(&self, n: u64) {
+        self.visits.set(self.visits.get() + n);
+    }
+
+    /// Counts work in tests only.
+    #[cfg(not(test))]
+    #[inline(always)]
+    #[allow(clippy::unused_self)]
+    fn visit(&self, _: u64) {}
 
     /// A UDP datagram arrived on the socket of `family` at `now` (its kernel receive time
     /// where there is one).
@@ -434,8 +601,15 @@ impl Machine {
         self.foreign += 1;
     }
 
+    /// The UDP targets probing `addr`, in the order they resolved.
+    fn udp_targets(&self, addr: SocketAddr) -> impl Iterator<Item = usize> + '_ {
+        let first = self.udp_by_addr.get(&addr).copied();
+        let others = self.udp_shared.get(&addr).into_iter().flatten().copied();
+        first.into_iter().chain(others).map(|index| index as usize)
+    }
+
     fn lenient_match(&self, from: SocketAddr) -> Option<ProbeRef> {
-        self.udp_by_addr.get(&from)?.iter().find_map(|&index| {
+        self.udp_targets(from).find_map(|index| {
             let t = &self.targets[index];
             let (probe, _) = t.oldest_in_flight()?;
             (t.phase == Phase::Active).then_some(ProbeRef {
@@ -462,7 +636,7 @@ impl Machine {
             self.refuse(now, at.target, Some(at.probe));
             return;
         }
-        let indices = self.udp_by_addr.get(&dest).cloned().unwrap_or_default();
+        let indices: Vec<usize> = self.udp_targets(dest).collect();
         if indices.is_empty() {
             debug!(%dest, "port unreachable for an address we do not probe");
         }
@@ -510,12 +684,18 @@ impl Machine {
         });
         t.last_error = Some(error);
         self.check_done(now, at.target);
+        self.requeue(at.target);
     }
 
-    /// Stops every target with this id: no more sends, its in-flight probes end cancelled.
+    /// Stops the target with this id: no more sends, its in-flight probes end cancelled.
     pub(crate) fn stop_target(&mut self, now: Instant, id: TargetId) {
-        for index in 0..self.targets.len() {
-            if self.targets[index].id == id && self.targets[index].phase != Phase::Done {
+        let index = match &self.by_id {
+            None => Some(id.0 as usize).filter(|&index| index < self.targets.len()),
+            Some(by_id) => by_id.get(&id).map(|&index| index as usize),
+        };
+        if let Some(index) = index {
+            self.visit(1);
+            if self.targets[index].phase != Phase::Done {
                 self.finish(now, index, TargetStatus::Stopped);
             }
         }
@@ -545,9 +725,31 @@ impl Machine {
     }
 
     /// The run's figures (final once `is_finished()`).
+    #[cfg(test)]
     pub(crate) fn summary(&self, now: Instant) -> RunSummary {
         RunSummary {
             targets: self.targets.iter().map(Target::summary).collect(),
+            ..self.run_figures(now)
+        }
+    }
+
+    /// The run's figures at its end, taking what the machine holds: the indexes, queues and
+    /// table are freed before the summaries are built, and each target's probes as soon as
+    /// its summary is (the end of a run is when the most is held).
+    pub(crate) fn into_summary(mut self, now: Instant) -> RunSummary {
+        let targets = std::mem::take(&mut self.targets);
+        let figures = self.run_figures(now);
+        drop(self);
+        RunSummary {
+            targets: targets.into_iter().map(Target::into_summary).collect(),
+            ..figures
+        }
+    }
+
+    /// Everything in the run's summary but the targets'.
+    fn run_figures(&self, now: Instant) -> RunSummary {
+        RunSummary {
+            targets: Vec::new(),
             foreign: self.foreign,
             stale: self.stale,
             elapsed: self
@@ -597,6 +799,7 @@ impl Machine {
                 });
                 self.declare_reordered_lost(now, at);
                 self.check_done(now, at.target);
+                self.requeue(at.target);
             }
             ProbeState::TimedOut => {
                 t.probes[at.probe].state = ProbeState::Late(rtt);
@@ -714,14 +917,72 @@ impl Machine {
         }
         t.in_flight = 0;
         t.phase = Phase::Done;
+        debug!(target_id = %t.id, %status, received = t.counts.received, "target done");
         t.status = Some(status);
-        let summary = t.summary();
-        debug!(target_id = %t.id, status = %summary.status, received = summary.counts.received, "target done");
-        self.events.push_back(Event::Done { summary });
+        if self.starting {
+            self.startup.push_back(index as u32);
+        } else {
+            self.events.push_back(Event::Done {
+                summary: t.summary(),
+            });
+        }
         self.open -= 1;
         if self.open == 0 {
             self.finished_at = Some(now);
         }
+        self.requeue(index);
+    }
+}
+
+#[cfg(test)]
+impl Machine {
+    /// Work done so far (targets and probes looked at), for the test that bounds it.
+    pub(crate) fn visits(&self) -> u64 {
+        self.visits.get()
+    }
+
+    /// Checks that the queues hold exactly the keys recomputed from scratch: every target
+    /// that wants to send is in its channel's send queue under `(next_send_at, index)`, every
+    /// active target with a probe in flight is in the timeout queue under its oldest probe's
+    /// expiry, and nothing else is in either.
+    pub(crate) fn assert_queues_exact(&self) {
+        let mut sending = 0;
+        let mut waiting = 0;
+        for (index, t) in self.targets.iter().enumerate() {
+            let send = t.wants_to_send(&self.config).then_some(t.next_send_at);
+            assert_eq!(
+                t.queued_send,
+                send.is_some(),
+                "send queue of target {index}"
+            );
+            if let Some(at) = send {
+                let channel = t.channel.expect("a target that sends has a channel");
+                assert!(
+                    self.send_queues[channel.slot()].contains(&(at, index)),
+                    "target {index} missing from the send queue"
+                );
+                sending += 1;
+            }
+            let expiry = (t.phase == Phase::Active)
+                .then(|| t.oldest_in_flight())
+                .flatten()
+                .map(|(_, p)| p.sent_at + t.rtt.timeout(&self.config));
+            assert_eq!(t.queued_timeout, expiry, "timeout key of target {index}");
+            if let Some(at) = expiry {
+                assert!(
+                    self.timeouts.contains(&(at, index)),
+                    "target {index} missing from the timeout queue"
+                );
+                waiting += 1;
+            }
+        }
+        let queued: usize = self.send_queues.iter().map(BTreeSet::len).sum();
+        assert_eq!(queued, sending, "stale entries in the send queues");
+        assert_eq!(
+            self.timeouts.len(),
+            waiting,
+            "stale entries in the timeout queue"
+        );
     }
 }
 

@@ -35,6 +35,31 @@ pub(crate) enum Channel {
 }
 
 impl Channel {
+    /// How many channels there are.
+    pub(crate) const COUNT: usize = 6;
+
+    /// Every channel, in the order of [`Channel::slot`].
+    pub(crate) const ALL: [Channel; Channel::COUNT] = [
+        Channel::Udp(Family::V4),
+        Channel::Udp(Family::V6),
+        Channel::Tcp(Family::V4),
+        Channel::Tcp(Family::V6),
+        Channel::Icmp(Family::V4),
+        Channel::Icmp(Family::V6),
+    ];
+
+    /// The channel's position in [`Channel::ALL`] (an index into per-channel arrays).
+    pub(crate) fn slot(self) -> usize {
+        match self {
+            Channel::Udp(Family::V4) => 0,
+            Channel::Udp(Family::V6) => 1,
+            Channel::Tcp(Family::V4) => 2,
+            Channel::Tcp(Family::V6) => 3,
+            Channel::Icmp(Family::V4) => 4,
+            Channel::Icmp(Family::V6) => 5,
+        }
+    }
+
     /// How many sequence numbers the channel has.
     pub(crate) fn seq_space(self) -> u64 {
         match self {
@@ -178,5 +203,12 @@ mod tests {
         assert_eq!(table.allocate(Channel::Icmp(Family::V4)), Some(Seq(0)));
         assert_eq!(table.allocate(CH), Some(Seq(1)));
         assert_eq!(Channel::Icmp(Family::V6).seq_space(), 65_536);
+    }
+
+    #[test]
+    fn slots_index_all_channels() {
+        for (slot, channel) in Channel::ALL.into_iter().enumerate() {
+            assert_eq!(channel.slot(), slot);
+        }
     }
 }

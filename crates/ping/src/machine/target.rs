@@ -74,6 +74,11 @@ pub(crate) struct Target {
     pub(crate) rtt: RttStats,
     pub(crate) last_error: Option<String>,
     pub(crate) status: Option<TargetStatus>,
+    /// Whether it is in its channel's send queue (under `(next_send_at, index)`: whoever
+    /// changes `next_send_at` takes it out first).
+    pub(crate) queued_send: bool,
+    /// Its key in the timeout queue (when its oldest probe in flight times out), while there.
+    pub(crate) queued_timeout: Option<Instant>,
 }
 
 impl Target {
@@ -93,6 +98,8 @@ impl Target {
             rtt: RttStats::default(),
             last_error: None,
             status: None,
+            queued_send: false,
+            queued_timeout: None,
         }
     }
 
@@ -141,6 +148,21 @@ impl Target {
         })
     }
 
+    /// Makes room for one more probe: the first time for the `count` probes a run wants,
+    /// then for the replacements, never past the budget (a `Vec`'s own doubling would hold
+    /// room for four probes where one was sent).
+    pub(crate) fn reserve_probe(&mut self, config: &EngineConfig) {
+        let len = self.probes.len();
+        if len == self.probes.capacity() {
+            let more = if len == 0 {
+                config.count
+            } else {
+                config.budget().saturating_sub(self.sent())
+            };
+            self.probes.reserve_exact((more as usize).max(1));
+        }
+    }
+
     /// The target's figures.
     pub(crate) fn summary(&self) -> TargetSummary {
         TargetSummary {
@@ -149,41 +171,73 @@ impl Target {
             protocol: self.protocol,
             status: self.status.clone().unwrap_or(TargetStatus::Cancelled),
             counts: self.counts,
-            rtts: self
-                .probes
-                .iter()
-                .filter_map(|p| match p.state {
-                    ProbeState::Received(rtt) => Some(rtt),
-                    _ => None,
-                })
-                .collect(),
+            rtts: self.rtts(),
         }
+    }
+
+    /// The target's figures, taking what it holds (the end of a run).
+    pub(crate) fn into_summary(self) -> TargetSummary {
+        TargetSummary {
+            id: self.id,
+            addr: self.addr,
+            protocol: self.protocol,
+            rtts: self.rtts(),
+            status: self.status.unwrap_or(TargetStatus::Cancelled),
+            counts: self.counts,
+        }
+    }
+
+    /// The samples, in the order their probes were sent.
+    fn rtts(&self) -> Vec<Duration> {
+        self.probes
+            .iter()
+            .filter_map(|p| match p.state {
+                ProbeState::Received(rtt) => Some(rtt),
+                _ => None,
+            })
+            .collect()
     }
 }
 
 /// A target's round-trip statistics: the samples (the workspace's one [`Samples`], for the
-/// p90), and QUIC's smoothed and latest RTT for the reordering rule.
+/// p90), and QUIC's smoothed and latest RTT for the reordering rule. Held on the heap from
+/// the first sample on: most targets of a large run never get one, and the samples take
+/// 128 bytes.
 #[derive(Debug, Default, Clone)]
-pub(crate) struct RttStats {
+pub(crate) struct RttStats(Option<Box<Sampled>>);
+
+/// The statistics of a target with samples.
+#[derive(Debug, Clone)]
+struct Sampled {
     samples: Samples,
-    smoothed: Option<Duration>,
-    latest: Option<Duration>,
+    smoothed: Duration,
+    latest: Duration,
 }
 
 impl RttStats {
     /// Adds a sample.
     pub(crate) fn add(&mut self, rtt: Duration) {
-        self.samples.record(rtt);
-        self.latest = Some(rtt);
-        self.smoothed = Some(match self.smoothed {
-            None => rtt,
-            Some(srtt) => (srtt * 7 + rtt) / 8,
-        });
+        match &mut self.0 {
+            None => {
+                let mut samples = Samples::new();
+                samples.record(rtt);
+                self.0 = Some(Box::new(Sampled {
+                    samples,
+                    smoothed: rtt,
+                    latest: rtt,
+                }));
+            }
+            Some(s) => {
+                s.samples.record(rtt);
+                s.latest = rtt;
+                s.smoothed = (s.smoothed * 7 + rtt) / 8;
+            }
+        }
     }
 
     /// The nearest-rank 90th percentile of the samples (as the report computes it).
     pub(crate) fn p90(&self) -> Option<Duration> {
-        self.samples.quantile(0.9)
+        self.0.as_ref()?.samples.quantile(0.9)
     }
 
     /// The timeout for this target's probes: `timeout` until there is a sample,
@@ -198,7 +252,8 @@ impl RttStats {
     /// answered is lost once it was sent more than this long ago
     /// (`9/8 × max(srtt, latest rtt)`, at least 1 ms).
     pub(crate) fn reorder_threshold(&self) -> Option<Duration> {
-        let base = self.smoothed?.max(self.latest?);
+        let s = self.0.as_ref()?;
+        let base = s.smoothed.max(s.latest);
         Some((base * 9 / 8).max(Duration::from_millis(1)))
     }
 }

@@ -440,6 +440,152 @@ fn port_unreachable_ends_the_target_at_once() {
 }
 
 #[test]
+fn targets_sharing_an_address_are_all_found_by_it() {
+    let t0 = Instant::now();
+    let shared = |id: u32| TargetSpec {
+        id: TargetId(id),
+        ..udp_target(1)
+    };
+    let specs = vec![shared(1), udp_target(2), shared(3), shared(4)];
+    let mut m = Machine::new(
+        &specs,
+        EngineConfig {
+            lenient: true,
+            ..config()
+        },
+        NONCE,
+        SEED,
+        t0,
+    );
+    let sent: Vec<Transmit> = (0..4)
+        .map(|i| m.poll_transmit(t0 + ms(i)).unwrap())
+        .collect();
+    // Lenient: a datagram from the shared address answers the first of its targets with a
+    // probe in flight (one each so far), then the next.
+    m.on_datagram(t0 + ms(5), Family::V4, addr(1), b"pong");
+    m.on_datagram(t0 + ms(6), Family::V4, addr(1), b"pong");
+    let events = drain(&mut m);
+    let answered: Vec<TargetId> = events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Received { target, .. } => Some(*target),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(answered, vec![TargetId(1), TargetId(3)]);
+    // A refusal whose copy of the probe is too short to name it ends every target at the
+    // address (complete with the sample it has, or refused); the other address goes on.
+    m.on_udp_refused(t0 + ms(7), Family::V4, addr(1), &[]);
+    let done = done(&drain(&mut m));
+    let ids: Vec<(TargetId, TargetStatus)> =
+        done.iter().map(|s| (s.id, s.status.clone())).collect();
+    let refused = TargetStatus::Unreachable(Unreachable::Refused);
+    assert_eq!(
+        ids,
+        vec![
+            (TargetId(1), TargetStatus::Complete),
+            (TargetId(3), TargetStatus::Complete),
+            (TargetId(4), refused),
+        ]
+    );
+    assert!(!m.is_finished());
+    assert_eq!(sent[1].dest, addr(2));
+    m.assert_queues_exact();
+}
+
+#[test]
+fn stop_target_finds_ids_that_are_not_input_positions() {
+    let t0 = Instant::now();
+    // Ids are input positions (no map)...
+    let dense: Vec<TargetSpec> = (0..3).map(scale_target).collect();
+    let mut m = Machine::new(&dense, config(), NONCE, SEED, t0);
+    assert!(m.by_id.is_none());
+    m.stop_target(t0, TargetId(2));
+    m.stop_target(t0, TargetId(7)); // no such target: nothing
+    let s = done(&drain(&mut m));
+    assert_eq!(
+        s.iter().map(|s| s.id).collect::<Vec<_>>(),
+        vec![TargetId(2)]
+    );
+    // ...or anything else.
+    let sparse: Vec<TargetSpec> = [40, 7, 1_000_000]
+        .into_iter()
+        .enumerate()
+        .map(|(i, id)| TargetSpec {
+            id: TargetId(id),
+            ..scale_target(i)
+        })
+        .collect();
+    let mut m = Machine::new(&sparse, config(), NONCE, SEED, t0);
+    m.stop_target(t0, TargetId(1_000_000));
+    m.stop_target(t0, TargetId(1));
+    let s = done(&drain(&mut m));
+    assert_eq!(
+        s.iter()
+            .map(|s| (s.id, s.status.clone()))
+            .collect::<Vec<_>>(),
+        vec![(TargetId(1_000_000), TargetStatus::Stopped)]
+    );
+    m.assert_queues_exact();
+}
+
+#[test]
+fn the_events_of_the_start_come_first_in_input_order_whenever_they_are_polled() {
+    let t0 = Instant::now();
+    let no_port = TargetSpec {
+        protocol: ProtocolChoice::Tcp,
+        ..udp_target(2)
+    };
+    let mut m = Machine::new(
+        &[udp_target(1), no_port, udp_target(3)],
+        config(),
+        NONCE,
+        SEED,
+        t0,
+    );
+    // The run goes on before anyone reads an event.
+    let a = m.poll_transmit(t0).unwrap();
+    m.stop_target(t0 + ms(1), TargetId(3));
+    let events = drain(&mut m);
+    assert_eq!(events.len(), 5, "{events:?}");
+    assert_eq!(
+        events[0],
+        Event::Resolved {
+            target: TargetId(1),
+            addr: addr(1),
+            protocol: Protocol::Udp
+        }
+    );
+    assert!(
+        matches!(&events[1], Event::Done { summary } if summary.id == TargetId(2)
+            && summary.status == TargetStatus::Unreachable(Unreachable::NoPort(Protocol::Tcp))
+            && summary.counts == ProbeCounts::default()),
+        "{:?}",
+        events[1]
+    );
+    assert_eq!(
+        events[2],
+        Event::Resolved {
+            target: TargetId(3),
+            addr: addr(3),
+            protocol: Protocol::Udp
+        }
+    );
+    assert_eq!(
+        events[3],
+        Event::Sent {
+            target: TargetId(1),
+            seq: a.key.seq,
+            at: t0
+        }
+    );
+    assert!(
+        matches!(&events[4], Event::Done { summary } if summary.id == TargetId(3) && summary.status == TargetStatus::Stopped)
+    );
+    assert_eq!(m.startup.capacity(), 0, "nothing held once read");
+}
+
+#[test]
 fn cancellation_mid_flight_cancels_in_flight_probes_and_stops_sending() {
     let t0 = Instant::now();
     let mut m = machine(2, three_probes(), t0);
@@ -639,6 +785,55 @@ fn sequence_numbers_wrap_around_without_confusing_probes() {
 }
 
 #[test]
+fn a_channel_out_of_sequence_numbers_does_not_hold_up_another() {
+    let t0 = Instant::now();
+    let tcp_by_name = TargetSpec {
+        id: TargetId(2),
+        host: Host::Name("later.invalid".into()),
+        ports: Ports {
+            udp: None,
+            tcp: Some(443),
+        },
+        protocol: ProtocolChoice::Tcp,
+    };
+    let cfg = EngineConfig {
+        count: 3,
+        extra_probes: 0,
+        interval: ms(1),
+        min_gap: ms(1),
+        ..config()
+    };
+    let mut m = Machine::new(&[udp_target(1), tcp_by_name], cfg, NONCE, SEED, t0).with_seq_space(2);
+    assert_eq!(m.poll_transmit(t0).map(|t| t.target), Some(0));
+    assert_eq!(m.poll_transmit(t0 + ms(1)).map(|t| t.target), Some(0));
+    // UDP is out of numbers: its target, due since t0 + 2 ms, waits.
+    assert_eq!(m.poll_transmit(t0 + ms(2)), None);
+    assert_eq!(
+        m.poll_timeout(),
+        Some(t0 + ms(100)),
+        "the oldest probe's timeout"
+    );
+    m.on_resolved(
+        t0 + ms(5),
+        1,
+        Ok(vec!["127.0.0.2".parse().unwrap()]),
+        Ports {
+            udp: None,
+            tcp: Some(443),
+        },
+    );
+    // The TCP target has waited less, but its channel has numbers: it goes.
+    let tx = m.poll_transmit(t0 + ms(5)).unwrap();
+    assert_eq!((tx.target, tx.key.channel), (1, Channel::Tcp(Family::V4)));
+    assert_eq!(
+        m.poll_timeout(),
+        Some(t0 + ms(6)),
+        "the TCP target's next probe; the blocked UDP one does not count"
+    );
+    m.assert_queues_exact();
+}
+
+#[test]
 fn send_failures_use_thebudget_then_end_send_failed() {
     let t0 = Instant::now();
     let mut m = machine(
@@ -787,6 +982,7 @@ fn run_simulation(
             }
         }
         events.extend(std::iter::from_fn(|| m.poll_event()));
+        m.assert_queues_exact();
         if m.is_finished() {
             break;
         }
@@ -803,6 +999,11 @@ fn run_simulation(
     }
     assert!(m.is_finished(), "run did not finish");
     let summary = m.summary(now);
+    assert_eq!(
+        m.into_summary(now),
+        summary,
+        "the end-of-run summary says the same"
+    );
     (events, sends, summary)
 }
 
@@ -1015,6 +1216,7 @@ proptest! {
                 Step::Cancel => m.cancel(now),
             }
             events.extend(std::iter::from_fn(|| m.poll_event()));
+            m.assert_queues_exact();
         }
         // Let the run end on its own (or by its deadline): timeouts settle what is in flight.
         for _ in 0..10_000 {
@@ -1047,4 +1249,185 @@ proptest! {
         let done: Vec<_> = done(&events);
         prop_assert_eq!(done.len(), usize::from(targets));
     }
+}
+
+/// How each target of [`drive_at_scale`] behaves, by its index.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Behaviour {
+    /// Echoes every probe after 5-11 ms.
+    Answers,
+    /// Never answers: its probes time out.
+    Silent,
+    /// Its port is closed: the first probe comes back refused.
+    Refused,
+    /// Drops its first probe, echoes the rest (a timeout, then a replacement).
+    LosesFirst,
+}
+
+fn behaviour(index: usize) -> Behaviour {
+    match index % 4 {
+        0 => Behaviour::Answers,
+        1 => Behaviour::Silent,
+        2 => Behaviour::Refused,
+        _ => Behaviour::LosesFirst,
+    }
+}
+
+/// Target `index` of a large run: one loopback address each (127.x.y.z), ids from 0.
+fn scale_target(index: usize) -> TargetSpec {
+    let i = index + 1;
+    let ip = Ipv4Addr::new(127, 1 + (i >> 16) as u8, (i >> 8) as u8, i as u8);
+    TargetSpec {
+        id: TargetId(index as u32),
+        host: Host::Ip(IpAddr::V4(ip)),
+        ports: Ports {
+            udp: Some(9000),
+            tcp: None,
+        },
+        protocol: ProtocolChoice::Udp,
+    }
+}
+
+/// Drives `n` targets through the core as the driver does (handle timeouts, send all that is
+/// due, sleep until `poll_timeout` or the next arrival), with synthetic instants and a
+/// simulated network; stops every 97th target 200 ms in. Returns the core's work counter,
+/// the number of probes sent and the run's summary.
+fn drive_at_scale(n: usize) -> (u64, u64, RunSummary) {
+    let t0 = Instant::now();
+    let cfg = EngineConfig {
+        count: 2,
+        extra_probes: 2,
+        interval: ms(5),
+        min_gap: Duration::from_micros(20),
+        timeout: ms(300),
+        timeout_floor: ms(20),
+        deadline: None,
+        ..EngineConfig::default()
+    };
+    let specs: Vec<TargetSpec> = (0..n).map(scale_target).collect();
+    let mut m = Machine::new(&specs, cfg, NONCE, SEED, t0);
+    // (arrival, index into `sent`, refused?)
+    let mut arrivals: BinaryHeap<Reverse<(Instant, usize, bool)>> = BinaryHeap::new();
+    let mut sent: Vec<Transmit> = Vec::new();
+    let mut probes_of = vec![0u32; n];
+    let stop_at = t0 + ms(200);
+    let mut stopped = false;
+    let mut done = 0;
+    let mut now = t0;
+    while !m.is_finished() {
+        while let Some(&Reverse((at, k, refused))) = arrivals.peek() {
+            if at > now {
+                break;
+            }
+            arrivals.pop();
+            let tx = sent[k];
+            let data = payload::encode(NONCE, tx.key.seq, tx.secret, 32);
+            if refused {
+                m.on_udp_refused(at, Family::V4, tx.dest, &data);
+            } else {
+                m.on_datagram(at, Family::V4, tx.dest, &data);
+            }
+        }
+        if !stopped && now >= stop_at {
+            stopped = true;
+            for index in (0..n).step_by(97) {
+                m.stop_target(now, TargetId(index as u32));
+            }
+        }
+        m.handle_timeout(now);
+        while let Some(tx) = m.poll_transmit(now) {
+            let k = sent.len();
+            sent.push(tx);
+            probes_of[tx.target] += 1;
+            let delay = ms(5 + (tx.target % 7) as u64);
+            match behaviour(tx.target) {
+                Behaviour::Silent => {}
+                Behaviour::LosesFirst if probes_of[tx.target] == 1 => {}
+                Behaviour::Answers | Behaviour::LosesFirst => {
+                    arrivals.push(Reverse((now + delay, k, false)));
+                }
+                Behaviour::Refused => arrivals.push(Reverse((now + ms(1), k, true))),
+            }
+        }
+        while let Some(event) = m.poll_event() {
+            done += usize::from(matches!(event, Event::Done { .. }));
+        }
+        assert!(
+            m.events.capacity() <= EVENTS_KEPT,
+            "a burst of events is not held"
+        );
+        if m.is_finished() {
+            break;
+        }
+        let mut next = m.poll_timeout();
+        if let Some(Reverse((at, _, _))) = arrivals.peek() {
+            next = Some(next.map_or(*at, |x| x.min(*at)));
+        }
+        if !stopped {
+            next = Some(next.map_or(stop_at, |x| x.min(stop_at)));
+        }
+        now = next
+            .expect("an unfinished run always has a next wake-up")
+            .max(now);
+    }
+    assert_eq!(done, n, "one Done per target");
+    let budget = m.config().budget() as usize;
+    for t in &m.targets {
+        assert!(
+            t.probes.capacity() <= budget,
+            "room for {} probes, budget {budget}",
+            t.probes.capacity()
+        );
+    }
+    (m.visits(), sent.len() as u64, m.into_summary(now))
+}
+
+/// The core does O(log n) work per call, never a pass over every target: driving 20,000
+/// targets (answering, silent, refused, losing a probe, some stopped) costs a bounded number
+/// of target and probe visits per target, and ten times the targets cost ten times the work
+/// (a scan per call made it grow with the square). Work is counted, not timed.
+#[test]
+fn work_per_target_stays_constant_at_scale() {
+    let small = 2_000;
+    let large = 20_000;
+    let (visits_small, sent_small, _) = drive_at_scale(small);
+    let (visits, sent, run) = drive_at_scale(large);
+    for s in &run.targets {
+        assert!(s.counts.adds_up(), "{s:?}");
+        let index = s.id.0 as usize;
+        if index.is_multiple_of(97) && s.status == TargetStatus::Stopped {
+            continue;
+        }
+        let expected = match behaviour(index) {
+            Behaviour::Answers | Behaviour::LosesFirst => TargetStatus::Complete,
+            Behaviour::Silent => TargetStatus::Unreachable(Unreachable::NoReply),
+            Behaviour::Refused => TargetStatus::Unreachable(Unreachable::Refused),
+        };
+        assert_eq!(s.status, expected, "{s:?}");
+        if expected == TargetStatus::Complete {
+            assert_eq!(s.counts.received, 2, "{s:?}");
+        }
+    }
+    assert!(
+        run.targets
+            .iter()
+            .any(|s| s.status == TargetStatus::Stopped),
+        "some targets were stopped mid-run"
+    );
+    let per_target = visits as f64 / large as f64;
+    let per_probe = visits as f64 / sent as f64;
+    eprintln!(
+        "{small} targets: {visits_small} visits, {sent_small} probes; \
+         {large} targets: {visits} visits ({per_target:.1} per target, {per_probe:.1} per probe), {sent} probes"
+    );
+    // One pass over all targets per call would be at least `large` visits per probe sent.
+    assert!(
+        visits <= 40 * sent,
+        "{visits} visits for {sent} probes: more than a constant per probe"
+    );
+    // Ten times the targets: at most 11 times the work (linear, with room for the mix).
+    assert!(
+        visits * small as u64 <= 11 * visits_small * (large / 10) as u64,
+        "work grew faster than the number of targets: {visits_small} -> {visits}"
+    );
 }
