@@ -15,10 +15,23 @@ use edgegap_rank::{LiveLocation, LocationKey, RankConfig, Stats, decide_at};
 use crate::targets::{index_of, target_id};
 
 /// Below this many locations the decision is re-evaluated on every event; above it at most
-/// once per [`EVAL_EVERY`], so each event costs O(1) amortised and a run over tens of thousands
+/// once per [`eval_every`], so each event costs O(1) amortised and a run over tens of thousands
 /// of beacons stays linear (only the locations an event touched are re-scored).
 const EVAL_ALWAYS_BELOW: usize = 64;
+/// The shortest time between two evaluations of a large run.
 const EVAL_EVERY: Duration = Duration::from_millis(5);
+/// Locations per [`EVAL_EVERY`]: a larger run evaluates proportionally less often, so the
+/// passes over every location cost a fixed share of the time, whatever the list's length.
+const EVAL_LOCATIONS_PER_STEP: usize = 4096;
+
+/// How often a run of `locations` locations is evaluated: every [`EVAL_EVERY`] up to
+/// [`EVAL_LOCATIONS_PER_STEP`] locations, then proportionally less often (64,000 locations:
+/// every 80 ms).
+fn eval_every(locations: usize) -> Duration {
+    let steps =
+        u32::try_from(locations.div_ceil(EVAL_LOCATIONS_PER_STEP).max(1)).unwrap_or(u32::MAX);
+    EVAL_EVERY.saturating_mul(steps)
+}
 
 /// How many samples the leader needs before it leads, and a beacon before it may be stopped.
 #[derive(Debug, Clone, Copy)]
@@ -143,10 +156,11 @@ impl LiveRun {
         thresholds: Thresholds,
         force: bool,
     ) -> Vec<TargetId> {
+        let every = eval_every(self.live.len());
         let due = self.live.len() < EVAL_ALWAYS_BELOW
             || self
                 .last_eval
-                .is_none_or(|t| now.duration_since(t) >= EVAL_EVERY);
+                .is_none_or(|t| now.duration_since(t) >= every);
         if !(force || due) {
             return Vec::new();
         }
@@ -246,6 +260,14 @@ mod tests {
                 rtt: Duration::from_millis(rtt),
             });
         }
+    }
+
+    #[test]
+    fn large_runs_evaluate_proportionally_less_often() {
+        assert_eq!(eval_every(10), EVAL_EVERY);
+        assert_eq!(eval_every(4096), EVAL_EVERY);
+        assert_eq!(eval_every(4097), EVAL_EVERY * 2);
+        assert_eq!(eval_every(64_000), EVAL_EVERY * 16);
     }
 
     #[test]
