@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The one test command: formatting, lints, the Rust test suite and the C/C#/C++ FFI tests.
+# The one test command: formatting, lints, the Rust test suite, the C/C#/C++ FFI tests, the
+# other platforms (clippy per target, Windows under wine) and a short fuzz run.
 # Installs what the tests need when it is missing (Debian packages, as root).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -55,6 +56,16 @@ if [ -x ffi/tests/run.sh ]; then
   step "FFI tests (C, C++, C#)"
   ffi/tests/run.sh
 fi
+
+# --- the other platforms ----------------------------------------------------------------
+# Clippy for macOS, iOS, Android and Windows, and the Linux cdylib's size (scripts/platforms.sh);
+# then Windows for real: the DLL and the C/C++ tests under wine (scripts/windows.sh installs
+# mingw-w64 and wine when missing and fails, never skips, when it cannot).
+step "other platforms: clippy per target, library size"
+scripts/platforms.sh
+
+step "Windows: edgegap_probe.dll and the C/C++ tests under wine"
+scripts/windows.sh
 
 # --- fuzzing ---------------------------------------------------------------------------
 # A short run of every fuzz target (beacon lists, reports, probe replies, the C ABI's JSON)

@@ -4,7 +4,8 @@
  *
  * usage: test_probe BEACON_LIST.json
  * Built by ffi/tests/run.sh with -std=c11 -Wall -Wextra -Werror, and again with
- * AddressSanitizer. Prints "N passed, M failed" and exits non-zero on any failure.
+ * AddressSanitizer; and by ffi/tests/windows/run.sh with mingw, run under wine.
+ * Prints "N passed, M failed" and exits non-zero on any failure.
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -119,6 +120,28 @@ static long city_at(const char *report, const char *city) {
     return at == NULL ? -1 : (long)(at - report);
 }
 
+/* The string value of the first `"<key>": "` at or after `from` in `report`, copied into
+ * `out` (empty when absent). */
+static void value_after(const char *report, long from, const char *key, char *out, size_t len) {
+    char pattern[64];
+    snprintf(pattern, sizeof pattern, "\"%s\": \"", key);
+    out[0] = '\0';
+    if (from < 0) {
+        return;
+    }
+    const char *at = strstr(report + from, pattern);
+    if (at == NULL) {
+        return;
+    }
+    at += strlen(pattern);
+    size_t n = 0;
+    while (at[n] != '\0' && at[n] != '"' && n + 1 < len) {
+        n++;
+    }
+    memcpy(out, at, n);
+    out[n] = '\0';
+}
+
 static int count_char(const char *text, char c) {
     int n = 0;
     for (; *text; text++) {
@@ -210,6 +233,14 @@ static void test_real_probe(const char *beacons) {
     long tokyo = city_at(report, "Tokyo"), atlantis = city_at(report, "Atlantis");
     CHECK(oslo >= 0 && paris > oslo && tokyo > paris, "ranked Oslo, Paris, Tokyo");
     CHECK(tokyo < unreachable && atlantis > unreachable, "Atlantis is in unreachable only");
+    /* Atlantis's ports are closed. Under auto its UDP failed (refused by ICMP port unreachable
+     * on Linux; no reply on Windows, where the library turns SIO_UDP_CONNRESET off), then its
+     * TCP port was tried, and the reset says refused on every platform. */
+    char code[32], protocol[16];
+    value_after(report, atlantis, "code", code, sizeof code);
+    value_after(report, atlantis, "protocol", protocol, sizeof protocol);
+    CHECK(strcmp(code, "refused") == 0, "Atlantis is refused");
+    CHECK(strcmp(protocol, "tcp") == 0, "Atlantis was tried over TCP after UDP");
     free(report);
 
     char *payload = read_text(probe, egp_probe_payload_json);
@@ -235,6 +266,68 @@ static void test_real_probe(const char *beacons) {
 
     CHECK_CODE(egp_probe_free(probe), EGP_RESULT_OK);
 }
+
+/* UDP only: the closed port of Atlantis must never stop the receive loop, so the three
+ * others are still measured and ranked; Atlantis is unreachable, refused where the system
+ * says which datagram hit a closed port (Linux's error queue), no reply on Windows. */
+static void test_udp_with_a_closed_port(const char *beacons) {
+    EgpProbe probe = EGP_PROBE_NONE;
+    CHECK_CODE(egp_probe_create_json(beacons,
+                                     "{\"protocol\": \"udp\", \"count\": 4, \"timeout_ms\": 500}",
+                                     &probe),
+               EGP_RESULT_OK);
+    CHECK_CODE(egp_probe_run_blocking(probe), EGP_RESULT_OK);
+    char *report = read_text(probe, egp_probe_result_json);
+    CHECK(report != NULL, "UDP report readable");
+    if (report != NULL) {
+        long oslo = city_at(report, "Oslo"), paris = city_at(report, "Paris");
+        long tokyo = city_at(report, "Tokyo"), atlantis = city_at(report, "Atlantis");
+        const char *unreachable_key = strstr(report, "\"unreachable\": [");
+        long unreachable = unreachable_key == NULL ? -1 : (long)(unreachable_key - report);
+        CHECK(oslo >= 0 && paris > oslo && tokyo > paris && tokyo < unreachable,
+              "UDP: the others are measured and ranked despite the closed port");
+        CHECK(atlantis > unreachable, "UDP: Atlantis is unreachable");
+        char code[32];
+        value_after(report, atlantis, "code", code, sizeof code);
+#ifdef _WIN32
+        CHECK(strcmp(code, "no_reply") == 0, "UDP on Windows: a closed port is no reply");
+#else
+        CHECK(strcmp(code, "refused") == 0, "UDP on Linux: a closed port is refused");
+#endif
+        free(report);
+    }
+    CHECK_CODE(egp_probe_free(probe), EGP_RESULT_OK);
+}
+
+#ifdef _WIN32
+/* ICMP is refused on Windows at once, with a message that says so, for every beacon. */
+static void test_icmp_refused_on_windows(const char *beacons) {
+    EgpProbe probe = EGP_PROBE_NONE;
+    CHECK_CODE(egp_probe_create_json(beacons, "{\"protocol\": \"icmp\"}", &probe), EGP_RESULT_OK);
+    double started = now_ms();
+    EgpResult status = egp_probe_run_blocking(probe);
+    CHECK(now_ms() - started < 2000.0, "ICMP on Windows ends at once");
+    char *report = read_text(probe, egp_probe_result_json);
+    if (status == EGP_RESULT_OK && report != NULL) {
+        const char *unreachable_key = strstr(report, "\"unreachable\": [");
+        long unreachable = unreachable_key == NULL ? -1 : (long)(unreachable_key - report);
+        CHECK(unreachable >= 0 && city_at(report, "Oslo") > unreachable &&
+                  city_at(report, "Tokyo") > unreachable,
+              "ICMP on Windows: every beacon unreachable");
+        char code[32];
+        value_after(report, city_at(report, "Oslo"), "code", code, sizeof code);
+        CHECK(strcmp(code, "send_failed") == 0, "ICMP on Windows: send_failed");
+        CHECK(strstr(report, "not implemented on Windows") != NULL,
+              "ICMP on Windows: the reason says so");
+    } else {
+        /* A run where nothing was measured may also fail as a whole: then the message says. */
+        CHECK(status == EGP_RESULT_PROBE_FAILED, "ICMP on Windows: OK or PROBE_FAILED");
+        CHECK(strstr(last_error(), "Windows") != NULL, "ICMP on Windows: the message says so");
+    }
+    free(report);
+    CHECK_CODE(egp_probe_free(probe), EGP_RESULT_OK);
+}
+#endif
 
 static void test_misuse(const char *beacons) {
     EgpProbe probe = 12345;
@@ -408,6 +501,10 @@ int main(int argc, char **argv) {
     }
     test_version_and_config();
     test_real_probe(beacons);
+    test_udp_with_a_closed_port(beacons);
+#ifdef _WIN32
+    test_icmp_refused_on_windows(beacons);
+#endif
     test_misuse(beacons);
     test_cancel_mid_run(beacons);
     test_free_while_running(beacons);

@@ -18,8 +18,10 @@
  *
  * usage: test_threads BEACON_LIST.json [SECONDS]   (default 3 seconds of churn)
  * Built by ffi/tests/run.sh with -std=c11 -Wall -Wextra -Werror -pthread, against the cdylib
- * and again with AddressSanitizer against the staticlib. A watchdog fails the test (exit 3)
- * instead of hanging when something deadlocks. Exits non-zero on any failure.
+ * and again with AddressSanitizer against the staticlib, and by ffi/tests/windows/run.sh with
+ * mingw (winpthreads) for Windows, run under wine. A watchdog fails the test (exit 3) instead
+ * of hanging when something deadlocks (SIGALRM on POSIX, a thread on Windows). Exits non-zero
+ * on any failure.
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -480,6 +482,16 @@ static void final_probe(void) {
     free(calls);
 }
 
+#ifdef _WIN32
+/* Windows has no SIGALRM: a detached thread is the watchdog. */
+static void *watchdog_thread(void *unused) {
+    (void)unused;
+    sleep_ms(WATCHDOG_SECONDS * 1000L);
+    on_watchdog(0);
+    return NULL;
+}
+#endif
+
 int main(int argc, char **argv) {
     if (argc < 2 || argc > 3) {
         fprintf(stderr, "usage: %s BEACON_LIST.json [SECONDS]\n", argv[0]);
@@ -491,8 +503,17 @@ int main(int argc, char **argv) {
         return 2;
     }
     double seconds = argc == 3 ? atof(argv[2]) : 3.0;
+#ifdef _WIN32
+    pthread_t watchdog;
+    if (pthread_create(&watchdog, NULL, watchdog_thread, NULL) != 0) {
+        fprintf(stderr, "cannot start the watchdog thread\n");
+        return 2;
+    }
+    pthread_detach(watchdog);
+#else
     signal(SIGALRM, on_watchdog);
     alarm(WATCHDOG_SECONDS);
+#endif
 
     double started = now_ms();
     pthread_t threads[THREADS];

@@ -1,12 +1,20 @@
 //! ICMP echo through surge-ping: one client per family, datagram sockets where the OS
 //! allows them, raw sockets otherwise. Sequence numbers come from the core's table,
 //! so two probes never share one while either may be answered.
+//!
+//! Not on Windows: it has no unprivileged ICMP socket (only raw sockets, for
+//! administrators, or the IcmpSendEcho API, which is not implemented here), so every ICMP
+//! target ends at once, unreachable with a message that says so. The `auto` protocol never
+//! picks ICMP for a beacon that has a UDP or TCP port.
 
+#[cfg(not(windows))]
 use std::io;
 use std::net::IpAddr;
 use std::time::Duration;
 
-use surge_ping::{Client, Config, ICMP, PingIdentifier, PingSequence, SurgeError};
+use surge_ping::{Client, PingIdentifier, PingSequence, SurgeError};
+#[cfg(not(windows))]
+use surge_ping::{Config, ICMP};
 use tokio::sync::mpsc;
 use tracing::debug;
 
@@ -14,7 +22,20 @@ use super::Inbound;
 use crate::machine::{Family, ProbeKey};
 use edgegap_core::Unreachable;
 
+/// What an ICMP target on Windows ends with.
+#[cfg(windows)]
+pub(crate) const WINDOWS_UNSUPPORTED: &str = "ICMP echo is not implemented on Windows by this \
+     library; use the udp or tcp protocol (auto picks them whenever the beacon has their port)";
+
 /// Opens the family's ICMP client: unprivileged datagram socket first, raw second.
+#[cfg(windows)]
+pub(crate) fn client(family: Family) -> Result<Client, Unreachable> {
+    debug!(?family, "no ICMP on Windows");
+    Err(Unreachable::SendFailed(WINDOWS_UNSUPPORTED.to_owned()))
+}
+
+/// Opens the family's ICMP client: unprivileged datagram socket first, raw second.
+#[cfg(not(windows))]
 pub(crate) fn client(family: Family) -> Result<Client, Unreachable> {
     let kind = match family {
         Family::V4 => ICMP::V4,
@@ -31,6 +52,7 @@ pub(crate) fn client(family: Family) -> Result<Client, Unreachable> {
 }
 
 /// What a failure to open an ICMP socket means for the targets that need it.
+#[cfg(not(windows))]
 fn classify(e: &io::Error) -> Unreachable {
     if e.kind() == io::ErrorKind::PermissionDenied || e.raw_os_error() == Some(libc::EPERM) {
         // The detail is the operating system's own error, from its number (surge-ping wraps
@@ -74,6 +96,19 @@ pub(crate) async fn probe(
 mod tests {
     use super::*;
 
+    #[cfg(windows)]
+    #[test]
+    fn windows_refuses_icmp_with_a_message_saying_so() {
+        for family in [Family::V4, Family::V6] {
+            match client(family) {
+                Err(Unreachable::SendFailed(why)) => assert!(why.contains("Windows")),
+                Err(other) => panic!("{other:?}"),
+                Ok(_) => panic!("an ICMP client on Windows"),
+            }
+        }
+    }
+
+    #[cfg(not(windows))]
     #[test]
     fn permission_errors_say_how_to_enable_icmp() {
         let denied = io::Error::new(

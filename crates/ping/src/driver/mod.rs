@@ -449,6 +449,11 @@ fn drain_datagrams(
                 // A port unreachable is waiting in the error queue.
                 drain_errors(machine, family, Some(socket), buf);
             }
+            Err(e) if sys::is_stale_datagram_error(&e) => {
+                // Windows: an ICMP error about an earlier datagram, naming no destination
+                // we can trust. Only this read failed; the datagrams behind it are read on.
+                debug!(error = %e, ?family, "UDP receive reported an earlier ICMP error");
+            }
             Err(e) => {
                 debug!(error = %e, ?family, "UDP receive error");
                 return;

@@ -1,5 +1,6 @@
-//! The raw socket calls of the UDP path (Linux), the one module with `unsafe` code.
+//! The raw socket calls of the UDP path, the one module with `unsafe` code.
 //!
+//! Linux and Android:
 //! - The error queue: how an unconnected UDP socket learns that a probe was answered with
 //!   ICMP port unreachable. With `IP_RECVERR` / `IPV6_RECVERR` set, the kernel queues each
 //!   ICMP error that matches one of our datagrams; `recvmsg(MSG_ERRQUEUE)` returns a copy of
@@ -8,11 +9,22 @@
 //! - Receive timestamps: with `SO_TIMESTAMPNS` the kernel stamps each datagram when it
 //!   arrives, so the time it waited in the socket queue for a busy process to read it can
 //!   be taken off its round-trip time (see [`Datagram::received_at`]).
+//!
+//! Windows: an ICMP port unreachable for any datagram the socket sent makes its *next*
+//! receive fail with `WSAECONNRESET`, which says neither which destination nor which probe
+//! (the source address `recvfrom` returns with it is not documented and is not trusted). So
+//! [`ignore_port_unreachable`] turns that off (`SIO_UDP_CONNRESET`), and the receive loop
+//! also skips a `ConnectionReset` should one come anyway: a beacon whose port is closed
+//! shows as no reply on Windows (under the `auto` protocol its TCP port is tried next, and
+//! a TCP reset does say refused).
+//!
+//! Elsewhere (macOS, iOS): no error queue and no receive timestamps; a closed port shows
+//! as no reply, and round trips are measured to the instant a datagram is read.
 #![allow(unsafe_code)]
 
 use std::io;
 use std::net::SocketAddr;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use tokio::net::UdpSocket;
 
@@ -38,19 +50,22 @@ pub(crate) struct Datagram {
     pub(crate) len: usize,
     /// Who sent it.
     pub(crate) from: SocketAddr,
-    /// When it reached the socket, as a monotonic instant: the instant it was read, less
-    /// the time it waited in the socket queue as the kernel's receive timestamp tells.
-    /// The realtime clock only measures that wait, and only a wait of at most
-    /// [`MAX_QUEUE_WAIT`] is trusted, so a clock step can never make a reply look faster
-    /// by more than that (and in practice not at all).
+    /// When it reached the socket, as a monotonic instant. On Linux and Android: the instant
+    /// it was read, less the time it waited in the socket queue as the kernel's receive
+    /// timestamp tells. The realtime clock only measures that wait, and only a wait of at
+    /// most `MAX_QUEUE_WAIT` (100 ms) is trusted, so a clock step can never make a reply
+    /// look faster by more than that (and in practice not at all). Elsewhere: the instant
+    /// it was read.
     pub(crate) received_at: Instant,
 }
 
 /// Longest time in the socket queue the receive timestamp may take off a round trip.
-pub(crate) const MAX_QUEUE_WAIT: Duration = Duration::from_millis(100);
+#[cfg(any(target_os = "linux", target_os = "android"))]
+pub(crate) const MAX_QUEUE_WAIT: std::time::Duration = std::time::Duration::from_millis(100);
 
 /// The monotonic instant a datagram arrived, from the instant and wall time it was read
-/// and the kernel's (wall clock) arrival stamp.
+/// and the kernel's (wall clock) arrival stamp. Only where the kernel stamps datagrams.
+#[cfg(any(target_os = "linux", target_os = "android"))]
 fn arrival(
     read_at: Instant,
     read_wall: std::time::SystemTime,
@@ -102,7 +117,7 @@ mod imp {
                 level,
                 name,
                 ptr::from_ref(&on).cast::<libc::c_void>(),
-                size_of::<libc::c_int>() as libc::socklen_t,
+                socklen_of::<libc::c_int>(),
             )
         };
         if rc == 0 {
@@ -110,6 +125,12 @@ mod imp {
         } else {
             Err(io::Error::last_os_error())
         }
+    }
+
+    /// The size of a `T` as a `socklen_t` (an `i32` on 32-bit Android; every `T` here is a
+    /// few hundred bytes at most).
+    fn socklen_of<T>() -> libc::socklen_t {
+        libc::socklen_t::try_from(size_of::<T>()).unwrap_or(libc::socklen_t::MAX)
     }
 
     /// What one `recvmsg` call returned.
@@ -137,7 +158,7 @@ mod imp {
         // SAFETY: as above.
         let mut msg: libc::msghdr = unsafe { zeroed() };
         msg.msg_name = ptr::from_mut(&mut name).cast();
-        msg.msg_namelen = size_of::<libc::sockaddr_storage>() as libc::socklen_t;
+        msg.msg_namelen = socklen_of::<libc::sockaddr_storage>();
         msg.msg_iov = ptr::from_mut(&mut iov);
         msg.msg_iovlen = 1;
         msg.msg_control = control.as_mut_ptr().cast();
@@ -313,13 +334,93 @@ mod imp {
 
 pub(crate) use imp::{enable, enable_timestamps, recv, recv_error};
 
+/// Stops Windows from reporting an ICMP port unreachable as `WSAECONNRESET` on the next
+/// receive of the socket (`SIO_UDP_CONNRESET` off), which would say neither which probe nor
+/// which beacon it was about. See the module documentation.
+#[cfg(windows)]
+pub(crate) fn ignore_port_unreachable(socket: &socket2::Socket) -> io::Result<()> {
+    use std::os::windows::io::AsRawSocket;
+    use windows_sys::Win32::Networking::WinSock::{SIO_UDP_CONNRESET, SOCKET_ERROR, WSAIoctl};
+
+    let report: u32 = 0; // a BOOL: FALSE
+    let mut returned: u32 = 0;
+    // SAFETY: the socket handle is valid and owned by `socket` for the whole call; the input
+    // buffer is a live 4-byte BOOL whose size is passed with it; there is no output buffer
+    // (null, length 0); `returned` is a live u32; a null OVERLAPPED and completion routine
+    // make the call synchronous, so no pointer is kept after it returns.
+    let rc = unsafe {
+        WSAIoctl(
+            socket.as_raw_socket() as usize,
+            SIO_UDP_CONNRESET,
+            std::ptr::from_ref(&report).cast(),
+            std::mem::size_of::<u32>() as u32,
+            std::ptr::null_mut(),
+            0,
+            &raw mut returned,
+            std::ptr::null_mut(),
+            None,
+        )
+    };
+    if rc == SOCKET_ERROR {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(())
+    }
+}
+
+/// Whether a failed receive on a UDP socket is about an earlier datagram (an ICMP error
+/// reported the Windows way: `WSAECONNRESET` for port unreachable, `WSAENETRESET` for time
+/// to live exceeded) rather than about the socket: the receive loop skips it and reads on.
+pub(crate) fn is_stale_datagram_error(e: &io::Error) -> bool {
+    #[cfg(windows)]
+    if e.raw_os_error() == Some(windows_sys::Win32::Networking::WinSock::WSAENETRESET) {
+        return true;
+    }
+    e.kind() == io::ErrorKind::ConnectionReset
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::UNIX_EPOCH;
 
     #[test]
+    fn a_reset_is_about_an_earlier_datagram_other_errors_are_not() {
+        assert!(is_stale_datagram_error(
+            &io::ErrorKind::ConnectionReset.into()
+        ));
+        assert!(!is_stale_datagram_error(&io::ErrorKind::WouldBlock.into()));
+        assert!(!is_stale_datagram_error(
+            &io::ErrorKind::ConnectionRefused.into()
+        ));
+        #[cfg(windows)]
+        {
+            use windows_sys::Win32::Networking::WinSock::{WSAECONNRESET, WSAENETRESET};
+            assert!(is_stale_datagram_error(&io::Error::from_raw_os_error(
+                WSAECONNRESET
+            )));
+            assert!(is_stale_datagram_error(&io::Error::from_raw_os_error(
+                WSAENETRESET
+            )));
+        }
+    }
+
+    #[cfg(windows)]
+    #[test]
+    fn windows_udp_sockets_do_not_report_port_unreachable_as_a_reset() {
+        let socket = socket2::Socket::new(
+            socket2::Domain::IPV4,
+            socket2::Type::DGRAM,
+            Some(socket2::Protocol::UDP),
+        )
+        .unwrap();
+        ignore_port_unreachable(&socket).expect("WSAIoctl(SIO_UDP_CONNRESET, FALSE)");
+    }
+
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    #[test]
     fn the_queue_wait_is_taken_off_only_when_plausible() {
+        use std::time::{Duration, UNIX_EPOCH};
+
         let read_at = Instant::now();
         let wall = UNIX_EPOCH + Duration::from_secs(1_000_000);
         let ms = Duration::from_millis;

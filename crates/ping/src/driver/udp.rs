@@ -11,7 +11,8 @@ use super::sys;
 use crate::machine::Family;
 
 /// Opens an unconnected, non-blocking UDP socket of `family` on an ephemeral port,
-/// with the error queue turned on so port-unreachable replies are seen.
+/// with the error queue turned on so port-unreachable replies are seen (Linux, Android),
+/// or with port unreachable kept from failing its receives (Windows).
 pub(crate) fn bind(family: Family) -> io::Result<UdpSocket> {
     let (domain, addr) = match family {
         Family::V4 => (Domain::IPV4, SocketAddr::from((Ipv4Addr::UNSPECIFIED, 0))),
@@ -29,6 +30,11 @@ pub(crate) fn bind(family: Family) -> io::Result<UdpSocket> {
     socket.bind(&addr.into())?;
     if let Err(e) = sys::enable(&socket, family) {
         debug!(error = %e, ?family, "no socket error queue: port unreachable will show as timeouts");
+    }
+    #[cfg(windows)]
+    if let Err(e) = sys::ignore_port_unreachable(&socket) {
+        // The receive loop skips the resets anyway (`sys::is_stale_datagram_error`).
+        debug!(error = %e, ?family, "SIO_UDP_CONNRESET could not be turned off");
     }
     if let Err(e) = sys::enable_timestamps(&socket) {
         debug!(error = %e, ?family, "no receive timestamps: RTTs include the wait to be read");
