@@ -239,18 +239,7 @@ impl Filtered {
             fields[2].clone_from(city);
             fields[3].clone_from(country);
             fields[19] = format!("no capacity to deploy {} now", self.wanted);
-            let quoted: Vec<String> = fields
-                .iter()
-                .map(|f| {
-                    if f.contains([',', '"', '\n', '\r']) {
-                        format!("\"{}\"", f.replace('"', "\"\""))
-                    } else {
-                        f.clone()
-                    }
-                })
-                .collect();
-            out.push_str(&quoted.join(","));
-            out.push('\n');
+            crate::output::push_csv_row(&mut out, &fields);
         }
         out
     }

@@ -339,7 +339,8 @@ pub fn csv(report: &Report) -> String {
     out
 }
 
-fn push_csv_row(out: &mut String, fields: &[String]) {
+/// Appends one CSV row: fields with `,`, `"` or a line break are quoted, quotes doubled.
+pub fn push_csv_row(out: &mut String, fields: &[String]) {
     let quoted: Vec<String> = fields
         .iter()
         .map(|f| {
