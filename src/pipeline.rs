@@ -184,10 +184,6 @@ async fn load_cache(config: &ProbeConfig) -> Option<Report> {
     .flatten()
 }
 
-fn key_of(location: &edgegap_rank::LocationReport) -> LocationKey {
-    location.key()
-}
-
 /// One run, moved into its task.
 struct Job {
     beacons: Vec<Beacon>,
@@ -241,7 +237,11 @@ impl Job {
     }
 
     async fn probe(&mut self, started: Instant) -> Result<Report, ProbeError> {
-        let sticky = self.previous.as_ref().and_then(Report::best).map(key_of);
+        let sticky = self
+            .previous
+            .as_ref()
+            .and_then(Report::best)
+            .map(edgegap_rank::LocationReport::key);
         if let Some(report) = self.fast_reprobe(started, sticky.as_ref()).await? {
             return Ok(report);
         }
@@ -281,7 +281,7 @@ impl Job {
             .locations
             .iter()
             .take(self.config.cache_reprobe_top.max(1))
-            .map(key_of)
+            .map(edgegap_rank::LocationReport::key)
             .collect();
         let subset: Vec<usize> = (0..self.beacons.len())
             .filter(|&i| top.contains(&location_key(&self.beacons[i])))
@@ -293,7 +293,7 @@ impl Job {
         let measured = self.measure_all_ways(&subset, started).await?;
         let report = self.report(&measured, carried, sticky, started);
         let holds = report.best().is_some_and(|best| {
-            key_of(best) == key_of(&saved_best)
+            best.key() == saved_best.key()
                 && best.carried_over.is_none()
                 && !degraded(
                     &saved_best,
