@@ -61,6 +61,13 @@ pub struct EngineConfig {
     pub lenient: bool,
     /// Most TCP connects in progress at once (default 64).
     pub max_concurrent_connects: usize,
+    /// Hold a target that has its samples instead of ending it (default off): it waits, idle,
+    /// until the run's controller extends it ([`crate::RunControl::extend_target`]), releases
+    /// it ([`crate::RunControl::release_target`]) or stops it, or the run ends. A controller
+    /// that samples adaptively sets this, so that asking for more samples can never race
+    /// with the target's end. A target without any sample still ends at once.
+    #[serde(default)]
+    pub hold_complete: bool,
 }
 
 impl Default for EngineConfig {
@@ -77,6 +84,7 @@ impl Default for EngineConfig {
             ip_version: IpVersion::Any,
             lenient: false,
             max_concurrent_connects: 64,
+            hold_complete: false,
         }
     }
 }

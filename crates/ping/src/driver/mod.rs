@@ -51,6 +51,12 @@ pub(crate) enum Inbound {
 #[derive(Debug)]
 enum Command {
     Stop(TargetId),
+    Extend {
+        id: TargetId,
+        more: u32,
+        not_before: Option<Instant>,
+    },
+    Release(TargetId),
 }
 
 /// Starts a run on the current tokio runtime (it must be called from within one).
@@ -181,6 +187,25 @@ impl RunControl {
         let _ = self.commands.send(Command::Stop(id));
     }
 
+    /// Asks `more` samples of this target on top of those it wanted (its send budget grows as
+    /// much; the loss replacements stay `extra_probes`), its next probe no earlier than
+    /// `not_before` (the per-target interval still holds): a controller that compares
+    /// targets sends their probes aligned this way. No effect on a target that has ended;
+    /// with [`EngineConfig::hold_complete`] a target never ends before its controller says.
+    pub fn extend_target(&self, id: TargetId, more: u32, not_before: Option<Instant>) {
+        let _ = self.commands.send(Command::Extend {
+            id,
+            more,
+            not_before,
+        });
+    }
+
+    /// Lets a target held by [`EngineConfig::hold_complete`] end (with status `Complete`)
+    /// once it has nothing more to do.
+    pub fn release_target(&self, id: TargetId) {
+        let _ = self.commands.send(Command::Release(id));
+    }
+
     /// Stops all sending at once; the run ends promptly with what was measured.
     pub fn cancel(&self) {
         self.token.cancel();
@@ -241,8 +266,15 @@ impl Engine {
                     cancelled = true;
                     self.machine.cancel(Instant::now());
                 }
-                Some(Command::Stop(id)) = self.commands.recv() => {
-                    self.machine.stop_target(Instant::now(), id);
+                Some(command) = self.commands.recv() => {
+                    let now = Instant::now();
+                    match command {
+                        Command::Stop(id) => self.machine.stop_target(now, id),
+                        Command::Extend { id, more, not_before } => {
+                            self.machine.extend_target(now, id, more, not_before);
+                        }
+                        Command::Release(id) => self.machine.release_target(now, id),
+                    }
                 }
                 () = readable(udp4) => {
                     drain_datagrams(&mut self.machine, Family::V4, udp4, &mut buf4);

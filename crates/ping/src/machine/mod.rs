@@ -25,7 +25,7 @@ use rand::rngs::StdRng;
 use rand::{RngCore, SeedableRng};
 use tracing::{debug, trace};
 
-use crate::config::{EngineConfig, IpVersion};
+use crate::config::{EngineConfig, IpVersion, MAX_PROBES};
 use crate::event::{Event, LossCause, RunStop, RunSummary, TargetStatus};
 use crate::payload;
 use crate::types::{Protocol, TargetId, TargetSpec};
@@ -687,18 +687,70 @@ impl Machine {
         self.requeue(at.target);
     }
 
-    /// Stops the target with this id: no more sends, its in-flight probes end cancelled.
-    pub(crate) fn stop_target(&mut self, now: Instant, id: TargetId) {
-        let index = match &self.by_id {
+    /// The position of the target with this id, if there is one.
+    fn index_of(&self, id: TargetId) -> Option<usize> {
+        self.visit(1);
+        match &self.by_id {
             None => Some(id.0 as usize).filter(|&index| index < self.targets.len()),
             Some(by_id) => by_id.get(&id).map(|&index| index as usize),
-        };
-        if let Some(index) = index {
-            self.visit(1);
-            if self.targets[index].phase != Phase::Done {
-                self.finish(now, index, TargetStatus::Stopped);
-            }
         }
+    }
+
+    /// Stops the target with this id: no more sends, its in-flight probes end cancelled.
+    pub(crate) fn stop_target(&mut self, now: Instant, id: TargetId) {
+        if let Some(index) = self.index_of(id)
+            && self.targets[index].phase != Phase::Done
+        {
+            self.finish(now, index, TargetStatus::Stopped);
+        }
+    }
+
+    /// Asks `more` samples of the target with this id (and raises its send budget as much),
+    /// its next probe no earlier than `not_before`: a controller aligns the probes of
+    /// targets it compares this way, and the per-target interval still holds. Nothing
+    /// happens to a target that has ended.
+    pub(crate) fn extend_target(
+        &mut self,
+        now: Instant,
+        id: TargetId,
+        more: u32,
+        not_before: Option<Instant>,
+    ) {
+        let Some(index) = self.index_of(id) else {
+            return;
+        };
+        let t = &mut self.targets[index];
+        if t.phase == Phase::Done {
+            return;
+        }
+        // The send queue is keyed by `next_send_at`: take the target out before changing it.
+        if t.queued_send
+            && let Some(channel) = t.channel
+        {
+            self.send_queues[channel.slot()].remove(&(t.next_send_at, index));
+            t.queued_send = false;
+        }
+        let cap = MAX_PROBES.saturating_sub(self.config.count);
+        t.extra = t.extra.saturating_add(more).min(cap);
+        if let Some(at) = not_before {
+            t.next_send_at = t.next_send_at.max(at);
+        }
+        self.check_done(now, index);
+        self.requeue(index);
+    }
+
+    /// Lets a held target (see [`EngineConfig::hold_complete`]) end once it has nothing
+    /// more to do; at once if it is idle.
+    pub(crate) fn release_target(&mut self, now: Instant, id: TargetId) {
+        let Some(index) = self.index_of(id) else {
+            return;
+        };
+        if self.targets[index].phase == Phase::Done {
+            return;
+        }
+        self.targets[index].released = true;
+        self.check_done(now, index);
+        self.requeue(index);
     }
 
     /// Stops all sending; every unfinished target ends cancelled.

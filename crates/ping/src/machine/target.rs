@@ -79,6 +79,11 @@ pub(crate) struct Target {
     pub(crate) queued_send: bool,
     /// Its key in the timeout queue (when its oldest probe in flight times out), while there.
     pub(crate) queued_timeout: Option<Instant>,
+    /// Samples (and budget) added to `count` by the run's controller
+    /// ([`crate::RunControl::extend_target`]).
+    pub(crate) extra: u32,
+    /// Whether the controller released it (see [`EngineConfig::hold_complete`]).
+    pub(crate) released: bool,
 }
 
 impl Target {
@@ -100,6 +105,8 @@ impl Target {
             status: None,
             queued_send: false,
             queued_timeout: None,
+            extra: 0,
+            released: false,
         }
     }
 
@@ -108,12 +115,23 @@ impl Target {
         self.counts.sent
     }
 
+    /// Samples this target wants: `count`, plus what the controller added.
+    pub(crate) fn wanted(&self, config: &EngineConfig) -> u32 {
+        config.count.saturating_add(self.extra)
+    }
+
+    /// Most probes this target may send: `count + extra_probes`, plus what the controller
+    /// added (the loss replacements stay `extra_probes`).
+    pub(crate) fn budget(&self, config: &EngineConfig) -> u32 {
+        config.budget().saturating_add(self.extra)
+    }
+
     /// Whether the schedule allows another probe now or later (ignoring time).
     pub(crate) fn wants_to_send(&self, config: &EngineConfig) -> bool {
         self.phase == Phase::Active
             && self.channel.is_some()
-            && self.in_flight + self.counts.received < config.count
-            && self.sent() < config.budget()
+            && self.in_flight + self.counts.received < self.wanted(config)
+            && self.sent() < self.budget(config)
     }
 
     /// The oldest probe still in flight.
@@ -128,14 +146,20 @@ impl Target {
     }
 
     /// The status this target ends with when it has nothing more to do, if it has.
+    /// With [`EngineConfig::hold_complete`], a target with samples that has nothing more to
+    /// do waits, idle, for the controller to extend or release it.
     pub(crate) fn natural_end(&self, config: &EngineConfig) -> Option<TargetStatus> {
-        if self.counts.received >= config.count {
-            return Some(TargetStatus::Complete);
+        let held = config.hold_complete && !self.released;
+        if self.counts.received >= self.wanted(config) {
+            return (!held).then_some(TargetStatus::Complete);
         }
-        if self.in_flight > 0 || self.sent() < config.budget() {
+        if self.in_flight > 0 || self.sent() < self.budget(config) {
             return None;
         }
         Some(if self.counts.received > 0 {
+            if held {
+                return None;
+            }
             TargetStatus::Complete
         } else if self.timeouts > 0 {
             TargetStatus::Unreachable(Unreachable::NoReply)
@@ -157,7 +181,7 @@ impl Target {
             let more = if len == 0 {
                 config.count
             } else {
-                config.budget().saturating_sub(self.sent())
+                self.budget(config).saturating_sub(self.sent())
             };
             self.probes.reserve_exact((more as usize).max(1));
         }

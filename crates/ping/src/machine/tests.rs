@@ -619,6 +619,60 @@ fn cancellation_mid_flight_cancels_in_flight_probes_and_stops_sending() {
 }
 
 #[test]
+fn a_held_target_waits_for_its_controller_and_extends_aligned() {
+    let t0 = Instant::now();
+    let cfg = EngineConfig {
+        hold_complete: true,
+        ..config()
+    };
+    let mut m = machine(1, cfg, t0);
+    let a = m.poll_transmit(t0).unwrap();
+    echo(&mut m, t0 + ms(3), 1, &a);
+    let b = m.poll_transmit(t0 + ms(10)).unwrap();
+    echo(&mut m, t0 + ms(13), 1, &b);
+    assert!(done(&drain(&mut m)).is_empty(), "held with its two samples");
+    assert_eq!(m.poll_transmit(t0 + ms(20)), None, "idle: nothing more to send");
+    assert!(!m.is_finished());
+    // Two more samples, not before 35 ms (the interval alone would allow 20 ms).
+    m.extend_target(t0 + ms(20), TargetId(1), 2, Some(t0 + ms(35)));
+    assert_eq!(m.poll_transmit(t0 + ms(30)), None);
+    let c = m.poll_transmit(t0 + ms(35)).unwrap();
+    assert_eq!(c.target, 0);
+    echo(&mut m, t0 + ms(38), 1, &c);
+    let d = m.poll_transmit(t0 + ms(45)).unwrap();
+    echo(&mut m, t0 + ms(48), 1, &d);
+    assert!(done(&drain(&mut m)).is_empty(), "still held with four samples");
+    m.release_target(t0 + ms(50), TargetId(1));
+    let s = done(&drain(&mut m));
+    assert_eq!(s.len(), 1);
+    assert_eq!(s[0].status, TargetStatus::Complete);
+    assert_eq!((s[0].counts.sent, s[0].counts.received), (4, 4));
+    assert!(m.is_finished());
+}
+
+#[test]
+fn a_held_target_without_a_sample_still_ends() {
+    let t0 = Instant::now();
+    let cfg = EngineConfig {
+        hold_complete: true,
+        extra_probes: 0,
+        ..config()
+    };
+    let mut m = machine(1, cfg, t0);
+    let mut now = t0;
+    while !m.is_finished() && now < t0 + ms(1000) {
+        m.handle_timeout(now);
+        while m.poll_transmit(now).is_some() {}
+        now += ms(5);
+    }
+    let s = done(&drain(&mut m));
+    assert_eq!(
+        s[0].status,
+        TargetStatus::Unreachable(Unreachable::NoReply)
+    );
+}
+
+#[test]
 fn stop_target_ends_only_that_target() {
     let t0 = Instant::now();
     let mut m = machine(2, config(), t0);
@@ -1093,6 +1147,11 @@ enum Step {
     SendFailed(usize),
     /// The early decision stops target n.
     Stop(u8),
+    /// The controller asks more samples of target n, its next probe no earlier than in
+    /// the given number of milliseconds.
+    Extend(u8, u32, u64),
+    /// The controller releases target n.
+    Release(u8),
     /// The caller cancels the run.
     Cancel,
 }
@@ -1107,6 +1166,8 @@ fn step() -> impl Strategy<Value = Step> {
         1 => any::<usize>().prop_map(Step::Refused),
         1 => any::<usize>().prop_map(Step::SendFailed),
         1 => (1u8..5).prop_map(Step::Stop),
+        1 => (1u8..5, 0u32..4, 0u64..40).prop_map(|(id, more, after)| Step::Extend(id, more, after)),
+        1 => (1u8..5).prop_map(Step::Release),
         1 => Just(Step::Cancel),
     ]
 }
@@ -1141,12 +1202,14 @@ proptest! {
     fn every_probe_is_accounted_for_under_random_event_sequences(
         targets in 1u8..5,
         deadline in proptest::option::of(20u64..400),
+        hold_complete in any::<bool>(),
         steps in proptest::collection::vec(step(), 0..120),
     ) {
         let t0 = Instant::now();
         let cfg = EngineConfig {
             count: 3,
             extra_probes: 2,
+            hold_complete,
             deadline: deadline.map(ms),
             ..config()
         };
@@ -1213,11 +1276,22 @@ proptest! {
                     }
                 }
                 Step::Stop(id) => m.stop_target(now, TargetId(u32::from(id))),
+                Step::Extend(id, more, after) => {
+                    m.extend_target(now, TargetId(u32::from(id)), more, Some(now + ms(after)));
+                    pump(&mut m, now, &mut sent);
+                }
+                Step::Release(id) => m.release_target(now, TargetId(u32::from(id))),
                 Step::Cancel => m.cancel(now),
             }
             events.extend(std::iter::from_fn(|| m.poll_event()));
             m.assert_queues_exact();
         }
+        // A held target waits for its controller: release them all.
+        for id in 1..=targets {
+            m.release_target(now, TargetId(u32::from(id)));
+        }
+        events.extend(std::iter::from_fn(|| m.poll_event()));
+        m.assert_queues_exact();
         // Let the run end on its own (or by its deadline): timeouts settle what is in flight.
         for _ in 0..10_000 {
             if m.is_finished() {
