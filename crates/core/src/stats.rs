@@ -227,6 +227,34 @@ impl Samples {
         Some(Duration::from_nanos(ns))
     }
 
+    /// Every sample in milliseconds, ascending: exact while the samples are, the histogram's
+    /// bucket values (within 0.1 %) above.
+    pub fn sorted_ms(&self) -> Vec<f64> {
+        match &self.hist {
+            None => self.exact.iter().map(|&ns| ns as f64 / NS_PER_MS).collect(),
+            Some(hist) => {
+                let mut out = Vec::with_capacity(usize::try_from(self.count).unwrap_or(0));
+                for v in hist.iter_recorded() {
+                    let ms = hist.lowest_equivalent(v.value_iterated_to()) as f64 / 1000.0;
+                    for _ in 0..v.count_at_value() {
+                        out.push(ms);
+                    }
+                }
+                out
+            }
+        }
+    }
+
+    /// The `k`-th smallest sample (1-based): exact while the samples are, the nearest-rank
+    /// quantile `k / n` of the histogram above.
+    pub fn kth(&self, k: usize) -> Option<Duration> {
+        if k == 0 || k as u64 > self.count {
+            return None;
+        }
+        self.order_statistic(k)
+            .or_else(|| self.quantile(k as f64 / self.count as f64))
+    }
+
     /// The exact `k`-th smallest sample (1-based), while the samples are exact.
     pub fn order_statistic(&self, k: usize) -> Option<Duration> {
         if self.hist.is_some() || k == 0 {
@@ -337,8 +365,10 @@ pub struct Stats {
     samples: Samples,
     /// The previous sample of this stream, for the next jitter difference.
     last_ns: Option<u64>,
-    jitter_sum_ns: u128,
-    jitter_count: u64,
+    /// The absolute differences of consecutive samples of each stream: their mean is the
+    /// jitter, and their distribution lets a test tell whether two jitters really differ.
+    /// On the heap from the first difference on (most beacons of a large run have one sample).
+    jitter: Option<Box<Samples>>,
     counts: ProbeCounts,
 }
 
@@ -346,10 +376,7 @@ impl PartialEq for Stats {
     /// Equal when they hold the same samples (as a multiset), jitter accumulator and counts
     /// (which stream was recorded last does not matter).
     fn eq(&self, other: &Self) -> bool {
-        self.samples == other.samples
-            && self.jitter_sum_ns == other.jitter_sum_ns
-            && self.jitter_count == other.jitter_count
-            && self.counts == other.counts
+        self.samples == other.samples && self.jitter == other.jitter && self.counts == other.counts
     }
 }
 
@@ -375,10 +402,9 @@ impl Stats {
         let ns = ns_of(rtt);
         self.samples.record_ns(ns);
         if let Some(last) = self.last_ns {
-            self.jitter_sum_ns = self
-                .jitter_sum_ns
-                .saturating_add(u128::from(last.abs_diff(ns)));
-            self.jitter_count += 1;
+            self.jitter
+                .get_or_insert_with(Box::default)
+                .record_ns(last.abs_diff(ns));
         }
         self.last_ns = Some(ns);
     }
@@ -390,8 +416,12 @@ impl Stats {
     /// continues this stream (its difference is taken to this stream's last sample).
     pub fn merge(&mut self, other: &Stats) {
         self.samples.merge(&other.samples);
-        self.jitter_sum_ns = self.jitter_sum_ns.saturating_add(other.jitter_sum_ns);
-        self.jitter_count += other.jitter_count;
+        if let Some(theirs) = &other.jitter {
+            match &mut self.jitter {
+                Some(ours) => ours.merge(theirs),
+                None => self.jitter = Some(theirs.clone()),
+            }
+        }
         self.counts.add(other.counts);
     }
 
@@ -408,6 +438,12 @@ impl Stats {
     /// The samples.
     pub fn samples(&self) -> &Samples {
         &self.samples
+    }
+
+    /// The absolute differences of consecutive samples of each stream, whose mean is the
+    /// jitter (`None` before the first difference).
+    pub fn jitter_differences(&self) -> Option<&Samples> {
+        self.jitter.as_deref()
     }
 
     /// Whether at least one sample was recorded (the location or beacon is reachable).
@@ -440,8 +476,11 @@ impl Stats {
             max: ms(s.max()),
             mean: Some(s.mean_ms()),
             stddev: Some(s.variance_ns2().sqrt() / NS_PER_MS),
-            jitter: (self.jitter_count > 0)
-                .then(|| self.jitter_sum_ns as f64 / self.jitter_count as f64 / NS_PER_MS),
+            jitter: self
+                .jitter
+                .as_deref()
+                .filter(|j| !j.is_empty())
+                .map(Samples::mean_ms),
             trimmed_mean: Some(s.trimmed_mean_ms()),
         }
     }

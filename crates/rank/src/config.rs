@@ -35,6 +35,11 @@ pub struct RankConfig {
     pub max_latency_ms: Option<f64>,
     /// The name of the matchmaker ticket attribute (the `latencies` rule), default `beacons`.
     pub attribute: String,
+    /// How sure a comparison must be (default 0.95): a loss or jitter difference counts in the
+    /// ranking only when it is significant at this level (see [`crate::judge`]), a probe run
+    /// keeps measuring close contenders until they are separated at this level, and the
+    /// report's intervals hold the true value with at least this probability.
+    pub confidence: f64,
 }
 
 impl Default for RankConfig {
@@ -48,6 +53,7 @@ impl Default for RankConfig {
             tie_margin_ms: 10.0,
             max_latency_ms: None,
             attribute: "beacons".to_owned(),
+            confidence: 0.95,
         }
     }
 }
@@ -99,6 +105,12 @@ impl RankConfig {
             return Err(RankError::InvalidConfig {
                 field: "tie_factor",
                 reason: format!("must be a finite number >= 1, got {}", self.tie_factor),
+            });
+        }
+        if !(self.confidence.is_finite() && self.confidence >= 0.5 && self.confidence < 1.0) {
+            return Err(RankError::InvalidConfig {
+                field: "confidence",
+                reason: format!("must be at least 0.5 and below 1, got {}", self.confidence),
             });
         }
         if let Some(max) = self.max_latency_ms
@@ -173,6 +185,10 @@ mod tests {
             },
             RankConfig {
                 attribute: " ".into(),
+                ..RankConfig::default()
+            },
+            RankConfig {
+                confidence: 1.0,
                 ..RankConfig::default()
             },
         ];

@@ -31,6 +31,8 @@ pub struct LiveLocation {
     /// [`LiveLocation::refresh`] (a run of thousands of locations re-scores only those whose
     /// stats changed); `scored` says whether it was.
     score: Option<f64>,
+    /// The statistic of `stats`, cached with the score.
+    statistic: Option<f64>,
     scored: bool,
 }
 
@@ -44,6 +46,7 @@ impl LiveLocation {
             finished: false,
             unreachable: false,
             score: None,
+            statistic: None,
             scored: false,
         }
     }
@@ -51,7 +54,9 @@ impl LiveLocation {
     /// Scores `stats` now and keeps the score for [`decide`]; call it again after `stats`
     /// change (without it, `decide` scores every location on every call).
     pub fn refresh(&mut self, config: &RankConfig) {
-        self.score = config.score(&self.stats.metrics());
+        let metrics = self.stats.metrics();
+        self.score = config.score(&metrics);
+        self.statistic = metrics.statistic(config.statistic);
         self.scored = true;
     }
 
@@ -60,6 +65,14 @@ impl LiveLocation {
             self.score
         } else {
             config.score(&self.stats.metrics())
+        }
+    }
+
+    fn current_statistic(&self, config: &RankConfig) -> Option<f64> {
+        if self.scored {
+            self.statistic
+        } else {
+            self.stats.metrics().statistic(config.statistic)
         }
     }
 }
@@ -131,11 +144,12 @@ pub fn decide_at(live: &[LiveLocation], config: &RankConfig, leader_samples: usi
             }
         })
         .collect();
+    let eligible = |l: &LiveLocation| !l.unreachable && l.stats.samples().len() >= leader_samples;
 
     let mut leader: Option<(usize, f64)> = None;
     for (i, l) in live.iter().enumerate() {
         let Some(score) = scores[i] else { continue };
-        if l.stats.samples().len() < leader_samples || !score.is_finite() {
+        if !eligible(l) || !score.is_finite() {
             continue;
         }
         let better = leader.is_none_or(|(j, best)| worse(best, &live[j].key, score, &l.key));
@@ -143,9 +157,17 @@ pub fn decide_at(live: &[LiveLocation], config: &RankConfig, leader_samples: usi
             leader = Some((i, score));
         }
     }
-    let Some((leader_index, leader_score)) = leader else {
+    let Some((best_score_index, best_score)) = leader else {
         return DecisionAt::default();
     };
+    // The leader may be the location with the best statistic, ahead on significant
+    // differences only (see `crate::judge`). The band is around the leader's own score: its
+    // figures bound the final best score from above, whatever the others do.
+    let (leader_index, leader_score) =
+        match statistic_leader(live, config, best_score_index, eligible) {
+            Some(i) => (i, scores[i].unwrap_or(best_score)),
+            None => (best_score_index, best_score),
+        };
     let leader_key = &live[leader_index].key;
     let may_prune = config.loss_penalty_ms >= 0.0 && config.jitter_weight >= 0.0;
 
@@ -153,6 +175,11 @@ pub fn decide_at(live: &[LiveLocation], config: &RankConfig, leader_samples: usi
     let mut settled_all = true;
     for (i, l) in live.iter().enumerate() {
         if i == leader_index || l.unreachable {
+            continue;
+        }
+        if i == best_score_index {
+            // The best score, behind the leader on significant differences only.
+            settled_all &= l.finished;
             continue;
         }
         if l.finished {
@@ -178,6 +205,27 @@ pub fn decide_at(live: &[LiveLocation], config: &RankConfig, leader_samples: usi
         hopeless,
         decided: settled_all,
     }
+}
+
+/// The eligible location with the best statistic, when it is not `leader` and is ahead of it
+/// on significant differences only: the final ranking puts it first by the same rule.
+fn statistic_leader(
+    live: &[LiveLocation],
+    config: &RankConfig,
+    leader: usize,
+    eligible: impl Fn(&LiveLocation) -> bool,
+) -> Option<usize> {
+    let (best, _) = live
+        .iter()
+        .enumerate()
+        .filter(|(_, l)| eligible(l))
+        .filter_map(|(i, l)| {
+            l.current_statistic(config)
+                .filter(|s| s.is_finite())
+                .map(|s| (i, s))
+        })
+        .min_by(|(i, a), (j, b)| a.total_cmp(b).then_with(|| live[*i].key.cmp(&live[*j].key)))?;
+    (best != leader && crate::ahead(&live[best].stats, &live[leader].stats, config)).then_some(best)
 }
 
 /// The most optimistic score of a location (see [`decide`]).

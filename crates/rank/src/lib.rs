@@ -26,14 +26,17 @@
 mod config;
 mod decide;
 mod error;
+pub mod judge;
 mod measurement;
 pub mod payload;
 mod ranking;
 mod report;
+pub mod significance;
 
 pub use config::{RankConfig, within_band};
 pub use decide::{Decision, DecisionAt, LiveLocation, decide, decide_at, optimistic_ms};
 pub use error::RankError;
+pub use judge::{DecidingTerm, Judged, ahead, compare};
 pub use measurement::{BeaconMeasurement, LocationKey};
 pub use ranking::{
     BeaconReport, CarriedLocations, CarriedOver, LocationReport, Ranking, UnreachableBeacon,

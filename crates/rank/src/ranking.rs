@@ -1,13 +1,13 @@
 //! Grouping beacons into locations, scoring, ordering with near-tie stickiness.
 
 use std::cmp::Ordering;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use edgegap_core::{Metrics, ProbeCounts, Protocol, RttSummary, Stats, UnreachableCode};
 use serde::{Deserialize, Serialize};
 
 use crate::payload::build_payload;
-use crate::{BeaconMeasurement, LocationKey, RankConfig};
+use crate::{BeaconMeasurement, DecidingTerm, LocationKey, RankConfig, ahead, compare};
 
 /// One beacon of a reachable location, in the report.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -171,6 +171,9 @@ pub struct Ranking {
     pub unreachable: Vec<UnreachableLocation>,
     /// Reachable locations whose statistic exceeds `max_latency_ms`, best first.
     pub excluded: Vec<LocationReport>,
+    /// Which term of the score put the first location ahead of the second (`None` with
+    /// fewer than two): see [`crate::judge`].
+    pub decided_by: Option<DecidingTerm>,
 }
 
 impl Ranking {
@@ -242,12 +245,18 @@ pub fn rank_with_carried(
             ranked.push(report);
         }
     };
+    let mut measured = Vec::new();
     for (key, beacons) in &mut groups {
         beacons.sort_by(|a, b| a.canonical_cmp(b));
         match location_report(key, beacons, config) {
-            Some(report) => place(report),
+            Some(located) => measured.push(located),
             None => unreachable.push(unreachable_location(key, beacons)),
         }
+    }
+    let mut stats: HashMap<LocationKey, Stats> = HashMap::with_capacity(measured.len());
+    for (report, s) in measured {
+        stats.insert(report.key(), s);
+        place(report);
     }
     for mut report in carried.reachable {
         if !groups.contains_key(&report.key()) {
@@ -264,25 +273,79 @@ pub fn rank_with_carried(
 
     ranked.sort_by(order);
     excluded.sort_by(order);
-    if let Some(prev) = previous
-        && let Some(i) = ranked.iter().position(|l| l.is(prev))
-        && i > 0
-        && config.within_band(ranked[i].score_ms, ranked[0].score_ms)
-    {
-        let mut chosen = ranked.remove(i);
-        chosen.sticky = true;
-        ranked.insert(0, chosen);
+    // The previous choice inside the near-tie band stays first; otherwise the best
+    // statistic goes first when it is ahead on significant differences.
+    let kept = previous
+        .and_then(|prev| ranked.iter().position(|l| l.is(prev)))
+        .filter(|&i| config.within_band(ranked[i].score_ms, ranked[0].score_ms));
+    if let Some(i) = kept {
+        if i > 0 {
+            let mut chosen = ranked.remove(i);
+            chosen.sticky = true;
+            ranked.insert(0, chosen);
+        }
+    } else {
+        judge_first_place(&mut ranked, &stats, config);
     }
     let mut next = 1u32;
     for l in ranked.iter_mut().chain(excluded.iter_mut()) {
         l.rank = next;
         next = next.saturating_add(1);
     }
+    let decided_by = deciding_term(&ranked, &stats, config);
     Ranking {
         locations: ranked,
         unreachable,
         excluded,
+        decided_by,
     }
+}
+
+/// Moves the location with the best statistic first when it is ahead of the first on
+/// significant differences only (see [`crate::judge`]); both must have been measured in this
+/// run.
+fn judge_first_place(
+    ranked: &mut [LocationReport],
+    stats: &HashMap<LocationKey, Stats>,
+    config: &RankConfig,
+) {
+    let Some(best) = ranked
+        .iter()
+        .enumerate()
+        .min_by(|(_, a), (_, b)| {
+            a.statistic_ms
+                .total_cmp(&b.statistic_ms)
+                .then_with(|| (&a.city, &a.country).cmp(&(&b.city, &b.country)))
+        })
+        .map(|(i, _)| i)
+    else {
+        return;
+    };
+    if best == 0 {
+        return;
+    }
+    if let (Some(b), Some(first)) = (stats.get(&ranked[best].key()), stats.get(&ranked[0].key()))
+        && ahead(b, first, config)
+    {
+        ranked[..=best].rotate_right(1);
+    }
+}
+
+/// Which term puts the first location ahead of the second (`None` with fewer than two).
+fn deciding_term(
+    ranked: &[LocationReport],
+    stats: &HashMap<LocationKey, Stats>,
+    config: &RankConfig,
+) -> Option<DecidingTerm> {
+    let [first, second, ..] = ranked else {
+        return None;
+    };
+    Some(match (stats.get(&first.key()), stats.get(&second.key())) {
+        (Some(a), Some(b)) => {
+            compare(a, b, config).map_or(DecidingTerm::Statistic, |(x, y)| x.ahead_by(&y))
+        }
+        _ => DecidingTerm::Statistic,
+    })
 }
 
 /// The plain order: score, then (city, country).
@@ -293,12 +356,12 @@ fn order(a: &LocationReport, b: &LocationReport) -> Ordering {
         .then_with(|| a.country.cmp(&b.country))
 }
 
-/// The report of a location, `None` when it has no sample.
+/// The report of a location and its merged statistics, `None` when it has no sample.
 fn location_report(
     key: &LocationKey,
     beacons: &[&BeaconMeasurement],
     config: &RankConfig,
-) -> Option<LocationReport> {
+) -> Option<(LocationReport, Stats)> {
     // With a single beacon (the usual case) its statistics are the location's: no second
     // merge, no second pass over it.
     let mut merged: Option<Stats> = None;
@@ -331,15 +394,15 @@ fn location_report(
             single = Some(metrics);
         }
     }
-    let metrics = match (beacons.len(), single, merged) {
-        (1, Some(metrics), _) => metrics,
-        (_, _, Some(merged)) => merged.metrics(),
-        _ => return None,
+    let merged = merged?;
+    let metrics = match (beacons.len(), single) {
+        (1, Some(metrics)) => metrics,
+        _ => merged.metrics(),
     };
     let statistic_ms = metrics.statistic(config.statistic)?;
     let score_ms = config.score(&metrics)?;
     protocols.sort();
-    Some(LocationReport {
+    let report = LocationReport {
         city: key.city.clone(),
         country: key.country.clone(),
         rank: 0,
@@ -356,7 +419,8 @@ fn location_report(
         rtt_ms: metrics.rtt,
         beacons: reports,
         carried_over: None,
-    })
+    };
+    Some((report, merged))
 }
 
 fn unreachable_location(key: &LocationKey, beacons: &[&BeaconMeasurement]) -> UnreachableLocation {

@@ -631,7 +631,11 @@ fn a_held_target_waits_for_its_controller_and_extends_aligned() {
     let b = m.poll_transmit(t0 + ms(10)).unwrap();
     echo(&mut m, t0 + ms(13), 1, &b);
     assert!(done(&drain(&mut m)).is_empty(), "held with its two samples");
-    assert_eq!(m.poll_transmit(t0 + ms(20)), None, "idle: nothing more to send");
+    assert_eq!(
+        m.poll_transmit(t0 + ms(20)),
+        None,
+        "idle: nothing more to send"
+    );
     assert!(!m.is_finished());
     // Two more samples, not before 35 ms (the interval alone would allow 20 ms).
     m.extend_target(t0 + ms(20), TargetId(1), 2, Some(t0 + ms(35)));
@@ -641,7 +645,10 @@ fn a_held_target_waits_for_its_controller_and_extends_aligned() {
     echo(&mut m, t0 + ms(38), 1, &c);
     let d = m.poll_transmit(t0 + ms(45)).unwrap();
     echo(&mut m, t0 + ms(48), 1, &d);
-    assert!(done(&drain(&mut m)).is_empty(), "still held with four samples");
+    assert!(
+        done(&drain(&mut m)).is_empty(),
+        "still held with four samples"
+    );
     m.release_target(t0 + ms(50), TargetId(1));
     let s = done(&drain(&mut m));
     assert_eq!(s.len(), 1);
@@ -666,10 +673,7 @@ fn a_held_target_without_a_sample_still_ends() {
         now += ms(5);
     }
     let s = done(&drain(&mut m));
-    assert_eq!(
-        s[0].status,
-        TargetStatus::Unreachable(Unreachable::NoReply)
-    );
+    assert_eq!(s[0].status, TargetStatus::Unreachable(Unreachable::NoReply));
 }
 
 #[test]

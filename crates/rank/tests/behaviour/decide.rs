@@ -233,24 +233,20 @@ fn the_live_score_is_the_ranking_score() {
 
 #[test]
 fn loss_counts_live_as_it_counts_in_the_ranking() {
-    // Same samples; B lost two probes and was late once: the live leader is A, as in the
-    // final ranking (the engine's counts reach both alike).
-    let mut a = live("A", &[20.0, 20.0, 20.0]);
-    let mut b = live("B", &[19.0, 19.0, 19.0]);
-    b.stats.counts_mut().sent += 3;
-    b.stats.counts_mut().lost += 2;
-    b.stats.counts_mut().late += 1;
+    // B lost 25 probes and was late 5 times for its 10 samples: significant, so the live
+    // leader is A, as in the final ranking (the engine's counts reach both alike).
+    let mut a = live("A", &[20.0; 10]);
+    let mut b = live("B", &[19.0; 10]);
+    b.stats.counts_mut().sent += 30;
+    b.stats.counts_mut().lost += 25;
+    b.stats.counts_mut().late += 5;
     a.finished = true;
     b.finished = true;
     let config = RankConfig::default();
     let d = decide(&[a.clone(), b.clone()], &config, 3);
-    let mut mb = beacon("B", "X", "b", &[19.0, 19.0, 19.0]);
+    let mut mb = beacon("B", "X", "b", &[19.0; 10]);
     mb.counts = b.stats.counts();
-    let r = rank(
-        &[beacon("A", "X", "a", &[20.0, 20.0, 20.0]), mb],
-        &config,
-        None,
-    );
+    let r = rank(&[beacon("A", "X", "a", &[20.0; 10]), mb], &config, None);
     assert_eq!(d.leader, Some(r.best().unwrap().key()));
     assert_eq!(d.leader, Some(key("A", "X")));
 }

@@ -109,11 +109,15 @@ proptest! {
         if let (Some(first), Some(second)) = (r.locations.first(), r.locations.get(1)) {
             if strictly_before(first, second) {
                 prop_assert!(!first.sticky);
-            } else {
-                // Only stickiness may put a worse location first, and only inside the band.
-                prop_assert!(first.sticky);
+            } else if first.sticky {
+                // Stickiness may put a worse location first, only inside the band.
                 prop_assert_eq!(Some(first.key()), previous.clone());
                 prop_assert!(within_band(first.score_ms, second.score_ms, config.tie_factor, config.tie_margin_ms));
+            } else {
+                // Or the best statistic, ahead once only significant penalties count.
+                prop_assert!(r.locations.iter().all(|l| l.statistic_ms >= first.statistic_ms));
+                prop_assert!(first.statistic_ms < second.statistic_ms || first.score_ms <= second.score_ms);
+                prop_assert!(r.decided_by.is_some());
             }
         }
         prop_assert!(r.locations.iter().skip(1).all(|l| !l.sticky));

@@ -146,21 +146,39 @@ fn a_location_with_nothing_sent_is_unreachable() {
 #[test]
 fn payload_carries_the_statistic_rounded_not_the_score() {
     let mut lossy = beacon("Chicago", "United States", "c", &[12.344, 12.344, 12.346]);
-    lossy.counts.sent = 4;
-    lossy.counts.lost = 1;
-    let input = [lossy, beacon("Dallas", "United States", "d", &[30.126])];
+    lossy.counts.sent = 12;
+    lossy.counts.lost = 9;
+    let input = [lossy, beacon("Dallas", "United States", "d", &[30.126; 10])];
     let raw_loss = {
         let mut c = RankConfig::default();
         c.loss_prior_probes = 0.0;
         c
     };
     let r = rank(&input, &raw_loss, None);
-    // Chicago's score is 12.344 + 25 + 0.5 * 0.001 > Dallas's 30.126.
+    // Chicago's score is 12.344 + 75 + 0.5 * 0.001 > Dallas's 30.126, and its loss (9 of 12
+    // against none of 10) is significant, so it counts.
     assert_eq!(cities(&r.locations), ["Dallas", "Chicago"]);
+    assert_eq!(r.decided_by, Some(edgegap_rank::DecidingTerm::Loss));
     assert_eq!(
         r.payload("latencies"),
         json!({"latencies": {"Chicago": 12.34, "Dallas": 30.13}})
     );
+}
+
+#[test]
+fn a_loss_difference_that_may_be_chance_does_not_decide() {
+    // One lost probe of four is not significantly worse than none of one: the median decides.
+    let mut unlucky = beacon("Chicago", "United States", "c", &[12.344, 12.344, 12.346]);
+    unlucky.counts.sent = 4;
+    unlucky.counts.lost = 1;
+    let input = [unlucky, beacon("Dallas", "United States", "d", &[12.9])];
+    let r = rank(&input, &RankConfig::default(), None);
+    assert!(
+        r.locations[0].score_ms > r.locations[1].score_ms,
+        "the plain score would flip it"
+    );
+    assert_eq!(cities(&r.locations), ["Chicago", "Dallas"]);
+    assert_eq!(r.decided_by, Some(edgegap_rank::DecidingTerm::Statistic));
 }
 
 #[test]
