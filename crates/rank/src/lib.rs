@@ -23,6 +23,7 @@
 //!
 //! This crate knows nothing about sockets, HTTP or how the samples were taken.
 
+mod confidence;
 mod config;
 mod decide;
 mod error;
@@ -33,6 +34,7 @@ mod ranking;
 mod report;
 pub mod significance;
 
+pub use confidence::{Confidence, Verdict};
 pub use config::{RankConfig, within_band};
 pub use decide::{Decision, DecisionAt, LiveLocation, decide, decide_at, optimistic_ms};
 pub use error::RankError;

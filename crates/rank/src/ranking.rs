@@ -7,6 +7,7 @@ use edgegap_core::{Metrics, ProbeCounts, Protocol, RttSummary, Stats, Unreachabl
 use serde::{Deserialize, Serialize};
 
 use crate::payload::build_payload;
+use crate::significance::{Interval, median_interval};
 use crate::{BeaconMeasurement, DecidingTerm, LocationKey, RankConfig, ahead, compare};
 
 /// One beacon of a reachable location, in the report.
@@ -96,6 +97,11 @@ pub struct LocationReport {
     /// this run; `null` when measured now.
     #[serde(default)]
     pub carried_over: Option<CarriedOver>,
+    /// The distribution-free interval of the ranked statistic (order statistics, see
+    /// [`crate::significance`]) at [`RankConfig::confidence`], with its coverage; `null` for
+    /// statistics without one (mean, trimmed mean, min).
+    #[serde(default)]
+    pub interval_ms: Option<Interval>,
 }
 
 impl LocationReport {
@@ -348,6 +354,18 @@ fn deciding_term(
     })
 }
 
+/// The interval of the ranked statistic, for the median.
+fn statistic_interval(stats: &Stats, config: &RankConfig) -> Option<Interval> {
+    if config.statistic != edgegap_core::Statistic::Median {
+        return None;
+    }
+    let samples = stats.samples();
+    let n = usize::try_from(samples.len()).ok()?;
+    median_interval(n, config.confidence, |k| {
+        samples.kth(k).map(|d| d.as_secs_f64() * 1000.0)
+    })
+}
+
 /// The plain order: score, then (city, country).
 fn order(a: &LocationReport, b: &LocationReport) -> Ordering {
     a.score_ms
@@ -419,6 +437,7 @@ fn location_report(
         rtt_ms: metrics.rtt,
         beacons: reports,
         carried_over: None,
+        interval_ms: statistic_interval(&merged, config),
     };
     Some((report, merged))
 }

@@ -1,21 +1,22 @@
 //! The report: the JSON document the CLI prints with `--json` (and the C ABI returns), saved as
 //! the cache of the last run so that the next run can re-probe the previous best first.
 //!
-//! # The JSON report, field by field (`schema_version` 2)
+//! # The JSON report, field by field (`schema_version` 3)
 //!
 //! Top level:
 //!
 //! | field | meaning |
 //! |---|---|
-//! | `schema_version` | `2`. Version 1 (no such field) lacked `cancelled`, `code`, `codes`, `protocols` and `carried_over`; it still loads. |
+//! | `schema_version` | `3`. Version 2 lacked `confidence`, `interval_ms` and `config.confidence`; version 1 (no such field) also lacked `cancelled`, `code`, `codes`, `protocols` and `carried_over`; both still load. |
 //! | `locations` | reachable locations within `max_latency_ms`, best first (`rank` 1, 2, ...) |
 //! | `unreachable` | locations none of whose beacons produced a sample: codes and reasons, never a number |
 //! | `excluded` | reachable locations whose statistic exceeds `max_latency_ms` |
 //! | `payload` | the matchmaker ticket attribute `{"<attribute>": {"<City>": ms}}`: every location of `locations`, measured or carried over, with its `statistic_ms` rounded to 2 decimals |
 //! | `duration_ms` | how long the run took |
 //! | `decision_ms` | when the best location became known, from the start; `null` when it never did early |
+//! | `confidence` | how sure the choice is, best against runner-up: `verdict` (`separated`: the runner-up is behind at `level`; `near_tie`: the two are inside the near-tie band of each other at `level`; `budget_exhausted`: sampling ended before they could be told apart; `single`: one reachable location), `level`, `runner_up` (city), `margin_ms` (median of the paired differences runner-up − best, or the difference of the statistics when not paired), `interval_ms` `{low_ms, high_ms, coverage}` of that difference, `pairs` (probes paired within 5 ms; 0 = compared by the two locations' own intervals), `decided_by` (`statistic`, `loss` or `jitter`: the term that put the best first; a loss or jitter difference decides only when significant at `level`) |
 //! | `generated_at_unix_ms` | wall-clock time the report was made (only for the cache's time to live) |
-//! | `config` | the ranking settings used: `statistic` (the figure that ranks, shown and sent), `loss_penalty_ms`, `loss_prior_probes`, `jitter_weight`, `tie_factor`, `tie_margin_ms`, `max_latency_ms`, `attribute` |
+//! | `config` | the ranking settings used: `statistic` (the figure that ranks, shown and sent), `loss_penalty_ms`, `loss_prior_probes`, `jitter_weight`, `tie_factor`, `tie_margin_ms`, `max_latency_ms`, `attribute`, `confidence` (the level of every interval and test) |
 //!
 //! A location (in `locations` and `excluded`):
 //!
@@ -23,7 +24,8 @@
 //! |---|---|
 //! | `city`, `country` | as the beacon list spells them; `city` is the payload key |
 //! | `rank` | 1 = best; excluded locations continue the numbering |
-//! | `score_ms` | what orders the locations: `statistic_ms` + `loss_penalty_ms` × scored loss + `jitter_weight` × jitter |
+//! | `score_ms` | what orders the locations: `statistic_ms` + `loss_penalty_ms` × scored loss + `jitter_weight` × jitter; the location with the best statistic goes first when it is ahead of the best score with only significant loss and jitter differences counted (see [`crate::judge`]) |
+//! | `interval_ms` | `{low_ms, high_ms, coverage}`: the distribution-free interval of the median (order statistics) at `config.confidence`, with its exact coverage (lower than the level with fewer than 6 samples); `null` for other statistics |
 //! | `statistic_ms` | the configured statistic (`config.statistic`): what the table shows and the payload carries |
 //! | `sticky` | the previous run's best, kept first inside the near-tie band |
 //! | `protocol` | the transport of the samples when the beacons agree, else `null`; `protocols` lists each |
@@ -49,10 +51,12 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::{LocationReport, RankConfig, RankError, Ranking, UnreachableLocation, within_band};
+use crate::{
+    Confidence, LocationReport, RankConfig, RankError, Ranking, UnreachableLocation, within_band,
+};
 
 /// The version of the JSON report this library writes (see the module documentation).
-pub const REPORT_SCHEMA_VERSION: u32 = 2;
+pub const REPORT_SCHEMA_VERSION: u32 = 3;
 
 fn version_one() -> u32 {
     1
@@ -86,6 +90,10 @@ pub struct Report {
     /// The ranking settings the report was made with.
     #[serde(default)]
     pub config: Option<RankConfig>,
+    /// How sure the choice of the best location is (`null` without a reachable location,
+    /// and in reports older than schema 3).
+    #[serde(default)]
+    pub confidence: Option<Confidence>,
 }
 
 impl Report {
@@ -108,6 +116,15 @@ impl Report {
         now: SystemTime,
     ) -> Report {
         let payload = ranking.payload(&config.attribute);
+        let confidence = ranking.locations.first().map(|best| {
+            Confidence::assess(
+                best,
+                ranking.locations.get(1),
+                &[],
+                ranking.decided_by,
+                config,
+            )
+        });
         Report {
             schema_version: REPORT_SCHEMA_VERSION,
             locations: ranking.locations,
@@ -118,6 +135,23 @@ impl Report {
             decision_ms: decision.map(|d| d.as_secs_f64() * 1000.0),
             generated_at_unix_ms: unix_ms(now),
             config: Some(config.clone()),
+            confidence,
+        }
+    }
+
+    /// States the confidence again from paired differences `runner-up − best` (in
+    /// milliseconds) of probes sent side by side, which cancel the noise the two share.
+    pub fn assess_paired(&mut self, differences: &[f64]) {
+        let config = self.config.clone().unwrap_or_default();
+        let decided_by = self.confidence.as_ref().and_then(|c| c.decided_by);
+        if let Some(best) = self.locations.first() {
+            self.confidence = Some(Confidence::assess(
+                best,
+                self.locations.get(1),
+                differences,
+                decided_by,
+                &config,
+            ));
         }
     }
 

@@ -67,9 +67,22 @@ fn json_field_names_are_the_documented_ones() {
             "payload",
             "duration_ms",
             "decision_ms",
+            "confidence",
         ],
     );
-    assert_eq!(v["schema_version"], 2);
+    assert_eq!(v["schema_version"], 3);
+    has_all(
+        &v["confidence"],
+        &[
+            "verdict",
+            "level",
+            "runner_up",
+            "margin_ms",
+            "interval_ms",
+            "pairs",
+            "decided_by",
+        ],
+    );
     assert_eq!(v["duration_ms"].as_f64(), Some(420.0));
     assert_eq!(v["decision_ms"].as_f64(), Some(180.5));
     assert_eq!(v["generated_at_unix_ms"].as_u64(), Some(1_700_000_000_000));
@@ -95,6 +108,7 @@ fn json_field_names_are_the_documented_ones() {
             "rtt_ms",
             "beacons",
             "carried_over",
+            "interval_ms",
         ],
     );
     assert_eq!(chicago["city"], "Chicago");

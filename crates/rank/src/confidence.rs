@@ -1,0 +1,183 @@
+//! How sure the choice is: the best location against the runner-up, stated in the report.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::significance::{Interval, median_interval, sorted_median};
+use crate::{DecidingTerm, LocationReport, RankConfig};
+
+/// How the choice of the best location stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Verdict {
+    /// The runner-up is behind at the stated level: its difference's interval excludes zero.
+    Separated,
+    /// The two are within the near-tie band of each other at the stated level: either is a
+    /// good choice, and the sticky rule keeps the previous one.
+    NearTie,
+    /// Sampling ended (the probe budget or the deadline) before the two could be told apart.
+    BudgetExhausted,
+    /// Only one location is reachable: there is nothing to compare.
+    Single,
+}
+
+impl Verdict {
+    /// The name used in the JSON report.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Separated => "separated",
+            Verdict::NearTie => "near_tie",
+            Verdict::BudgetExhausted => "budget_exhausted",
+            Verdict::Single => "single",
+        }
+    }
+}
+
+/// The report's statement of how sure the choice of the best location is.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct Confidence {
+    /// How the choice stands.
+    pub verdict: Verdict,
+    /// The level the comparison was made at ([`RankConfig::confidence`]).
+    pub level: f64,
+    /// The second location's city (`null` when there is none).
+    pub runner_up: Option<String>,
+    /// How far behind the runner-up is, in milliseconds: the median of the paired
+    /// differences, or the difference of the statistics when the two were not measured
+    /// side by side (negative when a significant loss or jitter difference put the first
+    /// location ahead despite a worse statistic).
+    pub margin_ms: Option<f64>,
+    /// The distribution-free interval of that difference, with its coverage.
+    pub interval_ms: Option<Interval>,
+    /// How many paired probes the comparison used (0: compared by the two locations' own
+    /// intervals).
+    pub pairs: u32,
+    /// Which term of the score decided between the two.
+    pub decided_by: Option<DecidingTerm>,
+}
+
+impl Confidence {
+    /// Assesses the choice of `best` over `runner_up`. `differences` are the paired
+    /// differences `runner_up − best` in milliseconds, when the two were probed side by side;
+    /// without them the two locations' own intervals are compared.
+    pub fn assess(
+        best: &LocationReport,
+        runner_up: Option<&LocationReport>,
+        differences: &[f64],
+        decided_by: Option<DecidingTerm>,
+        config: &RankConfig,
+    ) -> Confidence {
+        let level = config.confidence;
+        let Some(second) = runner_up else {
+            return Confidence {
+                verdict: Verdict::Single,
+                level,
+                runner_up: None,
+                margin_ms: None,
+                interval_ms: None,
+                pairs: 0,
+                decided_by: None,
+            };
+        };
+        let band = (best.score_ms * (config.tie_factor - 1.0))
+            .min(config.tie_margin_ms)
+            .max(0.0);
+        let mut sorted = differences.to_vec();
+        sorted.sort_by(f64::total_cmp);
+        let paired = median_interval(sorted.len(), level, |k| sorted.get(k - 1).copied())
+            .filter(|i| i.coverage >= level);
+        let (margin_ms, interval_ms, pairs) = match paired {
+            Some(interval) => (
+                sorted_median(&sorted),
+                Some(interval),
+                u32::try_from(sorted.len()).unwrap_or(u32::MAX),
+            ),
+            None => {
+                let difference = match (second.interval_ms, best.interval_ms) {
+                    (Some(s), Some(b)) => Some(Interval {
+                        low_ms: s.low_ms - b.high_ms,
+                        high_ms: s.high_ms - b.low_ms,
+                        // Both hold with their coverage, independently.
+                        coverage: s.coverage * b.coverage,
+                    }),
+                    _ => None,
+                };
+                (Some(second.statistic_ms - best.statistic_ms), difference, 0)
+            }
+        };
+        let significant_penalty =
+            matches!(decided_by, Some(DecidingTerm::Loss | DecidingTerm::Jitter));
+        let verdict = match interval_ms {
+            _ if significant_penalty => Verdict::Separated,
+            Some(i) if i.above_zero() => Verdict::Separated,
+            Some(i) if i.low_ms >= -band && i.high_ms <= band => Verdict::NearTie,
+            _ => Verdict::BudgetExhausted,
+        };
+        Confidence {
+            verdict,
+            level,
+            runner_up: Some(second.city.clone()),
+            margin_ms,
+            interval_ms,
+            pairs,
+            decided_by,
+        }
+    }
+
+    /// One line for people: "Frankfurt, ahead of Amsterdam by 7.8 ms, 95 % confident, after
+    /// 410 ms".
+    pub fn describe(&self, best: &str, decision_ms: Option<f64>) -> String {
+        Sentence {
+            confidence: self,
+            best,
+            decision_ms,
+        }
+        .to_string()
+    }
+}
+
+struct Sentence<'a> {
+    confidence: &'a Confidence,
+    best: &'a str,
+    decision_ms: Option<f64>,
+}
+
+impl fmt::Display for Sentence<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let c = self.confidence;
+        let percent = c.level * 100.0;
+        let second = c.runner_up.as_deref().unwrap_or("");
+        let margin = c.margin_ms.unwrap_or(0.0);
+        write!(f, "{}", self.best)?;
+        match c.verdict {
+            Verdict::Single => write!(f, ", the only reachable location")?,
+            Verdict::Separated => match c.decided_by {
+                Some(DecidingTerm::Loss) => {
+                    write!(f, ", ahead of {second} on loss, {percent:.0} % confident")?;
+                }
+                Some(DecidingTerm::Jitter) => {
+                    write!(f, ", ahead of {second} on jitter, {percent:.0} % confident")?;
+                }
+                _ => write!(
+                    f,
+                    ", ahead of {second} by {margin:.1} ms, {percent:.0} % confident"
+                )?,
+            },
+            Verdict::NearTie => write!(
+                f,
+                ", a near tie with {second} ({margin:+.1} ms), {percent:.0} % confident"
+            )?,
+            Verdict::BudgetExhausted => write!(
+                f,
+                ", ahead of {second} by {margin:.1} ms, not {percent:.0} % confident (probe budget reached)"
+            )?,
+        }
+        if let Some(ms) = self.decision_ms {
+            write!(f, ", after {ms:.0} ms")?;
+        }
+        Ok(())
+    }
+}
