@@ -200,8 +200,10 @@ impl RunControl {
         });
     }
 
-    /// Lets a target held by [`EngineConfig::hold_complete`] end (with status `Complete`)
-    /// once it has nothing more to do.
+    /// Releases a target: it sends nothing more and ends once its probes in flight are
+    /// answered or lost (none is cancelled), with status `Complete` when it has a sample. This
+    /// is how a controller ends a target it held ([`EngineConfig::hold_complete`]) or
+    /// extended.
     pub fn release_target(&self, id: TargetId) {
         let _ = self.commands.send(Command::Release(id));
     }

@@ -739,8 +739,9 @@ impl Machine {
         self.requeue(index);
     }
 
-    /// Lets a held target (see [`EngineConfig::hold_complete`]) end once it has nothing
-    /// more to do; at once if it is idle.
+    /// Releases a target: it sends nothing more and ends once its probes in flight settle
+    /// (at once when none is), whatever it still wanted; a held target (see
+    /// [`EngineConfig::hold_complete`]) is let go.
     pub(crate) fn release_target(&mut self, now: Instant, id: TargetId) {
         let Some(index) = self.index_of(id) else {
             return;

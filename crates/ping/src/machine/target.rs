@@ -82,7 +82,8 @@ pub(crate) struct Target {
     /// Samples (and budget) added to `count` by the run's controller
     /// ([`crate::RunControl::extend_target`]).
     pub(crate) extra: u32,
-    /// Whether the controller released it (see [`EngineConfig::hold_complete`]).
+    /// Whether the controller released it: it sends nothing more and ends once its probes in
+    /// flight settle.
     pub(crate) released: bool,
 }
 
@@ -130,6 +131,7 @@ impl Target {
     pub(crate) fn wants_to_send(&self, config: &EngineConfig) -> bool {
         self.phase == Phase::Active
             && self.channel.is_some()
+            && !self.released
             && self.in_flight + self.counts.received < self.wanted(config)
             && self.sent() < self.budget(config)
     }
@@ -148,12 +150,14 @@ impl Target {
     /// The status this target ends with when it has nothing more to do, if it has.
     /// With [`EngineConfig::hold_complete`], a target with samples that has nothing more to
     /// do waits, idle, for the controller to extend or release it.
+    /// A released target sends nothing more and ends once its probes in flight settle.
     pub(crate) fn natural_end(&self, config: &EngineConfig) -> Option<TargetStatus> {
         let held = config.hold_complete && !self.released;
         if self.counts.received >= self.wanted(config) {
             return (!held).then_some(TargetStatus::Complete);
         }
-        if self.in_flight > 0 || self.sent() < self.budget(config) {
+        let exhausted = self.sent() >= self.budget(config) || self.released;
+        if self.in_flight > 0 || !exhausted {
             return None;
         }
         Some(if self.counts.received > 0 {
