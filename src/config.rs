@@ -27,6 +27,14 @@ pub struct ProbeConfig {
     /// (default 3), so every reachable location still gets a median that one outlier cannot
     /// move, and a jitter figure.
     pub early_decision_min_samples: u32,
+    /// With `early_decision`, keep probing the locations still close to the leader, side by
+    /// side with it, until each is behind it or in a near tie at `rank.confidence`, or out of
+    /// budget (default on; see the crate's `adaptive` module docs). Off: every location gets
+    /// `engine.count` samples, as before.
+    pub adaptive: bool,
+    /// With `adaptive`, the most probes a location may send (default 30): the budget that
+    /// bounds the time a close call may take (about `max_probes × engine.interval`).
+    pub max_probes: u32,
     /// A saved report to read before the run (sticky choice, fast re-probe) and write after it.
     pub cache_file: Option<PathBuf>,
     /// How long saved figures may be reused: a fast re-probe happens only while every
@@ -51,6 +59,8 @@ impl Default for ProbeConfig {
             protocol: ProtocolChoice::Auto,
             early_decision: true,
             early_decision_min_samples: 3,
+            adaptive: true,
+            max_probes: 30,
             cache_file: None,
             cache_ttl: Duration::from_secs(600),
             cache_reprobe_top: 3,
@@ -84,6 +94,16 @@ impl ProbeConfig {
             field: "rank",
             reason: e.to_string(),
         })?;
+        if self.adaptive && !(1..=edgegap_ping::config::MAX_PROBES).contains(&self.max_probes) {
+            return Err(ConfigError {
+                field: "max_probes",
+                reason: format!(
+                    "must be 1..={}, got {}",
+                    edgegap_ping::config::MAX_PROBES,
+                    self.max_probes
+                ),
+            });
+        }
         if !(self.degrade_factor.is_finite() && self.degrade_factor >= 1.0) {
             return Err(ConfigError {
                 field: "degrade_factor",

@@ -23,6 +23,7 @@
 //!
 //! The crates below are re-exported for callers who need their details.
 
+mod adaptive;
 mod config;
 mod error;
 mod live;
@@ -41,7 +42,7 @@ pub use edgegap_api::{Beacon, LocationData, parse_beacon_list};
 pub use edgegap_ping as ping;
 pub use edgegap_ping::{EngineConfig, IpVersion};
 pub use edgegap_rank as rank;
-pub use edgegap_rank::{LocationReport, RankConfig, Report};
+pub use edgegap_rank::{Confidence, DecidingTerm, LocationReport, RankConfig, Report, Verdict};
 
 /// The shared vocabulary: one type per idea from beacon to payload.
 pub use edgegap_core as core;

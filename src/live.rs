@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 use edgegap_ping::{Event, Seq, TargetId};
 use edgegap_rank::{LiveLocation, LocationKey, RankConfig, Stats, decide_at};
 
+use crate::adaptive::{Standing, band_ms, standing};
 use crate::targets::{index_of, target_id};
 
 /// Below this many locations the decision is re-evaluated on every event; above it at most
@@ -40,14 +41,96 @@ pub(crate) struct Thresholds {
     pub min_samples: usize,
 }
 
+/// The adaptive sampling settings of a run (see [`crate::adaptive`]); `None` in
+/// [`LiveRun::new`] for a fixed number of probes.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Sampling {
+    /// Samples each target wants at first (the engine's `count`).
+    pub count: u32,
+    /// The engine's replacement budget for lost probes.
+    pub extra_probes: u32,
+    /// Most probes a location may send.
+    pub max_probes: u32,
+    /// The engine's per-target interval, to align the contenders' next probes.
+    pub interval: Duration,
+}
+
+/// What a beacon saw beyond its engine summary.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct BeaconTrace {
+    /// Its samples as `(send µs from the job's start, rtt ms)`: the report's pairs.
+    pub samples: Vec<(u64, f64)>,
+    /// Runs of consecutive lost or late probes, in send order.
+    pub loss_events: u32,
+}
+
+/// What the run's controller should tell the engine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Action {
+    /// Stop the target now (its location cannot win).
+    Stop(TargetId),
+    /// Ask `more` samples, the next probe no earlier than `not_before`.
+    Extend {
+        id: TargetId,
+        more: u32,
+        not_before: Option<Instant>,
+    },
+    /// No more probes; end once those in flight settle.
+    Release(TargetId),
+}
+
+/// Samples asked at a time of a contender: enough that one is always waiting to be sent, so
+/// the engine keeps its interval whatever the round-trip time.
+const EXTEND_BY: u32 = 2;
+
 #[derive(Debug, Default)]
 struct TargetLive {
     stats: Stats,
     outstanding: Vec<(Seq, Instant)>,
     done: bool,
     stop_requested: bool,
+    released: bool,
+    /// Samples asked of the engine so far (`count` plus the extensions).
+    wanted: u32,
+    /// When its last probe was sent.
+    last_sent: Option<Instant>,
+    /// Its samples as `(send instant in µs from the run's start, rtt in ms)`, in arrival
+    /// order: the pairs of the adaptive comparison and the report's confidence.
+    trace: Vec<(u64, f64)>,
+    /// Its probes in send order, and whether each was lost or late: loss events are runs of
+    /// those (see `edgegap_rank::Stats::loss_events`).
+    sent_seqs: Vec<(Seq, bool)>,
+    loss_events: u32,
     /// The location (position in `LiveRun::live`) the target belongs to.
     location: usize,
+}
+
+impl TargetLive {
+    /// Marks the probe `seq` lost or late: a new loss event unless it joins a run of them
+    /// (in send order, whatever order the losses are learnt in).
+    fn mark_lossy(&mut self, seq: Seq) {
+        let Some(i) = self.sent_seqs.iter().rposition(|(s, _)| *s == seq) else {
+            return;
+        };
+        if self.sent_seqs[i].1 {
+            return;
+        }
+        self.sent_seqs[i].1 = true;
+        let before = i > 0 && self.sent_seqs[i - 1].1;
+        let after = self.sent_seqs.get(i + 1).is_some_and(|(_, lossy)| *lossy);
+        self.loss_events =
+            (self.loss_events + 1).saturating_sub(u32::from(before) + u32::from(after));
+        self.stats.set_loss_events(self.loss_events);
+    }
+
+    /// Whether it has nothing in flight and wants nothing more from the engine.
+    fn idle(&self, sampling: &Sampling) -> bool {
+        let received = self.stats.counts().received;
+        let sent = self.stats.counts().sent;
+        self.outstanding.is_empty()
+            && (received >= self.wanted
+                || sent >= self.wanted.saturating_add(sampling.extra_probes))
+    }
 }
 
 /// Live state of one run.
@@ -64,16 +147,31 @@ pub(crate) struct LiveRun {
     is_dirty: Vec<bool>,
     decided_at: Option<Duration>,
     last_eval: Option<Instant>,
+    /// Adaptive sampling, when on.
+    sampling: Option<Sampling>,
+    /// Whether each location's probes were aligned with the leader's yet.
+    aligned: Vec<bool>,
 }
 
 impl LiveRun {
     /// A run over the beacons `members` (beacon index and its location) of a list of
     /// `beacons` beacons.
-    pub(crate) fn new(beacons: usize, members: &[(usize, LocationKey)], start: Instant) -> Self {
+    pub(crate) fn new(
+        beacons: usize,
+        members: &[(usize, LocationKey)],
+        start: Instant,
+        sampling: Option<Sampling>,
+    ) -> Self {
         let mut slots: HashMap<&LocationKey, usize> = HashMap::new();
         let mut live: Vec<LiveLocation> = Vec::new();
         let mut groups: Vec<Vec<usize>> = Vec::new();
-        let mut targets: Vec<TargetLive> = (0..beacons).map(|_| TargetLive::default()).collect();
+        let wanted = sampling.map_or(0, |s| s.count);
+        let mut targets: Vec<TargetLive> = (0..beacons)
+            .map(|_| TargetLive {
+                wanted,
+                ..TargetLive::default()
+            })
+            .collect();
         for (i, key) in members {
             let slot = *slots.entry(key).or_insert_with(|| {
                 live.push(LiveLocation::new(key.clone()));
@@ -95,7 +193,40 @@ impl LiveRun {
             is_dirty: vec![true; n],
             decided_at: None,
             last_eval: None,
+            sampling,
+            aligned: vec![false; n],
         }
+    }
+
+    /// Takes what each beacon that sent a probe saw beyond its summary: its samples as
+    /// `(send µs, rtt ms)`, with `offset_us` added to the send instants (from this run's
+    /// start to the job's), and its loss events, by beacon index.
+    pub(crate) fn take_traces(&mut self, offset_us: u64) -> Vec<(usize, BeaconTrace)> {
+        self.targets
+            .iter_mut()
+            .enumerate()
+            .filter(|(_, t)| !t.sent_seqs.is_empty())
+            .map(|(i, t)| {
+                let mut samples = std::mem::take(&mut t.trace);
+                for (at, _) in &mut samples {
+                    *at = at.saturating_add(offset_us);
+                }
+                let trace = BeaconTrace {
+                    samples,
+                    loss_events: t.loss_events,
+                };
+                (i, trace)
+            })
+            .collect()
+    }
+
+    fn location_trace(&self, location: usize) -> Vec<(u64, f64)> {
+        let mut out: Vec<(u64, f64)> = self.members[location]
+            .iter()
+            .flat_map(|&i| self.targets[i].trace.iter().copied())
+            .collect();
+        out.sort_by_key(|&(at, _)| at);
+        out
     }
 
     /// When the best location became known, measured from the start of the run.
@@ -111,9 +242,18 @@ impl LiveRun {
         match event {
             Event::Sent { seq, at, .. } => {
                 t.outstanding.push((*seq, *at));
+                t.sent_seqs.push((*seq, false));
+                t.last_sent = Some(*at);
                 t.stats.counts_mut().sent += 1;
             }
             Event::Received { seq, rtt, .. } => {
+                if let Some(&(_, at)) = t.outstanding.iter().find(|(s, _)| s == seq) {
+                    let us = at.saturating_duration_since(self.start).as_micros();
+                    t.trace.push((
+                        u64::try_from(us).unwrap_or(u64::MAX),
+                        rtt.as_secs_f64() * 1000.0,
+                    ));
+                }
                 t.outstanding.retain(|(s, _)| s != seq);
                 t.stats.record(*rtt);
                 t.stats.counts_mut().received += 1;
@@ -121,6 +261,7 @@ impl LiveRun {
             Event::Lost { seq, .. } => {
                 t.outstanding.retain(|(s, _)| s != seq);
                 t.stats.counts_mut().lost += 1;
+                t.mark_lossy(*seq);
             }
             Event::Late { .. } => {
                 let counts = t.stats.counts_mut();
@@ -146,16 +287,18 @@ impl LiveRun {
     }
 
     /// Re-evaluates the decision at `now` (on every call for small runs, at most every
-    /// [`EVAL_EVERY`] for large ones, or when `force`d at the end) and returns the targets
-    /// that should stop: those of locations that can no longer win, once they have
-    /// `min_samples` samples (every reachable location is still measured).
+    /// [`EVAL_EVERY`] for large ones, or when `force`d at the end) and returns what the
+    /// engine should do: stop the targets of locations that can no longer win, once they have
+    /// `min_samples` samples (every reachable location is still measured); with adaptive
+    /// sampling, also extend the leader and its open contenders and release the others
+    /// (see [`crate::adaptive`]).
     pub(crate) fn evaluate(
         &mut self,
         now: Instant,
         config: &RankConfig,
         thresholds: Thresholds,
         force: bool,
-    ) -> Vec<TargetId> {
+    ) -> Vec<Action> {
         let every = eval_every(self.live.len());
         let due = self.live.len() < EVAL_ALWAYS_BELOW
             || self
@@ -176,18 +319,128 @@ impl LiveRun {
         if decision.decided && self.decided_at.is_none() {
             self.decided_at = Some(now.duration_since(self.start));
         }
-        let mut stop = Vec::new();
+        let mut actions = Vec::new();
+        let mut hopeless = vec![false; self.live.len()];
         for &location in &decision.hopeless {
+            hopeless[location] = true;
             for &i in &self.members[location] {
                 let t = &mut self.targets[i];
                 let samples = usize::try_from(t.stats.samples().len()).unwrap_or(usize::MAX);
                 if !t.done && !t.stop_requested && samples >= thresholds.min_samples.max(1) {
                     t.stop_requested = true;
-                    stop.push(target_id(i));
+                    actions.push(Action::Stop(target_id(i)));
                 }
             }
         }
-        stop
+        if let Some(sampling) = self.sampling {
+            self.sample_adaptively(
+                now,
+                config,
+                sampling,
+                decision.leader,
+                &hopeless,
+                &mut actions,
+            );
+        }
+        actions
+    }
+
+    /// Extends the leader and its open contenders, releases every other held target.
+    fn sample_adaptively(
+        &mut self,
+        now: Instant,
+        config: &RankConfig,
+        sampling: Sampling,
+        leader: Option<usize>,
+        hopeless: &[bool],
+        actions: &mut Vec<Action>,
+    ) {
+        let mut in_play = vec![false; self.live.len()];
+        if let Some(leader) = leader.filter(|&l| self.has_budget(l, sampling)) {
+            let leader_trace = self.location_trace(leader);
+            let band = self.live[leader]
+                .score()
+                .map_or(0.0, |s| band_ms(s, config.tie_factor, config.tie_margin_ms));
+            for location in 0..self.live.len() {
+                if location == leader
+                    || hopeless[location]
+                    || self.live[location].unreachable
+                    || !self.can_probe(location)
+                    || !self.has_budget(location, sampling)
+                {
+                    continue;
+                }
+                let open = standing(
+                    &leader_trace,
+                    &self.location_trace(location),
+                    band,
+                    config.confidence,
+                ) == Standing::Open;
+                in_play[location] = open;
+                in_play[leader] |= open;
+            }
+        }
+        // Probes of locations joining the comparison leave with the next probes of those
+        // already in it (or the latest of theirs), so that the pairs share the last hop.
+        let align_at = (0..self.live.len())
+            .filter(|&l| in_play[l])
+            .flat_map(|l| self.members[l].iter())
+            .filter_map(|&i| self.targets[i].last_sent)
+            .max()
+            .map(|last| (last + sampling.interval).max(now));
+        for location in 0..self.live.len() {
+            let joining = in_play[location] && !self.aligned[location];
+            if joining {
+                self.aligned[location] = true;
+            }
+            for &i in &self.members[location] {
+                let t = &mut self.targets[i];
+                if t.done || t.released || t.stop_requested {
+                    continue;
+                }
+                if in_play[location] {
+                    // The engine sends while `in flight + received < wanted` and `sent <
+                    // wanted + extra_probes`: keep one probe waiting on both counts.
+                    let counts = t.stats.counts();
+                    let ahead =
+                        counts.received + u32::try_from(t.outstanding.len()).unwrap_or(u32::MAX);
+                    let starved = t.wanted <= ahead + 1
+                        || t.wanted.saturating_add(sampling.extra_probes) <= counts.sent + 1;
+                    let more = if starved { EXTEND_BY } else { 0 };
+                    if more > 0 || joining {
+                        t.wanted += more;
+                        actions.push(Action::Extend {
+                            id: target_id(i),
+                            more,
+                            not_before: if joining { align_at } else { None },
+                        });
+                    }
+                } else if leader.is_some() || t.idle(&sampling) {
+                    // Settled, out of budget, or (no leader yet) nothing more to do.
+                    t.released = true;
+                    actions.push(Action::Release(target_id(i)));
+                }
+            }
+        }
+    }
+
+    /// Whether a location has a target that can still send.
+    fn can_probe(&self, location: usize) -> bool {
+        self.members[location]
+            .iter()
+            .any(|&i| !self.targets[i].done && !self.targets[i].released)
+    }
+
+    /// Whether a location may still send: fewer than `max_probes` probes sent or asked.
+    fn has_budget(&self, location: usize, sampling: Sampling) -> bool {
+        let asked: u32 = self.members[location]
+            .iter()
+            .map(|&i| {
+                let t = &self.targets[i];
+                t.wanted.max(t.stats.counts().sent)
+            })
+            .sum();
+        asked < sampling.max_probes
     }
 
     /// Merges a location's targets again (after an event touched one of them) and re-scores it.
@@ -273,7 +526,7 @@ mod tests {
     #[test]
     fn a_losing_location_is_stopped_only_once_it_has_enough_samples() {
         let t0 = Instant::now();
-        let mut live = LiveRun::new(2, &[(0, key("Near")), (1, key("Far"))], t0);
+        let mut live = LiveRun::new(2, &[(0, key("Near")), (1, key("Far"))], t0, None);
         let config = RankConfig::default();
         for seq in 0..3 {
             probe(&mut live, t0, 0, seq, u64::from(seq) * 20, Some(10));
@@ -290,7 +543,7 @@ mod tests {
         );
         probe(&mut live, t0, 1, 11, 20, Some(101));
         let stop = live.evaluate(now, &config, THRESHOLDS, true);
-        assert_eq!(stop, [target_id(1)]);
+        assert_eq!(stop, [Action::Stop(target_id(1))]);
         assert!(
             live.evaluate(now, &config, THRESHOLDS, true).is_empty(),
             "asked once only"
@@ -306,6 +559,7 @@ mod tests {
             3,
             &[(0, key("Near")), (1, key("Split")), (2, key("Split"))],
             t0,
+            None,
         );
         let config = RankConfig::default();
         for seq in 0..3 {
@@ -320,8 +574,110 @@ mod tests {
         let later = t0 + Duration::from_millis(400);
         assert_eq!(
             live.evaluate(later, &config, THRESHOLDS, true),
-            [target_id(1)]
+            [Action::Stop(target_id(1))]
         );
         assert!(live.decided_at().is_some());
+    }
+
+    const SAMPLING: Sampling = Sampling {
+        count: 3,
+        extra_probes: 3,
+        max_probes: 20,
+        interval: Duration::from_millis(20),
+    };
+
+    #[test]
+    fn a_close_contender_is_probed_side_by_side_until_it_is_behind() {
+        let t0 = Instant::now();
+        let members = [(0, key("Near")), (1, key("Close")), (2, key("Far"))];
+        let mut live = LiveRun::new(3, &members, t0, Some(SAMPLING));
+        let config = RankConfig::default();
+        let mut seq = 0;
+        let mut round = |live: &mut LiveRun, at: u64| {
+            // Near 28 ms, Close 31 ms (inside the near-tie band of 28), Far 80 ms; Close's
+            // probe leaves 1 ms after Near's.
+            probe(live, t0, 0, seq, at, Some(28 + at % 2));
+            probe(live, t0, 1, seq + 1, at + 1, Some(31 + at % 2));
+            probe(live, t0, 2, seq + 2, at + 2, Some(80));
+            seq += 3;
+        };
+        for i in 0..3 {
+            round(&mut live, i * 20);
+        }
+        let now = t0 + Duration::from_millis(100);
+        let actions = live.evaluate(now, &config, THRESHOLDS, true);
+        assert!(actions.contains(&Action::Stop(target_id(2))), "{actions:?}");
+        let extended: Vec<_> = actions
+            .iter()
+            .filter_map(|a| match a {
+                Action::Extend { id, not_before, .. } => Some((*id, *not_before)),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            extended.len(),
+            2,
+            "the leader and its contender: {actions:?}"
+        );
+        // Both next probes leave together: after the latest probe of the two plus the interval.
+        let align = t0 + Duration::from_millis(41 + 20);
+        assert!(extended.iter().all(|(_, at)| *at == Some(align.max(now))));
+        assert!(
+            live.decided_at().is_none(),
+            "not decided while Close is open"
+        );
+        for i in 3..8 {
+            round(&mut live, i * 20);
+        }
+        let later = t0 + Duration::from_millis(200);
+        let actions = live.evaluate(later, &config, THRESHOLDS, true);
+        assert!(
+            actions.contains(&Action::Release(target_id(0))),
+            "{actions:?}"
+        );
+        assert!(
+            actions.contains(&Action::Release(target_id(1))),
+            "{actions:?}"
+        );
+    }
+
+    #[test]
+    fn without_a_leader_idle_targets_are_released() {
+        let t0 = Instant::now();
+        let mut live = LiveRun::new(1, &[(0, key("Lossy"))], t0, Some(SAMPLING));
+        let config = RankConfig::default();
+        // Two samples and four losses: the budget (3 + 3) is spent, no leader (3 samples).
+        for seq in 0..2 {
+            probe(&mut live, t0, 0, seq, u64::from(seq) * 20, Some(10));
+        }
+        for seq in 2..6 {
+            probe(&mut live, t0, 0, seq, u64::from(seq) * 20, None);
+            live.observe(&Event::Lost {
+                target: target_id(0),
+                seq: Seq(seq),
+                cause: edgegap_ping::LossCause::Timeout,
+            });
+        }
+        let actions = live.evaluate(t0 + Duration::from_millis(200), &config, THRESHOLDS, true);
+        assert_eq!(actions, [Action::Release(target_id(0))]);
+    }
+
+    #[test]
+    fn a_burst_of_losses_is_one_event_whatever_order_they_are_learnt_in() {
+        let mut t = TargetLive::default();
+        for seq in 0..8 {
+            t.sent_seqs.push((Seq(seq), false));
+        }
+        // Probes 1, 2, 3 lost (learnt 3, 1, 2), then 6 alone.
+        for seq in [3, 1] {
+            t.mark_lossy(Seq(seq));
+        }
+        assert_eq!(t.loss_events, 2, "two runs so far");
+        t.mark_lossy(Seq(2));
+        assert_eq!(t.loss_events, 1, "2 joins them");
+        t.mark_lossy(Seq(6));
+        t.mark_lossy(Seq(6));
+        assert_eq!(t.loss_events, 2);
+        assert_eq!(t.stats.loss_events(), 2);
     }
 }

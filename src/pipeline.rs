@@ -1,21 +1,24 @@
 //! The facade: beacons in, a ranked report out.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant, SystemTime};
 
 use edgegap_api::{Beacon, parse_beacon_list};
-use edgegap_ping::{Event, Protocol, ProtocolChoice, TargetSpec, TargetSummary, Unreachable};
+use edgegap_ping::{
+    Event, Protocol, ProtocolChoice, RunControl, TargetSpec, TargetSummary, Unreachable,
+};
 use edgegap_rank::{
     CarriedLocations, CarriedOver, LocationKey, Report, degraded, rank_with_carried, unix_ms,
 };
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+use crate::adaptive::differences;
 use crate::config::ProbeConfig;
 use crate::error::ProbeError;
-use crate::live::{LiveRun, Thresholds};
+use crate::live::{Action, BeaconTrace, LiveRun, Sampling, Thresholds};
 use crate::measure::measurement;
 use crate::progress::{Progress, ProgressCounters};
 use crate::targets::{index_of, location_key, target_for};
@@ -198,6 +201,8 @@ struct Job {
 struct BeaconResult {
     summary: TargetSummary,
     earlier: Vec<(Protocol, Unreachable)>,
+    /// Its samples with their send instants, and its loss events.
+    trace: BeaconTrace,
 }
 
 /// What the engine runs of a job measured, by beacon index.
@@ -322,16 +327,33 @@ impl Job {
             .beacons
             .iter()
             .map(|(&b, result)| {
-                measurement(&self.beacons[b], &result.summary, result.earlier.clone())
+                let mut m = measurement(&self.beacons[b], &result.summary, result.earlier.clone());
+                m.loss_events = Some(result.trace.loss_events);
+                m
             })
             .collect();
         let ranking = rank_with_carried(&measurements, carried, &self.config.rank, sticky);
-        Report::new(
+        let mut report = Report::new(
             ranking,
             &self.config.rank,
             started.elapsed(),
             measured.decided_at,
-        )
+        );
+        if let [best, second, ..] = report.locations.as_slice() {
+            let trace = |key: LocationKey| {
+                let mut out: Vec<(u64, f64)> = measured
+                    .beacons
+                    .iter()
+                    .filter(|(b, _)| location_key(&self.beacons[**b]) == key)
+                    .flat_map(|(_, r)| r.trace.samples.iter().copied())
+                    .collect();
+                out.sort_by_key(|&(at, _)| at);
+                out
+            };
+            let differences = differences(&trace(best.key()), &trace(second.key()));
+            report.assess_paired(&differences);
+        }
+        report
     }
 
     /// Measures the beacons at `indices` with the configured protocol; under `auto`, beacons
@@ -394,6 +416,7 @@ impl Job {
             let udp_why = slot.summary.unreachable().unwrap_or(Unreachable::NoReply);
             slot.earlier.push((Protocol::Udp, udp_why));
             slot.summary = tcp.summary;
+            slot.trace = tcp.trace;
         }
         if answered {
             // A beacon measured only now could be the best: the decision is this late.
@@ -423,11 +446,19 @@ impl Job {
         let counters = &self.counters;
         let mut engine = self.config.engine.clone();
         engine.deadline = deadline;
+        let sampling = (self.config.adaptive && self.config.early_decision).then_some(Sampling {
+            count: engine.count,
+            extra_probes: engine.extra_probes,
+            max_probes: self.config.max_probes,
+            interval: engine.interval,
+        });
+        // The controller decides when a target that has its samples ends.
+        engine.hold_complete = sampling.is_some();
 
         let run_start = Instant::now();
         let mut run = edgegap_ping::start(targets, engine)?;
         let control = run.control();
-        let mut live = LiveRun::new(self.beacons.len(), &members, run_start);
+        let mut live = LiveRun::new(self.beacons.len(), &members, run_start, sampling);
         let thresholds = Thresholds {
             leader_samples: self.config.engine.count as usize,
             min_samples: self.config.early_decision_min_samples as usize,
@@ -436,20 +467,28 @@ impl Job {
         if cancelled {
             control.cancel();
         }
+        // With adaptive sampling the decision is also looked at on a clock, not only on
+        // events: nothing the engine does (or does not do) can leave a held target waiting.
+        let mut tick = tokio::time::interval(TICK);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {
+                _ = tick.tick(), if sampling.is_some() => {
+                    let actions = live.evaluate(Instant::now(), &self.config.rank, thresholds, false);
+                    if self.config.early_decision {
+                        apply(&control, actions);
+                    }
+                }
                 event = run.events.recv() => {
                     let Some(event) = event else { break };
                     count(counters, &event);
                     live.observe(&event);
-                    let stop = live.evaluate(Instant::now(), &self.config.rank, thresholds, false);
+                    let actions = live.evaluate(Instant::now(), &self.config.rank, thresholds, false);
                     if live.decided_at().is_some() {
                         counters.decided.store(true, Ordering::Relaxed);
                     }
                     if self.config.early_decision {
-                        for id in stop {
-                            control.stop_target(id);
-                        }
+                        apply(&control, actions);
                     }
                 }
                 changed = self.cancel.changed(), if !cancelled => {
@@ -464,15 +503,21 @@ impl Job {
         live.evaluate(Instant::now(), &self.config.rank, thresholds, true);
         let summary = run.finish().await;
         let ended_early = summary.ended_early();
+        let offset_us =
+            u64::try_from(run_start.duration_since(started).as_micros()).unwrap_or(u64::MAX);
+        let mut traces: HashMap<usize, BeaconTrace> =
+            live.take_traces(offset_us).into_iter().collect();
         let beacons = summary
             .targets
             .into_iter()
             .map(|s| {
+                let index = index_of(s.id);
                 (
-                    index_of(s.id),
+                    index,
                     BeaconResult {
                         summary: s,
                         earlier: Vec::new(),
+                        trace: traces.remove(&index).unwrap_or_default(),
                     },
                 )
             })
@@ -527,6 +572,24 @@ fn carry_over(
     CarriedLocations {
         reachable,
         unreachable,
+    }
+}
+
+/// How often a run with adaptive sampling looks at its decision without an event.
+const TICK: Duration = Duration::from_millis(10);
+
+/// Tells the engine what the live decision asked.
+fn apply(control: &RunControl, actions: Vec<Action>) {
+    for action in actions {
+        match action {
+            Action::Stop(id) => control.stop_target(id),
+            Action::Extend {
+                id,
+                more,
+                not_before,
+            } => control.extend_target(id, more, not_before),
+            Action::Release(id) => control.release_target(id),
+        }
     }
 }
 

@@ -370,13 +370,18 @@ pub struct Stats {
     /// On the heap from the first difference on (most beacons of a large run have one sample).
     jitter: Option<Box<Samples>>,
     counts: ProbeCounts,
+    /// Runs of consecutive lost or late probes, when known (see [`Stats::loss_events`]).
+    loss_events: Option<u32>,
 }
 
 impl PartialEq for Stats {
     /// Equal when they hold the same samples (as a multiset), jitter accumulator and counts
     /// (which stream was recorded last does not matter).
     fn eq(&self, other: &Self) -> bool {
-        self.samples == other.samples && self.jitter == other.jitter && self.counts == other.counts
+        self.samples == other.samples
+            && self.jitter == other.jitter
+            && self.counts == other.counts
+            && self.loss_events == other.loss_events
     }
 }
 
@@ -415,6 +420,9 @@ impl Stats {
     /// difference is ever taken across the two streams. A sample recorded after a merge
     /// continues this stream (its difference is taken to this stream's last sample).
     pub fn merge(&mut self, other: &Stats) {
+        if self.loss_events.is_some() || other.loss_events.is_some() {
+            self.loss_events = Some(self.loss_events().saturating_add(other.loss_events()));
+        }
         self.samples.merge(&other.samples);
         if let Some(theirs) = &other.jitter {
             match &mut self.jitter {
@@ -423,6 +431,21 @@ impl Stats {
             }
         }
         self.counts.add(other.counts);
+    }
+
+    /// Loss *events*: runs of consecutive (in send order) lost or late probes of one beacon,
+    /// summed over beacons. Losses come in bursts (a Wi-Fi fade, a queue overflow): a burst
+    /// is one event, not many independent ones, and a test of whether two losses differ
+    /// counts events. Without a count set by [`Stats::set_loss_events`], every lost or late
+    /// probe is taken as its own event.
+    pub fn loss_events(&self) -> u32 {
+        self.loss_events
+            .unwrap_or_else(|| self.counts.lost_or_late())
+    }
+
+    /// Sets the number of loss events (see [`Stats::loss_events`]).
+    pub fn set_loss_events(&mut self, events: u32) {
+        self.loss_events = Some(events);
     }
 
     /// The probe counts.

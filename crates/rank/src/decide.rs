@@ -60,6 +60,12 @@ impl LiveLocation {
         self.scored = true;
     }
 
+    /// The score kept by the last [`LiveLocation::refresh`] (`None` before it, or without
+    /// samples).
+    pub fn score(&self) -> Option<f64> {
+        self.score.filter(|_| self.scored)
+    }
+
     fn current_score(&self, config: &RankConfig) -> Option<f64> {
         if self.scored {
             self.score

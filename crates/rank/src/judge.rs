@@ -7,7 +7,8 @@
 //! So the first place is judged on significant differences only: the locations are sorted
 //! by their full score, and then the location with the best statistic, when it is not first,
 //! is compared with the first with [`compare`], where a loss or jitter penalty counts only
-//! when the two differ in it significantly (Fisher's exact test on the losses, Mann–Whitney
+//! when the two differ in it significantly (Fisher's exact test on the loss events, a burst
+//! of consecutive losses counting once, see [`edgegap_core::Stats::loss_events`]; Mann–Whitney
 //! on the consecutive differences, at [`RankConfig::confidence`]). When it is ahead on that
 //! comparison it takes the first place. A location that really loses more, or really
 //! jitters more, still pays for it; one that was merely unlucky is compared on its
@@ -81,14 +82,10 @@ pub fn compare(a: &Stats, b: &Stats, config: &RankConfig) -> Option<(Judged, Jud
     );
     let ((la, ja), (lb, jb)) = (penalties(config, &ma), penalties(config, &mb));
     let alpha = 1.0 - config.confidence;
-    let (ca, cb) = (ma.counts, mb.counts);
-    let loss = la != lb
-        && fisher_exact(
-            ca.lost_or_late(),
-            ca.settled(),
-            cb.lost_or_late(),
-            cb.settled(),
-        ) < alpha;
+    // Bursts count once: each location's trials are its samples plus its loss events.
+    let (ea, eb) = (a.loss_events(), b.loss_events());
+    let (ra, rb) = (ma.counts.received, mb.counts.received);
+    let loss = la != lb && fisher_exact(ea, ra + ea, eb, rb + eb) < alpha;
     let jitter =
         ja != jb && mann_whitney(&jitter_sorted(a), &jitter_sorted(b)).is_some_and(|p| p < alpha);
     let judged = |statistic_ms, l, j| Judged {

@@ -54,6 +54,10 @@ pub struct BeaconMeasurement {
     /// Transports tried before `protocol` that produced no sample, and why (the TCP fallback
     /// after UDP, for example), in the order tried.
     pub earlier: Vec<(Protocol, Unreachable)>,
+    /// Runs of consecutive lost or late probes over `protocol`, in send order, when known
+    /// (see [`edgegap_core::Stats::loss_events`]); `None`: each lost or late probe counts as
+    /// its own event.
+    pub loss_events: Option<u32>,
 }
 
 impl BeaconMeasurement {
@@ -68,6 +72,7 @@ impl BeaconMeasurement {
             counts: ProbeCounts::default(),
             unreachable: None,
             earlier: Vec::new(),
+            loss_events: None,
         }
     }
 

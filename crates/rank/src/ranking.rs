@@ -387,7 +387,10 @@ fn location_report(
     let mut reports = Vec::with_capacity(beacons.len());
     let mut protocols: Vec<Protocol> = Vec::new();
     for b in beacons {
-        let stats = Stats::of(&b.rtts, b.counts);
+        let mut stats = Stats::of(&b.rtts, b.counts);
+        if let Some(events) = b.loss_events {
+            stats.set_loss_events(events);
+        }
         if stats.has_samples()
             && let Some(p) = b.protocol
             && !protocols.contains(&p)

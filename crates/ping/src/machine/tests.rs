@@ -669,12 +669,26 @@ fn a_released_target_sends_no_more_and_ends_when_its_probes_settle() {
     echo(&mut m, t0 + ms(3), 1, &a);
     let b = m.poll_transmit(t0 + ms(10)).unwrap();
     m.release_target(t0 + ms(11), TargetId(1));
-    assert_eq!(m.poll_transmit(t0 + ms(20)), None, "released: nothing more is sent");
-    assert!(done(&drain(&mut m)).is_empty(), "its probe is still in flight");
+    assert_eq!(
+        m.poll_transmit(t0 + ms(20)),
+        None,
+        "released: nothing more is sent"
+    );
+    assert!(
+        done(&drain(&mut m)).is_empty(),
+        "its probe is still in flight"
+    );
     echo(&mut m, t0 + ms(14), 1, &b);
     let s = done(&drain(&mut m));
     assert_eq!(s[0].status, TargetStatus::Complete);
-    assert_eq!((s[0].counts.sent, s[0].counts.received, s[0].counts.cancelled), (2, 2, 0));
+    assert_eq!(
+        (
+            s[0].counts.sent,
+            s[0].counts.received,
+            s[0].counts.cancelled
+        ),
+        (2, 2, 0)
+    );
 }
 
 #[test]
