@@ -350,8 +350,12 @@ impl Job {
                 out.sort_by_key(|&(at, _)| at);
                 out
             };
-            let differences = differences(&trace(best.key()), &trace(second.key()));
-            report.assess_paired(&differences);
+            let (a, b) = (trace(best.key()), trace(second.key()));
+            let differences = differences(&a, &b);
+            let rtts = |t: &[(u64, f64)]| t.iter().map(|&(_, rtt)| rtt).collect::<Vec<f64>>();
+            let (ra, rb) = (rtts(&a), rtts(&b));
+            let both = (!ra.is_empty() && !rb.is_empty()).then_some((ra.as_slice(), rb.as_slice()));
+            report.assess_measured(&differences, both);
         }
         report
     }

@@ -410,7 +410,7 @@ async fn every_probe_is_accounted_for_in_the_report() {
         }
     }
     let v: serde_json::Value = serde_json::from_str(&report.to_json_pretty()).unwrap();
-    assert_eq!(v["schema_version"], 2);
+    assert_eq!(v["schema_version"], 3);
     for field in ["sent", "received", "lost", "late", "cancelled"] {
         assert!(v["locations"][0][field].is_u64(), "{field} missing");
     }

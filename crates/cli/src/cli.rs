@@ -495,6 +495,17 @@ pub struct ProbeOpts {
     /// Measure every location fully instead of stopping those that can no longer win.
     #[arg(long)]
     pub no_early_decision: bool,
+    /// Most probes per location while close contenders are told apart [default: 30].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub max_probes: Option<u32>,
+    /// How sure a comparison must be, 0.5 to 0.999 [default: 0.95]: close contenders are
+    /// probed until told apart at this level, and loss or jitter differences count only when
+    /// significant at it.
+    #[arg(long, value_name = "LEVEL")]
+    pub confidence: Option<f64>,
+    /// Send exactly --count samples per beacon: no extra probes for close contenders.
+    #[arg(long)]
+    pub fixed_count: bool,
 }
 
 /// Which locations may be ranked at all.

@@ -49,7 +49,7 @@ pub async fn run(args: DemoArgs) -> Result<(), CliError> {
     let mut text = output::report(&probed.report, args.output, terminal);
     if human {
         text.push('\n');
-        text.push_str(&output::timing(&probed.report));
+        text.push_str(&output::timing(&probed.report, terminal));
         text.push_str("\nPayload for the matchmaker ticket's attributes:\n");
         text.push_str(&output::payload(&probed.report));
     }

@@ -39,7 +39,7 @@ pub async fn run(args: ProbeArgs) -> Result<(), CliError> {
         }
     }
     if !(format.json || format.payload || format.csv) {
-        text.push_str(&output::timing(&probed.report));
+        text.push_str(&output::timing(&probed.report, terminal));
     }
     write_report(&text, terminal)?;
     outcome(&probed)
@@ -79,6 +79,13 @@ pub fn config(opts: &ProbeOpts) -> Result<ProbeConfig, CliError> {
     config.rank.max_latency_ms = opts.max_latency_ms;
     config.rank.attribute.clone_from(&opts.attribute);
     config.early_decision = !opts.no_early_decision;
+    config.adaptive = !opts.fixed_count;
+    if let Some(max) = opts.max_probes {
+        config.max_probes = max;
+    }
+    if let Some(level) = opts.confidence {
+        config.rank.confidence = level;
+    }
     config.cache_file.clone_from(&opts.cache);
     // The facade's one check, early: a bad setting is a usage error before any beacon is
     // fetched.
@@ -190,6 +197,11 @@ mod tests {
             "--no-early-decision",
             "--ip",
             "v6",
+            "--max-probes",
+            "12",
+            "--confidence",
+            "0.99",
+            "--fixed-count",
         ]);
         let crate::cli::Command::Probe(args) = cli.command else {
             panic!("not probe");
@@ -204,12 +216,24 @@ mod tests {
         assert_eq!(config.rank.attribute, "ping");
         assert_eq!(config.protocol, edgegap_probe::ProtocolChoice::Tcp);
         assert!(!config.early_decision);
+        assert_eq!(config.max_probes, 12);
+        assert!((config.rank.confidence - 0.99).abs() < f64::EPSILON);
+        assert!(!config.adaptive);
 
         let bad = crate::cli::Cli::parse_from(["edgegap-probe", "probe", "--max-latency-ms=-5"]);
         let crate::cli::Command::Probe(args) = bad.command else {
             panic!("not probe");
         };
         assert_eq!(config_error_code(&args.opts), Some(crate::exit::USAGE));
+        let sure = crate::cli::Cli::parse_from(["edgegap-probe", "probe", "--confidence", "1"]);
+        let crate::cli::Command::Probe(args) = sure.command else {
+            panic!("not probe");
+        };
+        assert_eq!(
+            config_error_code(&args.opts),
+            Some(crate::exit::USAGE),
+            "a level of 1 is refused"
+        );
     }
 
     fn config_error_code(opts: &ProbeOpts) -> Option<u8> {

@@ -494,7 +494,7 @@ fn probed_table(
         let _ = writeln!(text, "{why}");
     }
     if let Some(p) = probed {
-        text.push_str(&crate::output::timing(&p.report));
+        text.push_str(&crate::output::timing(&p.report, terminal));
     }
     text
 }

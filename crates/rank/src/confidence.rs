@@ -4,7 +4,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::significance::{Interval, median_interval, sorted_median};
+use crate::significance::{Interval, median_interval, rank_sum_p, sorted_median};
 use crate::{DecidingTerm, LocationReport, RankConfig};
 
 /// How the choice of the best location stands.
@@ -52,21 +52,31 @@ pub struct Confidence {
     pub margin_ms: Option<f64>,
     /// The distribution-free interval of that difference, with its coverage.
     pub interval_ms: Option<Interval>,
-    /// How many paired probes the comparison used (0: compared by the two locations' own
-    /// intervals).
+    /// How many paired probes the comparison used (0: the two locations were compared apart,
+    /// by the rank-sum test and their own intervals).
     pub pairs: u32,
     /// Which term of the score decided between the two.
     pub decided_by: Option<DecidingTerm>,
 }
 
 impl Confidence {
-    /// Assesses the choice of `best` over `runner_up`. `differences` are the paired
-    /// differences `runner_up − best` in milliseconds, when the two were probed side by side;
-    /// without them the two locations' own intervals are compared.
+    /// Assesses the choice of `best` over `runner_up`.
+    ///
+    /// - With enough `differences` (the paired differences `runner_up − best` in
+    ///   milliseconds, of probes sent side by side) for an interval at the level, the interval
+    ///   of their median decides: above zero, separated; inside the near-tie band, a near tie.
+    /// - Otherwise, with both locations' `samples` (round-trip times in milliseconds), the
+    ///   exact rank-sum test decides whether the runner-up is behind ([`rank_sum_p`]), and the
+    ///   two locations' own intervals whether they are a near tie.
+    /// - Otherwise (figures carried over from a saved report) the two intervals alone.
+    ///
+    /// A loss or jitter difference that put the best first was significant at the level
+    /// (see [`crate::judge`]): separated.
     pub fn assess(
         best: &LocationReport,
         runner_up: Option<&LocationReport>,
         differences: &[f64],
+        samples: Option<(&[f64], &[f64])>,
         decided_by: Option<DecidingTerm>,
         config: &RankConfig,
     ) -> Confidence {
@@ -85,36 +95,47 @@ impl Confidence {
         let band = (best.score_ms * (config.tie_factor - 1.0))
             .min(config.tie_margin_ms)
             .max(0.0);
+        let within_band = |i: &Interval| i.low_ms >= -band && i.high_ms <= band;
+        let significant_penalty =
+            matches!(decided_by, Some(DecidingTerm::Loss | DecidingTerm::Jitter));
         let mut sorted = differences.to_vec();
         sorted.sort_by(f64::total_cmp);
         let paired = median_interval(sorted.len(), level, |k| sorted.get(k - 1).copied())
             .filter(|i| i.coverage >= level);
-        let (margin_ms, interval_ms, pairs) = match paired {
-            Some(interval) => (
-                sorted_median(&sorted),
-                Some(interval),
-                u32::try_from(sorted.len()).unwrap_or(u32::MAX),
-            ),
-            None => {
-                let difference = match (second.interval_ms, best.interval_ms) {
-                    (Some(s), Some(b)) => Some(Interval {
-                        low_ms: s.low_ms - b.high_ms,
-                        high_ms: s.high_ms - b.low_ms,
-                        // Both hold with their coverage, independently.
-                        coverage: s.coverage * b.coverage,
-                    }),
-                    _ => None,
-                };
-                (Some(second.statistic_ms - best.statistic_ms), difference, 0)
-            }
-        };
-        let significant_penalty =
-            matches!(decided_by, Some(DecidingTerm::Loss | DecidingTerm::Jitter));
-        let verdict = match interval_ms {
-            _ if significant_penalty => Verdict::Separated,
-            Some(i) if i.above_zero() => Verdict::Separated,
-            Some(i) if i.low_ms >= -band && i.high_ms <= band => Verdict::NearTie,
-            _ => Verdict::BudgetExhausted,
+        let (verdict, margin_ms, interval_ms, pairs) = if let Some(interval) = paired {
+            let verdict = if significant_penalty || interval.above_zero() {
+                Verdict::Separated
+            } else if within_band(&interval) {
+                Verdict::NearTie
+            } else {
+                Verdict::BudgetExhausted
+            };
+            let pairs = u32::try_from(sorted.len()).unwrap_or(u32::MAX);
+            (verdict, sorted_median(&sorted), Some(interval), pairs)
+        } else {
+            let margin = second.statistic_ms - best.statistic_ms;
+            // Both intervals hold with their coverage, independently.
+            let difference = match (second.interval_ms, best.interval_ms) {
+                (Some(s), Some(b)) => Some(Interval {
+                    low_ms: s.low_ms - b.high_ms,
+                    high_ms: s.high_ms - b.low_ms,
+                    coverage: s.coverage * b.coverage,
+                }),
+                _ => None,
+            };
+            let behind = match samples {
+                Some((b, s)) => margin > 0.0 && rank_sum_p(b, s).is_some_and(|p| p < 1.0 - level),
+                None => difference.is_some_and(|d| d.above_zero() && d.coverage >= level),
+            };
+            let tie = difference.is_some_and(|d| within_band(&d) && d.coverage >= level);
+            let verdict = if significant_penalty || behind {
+                Verdict::Separated
+            } else if tie {
+                Verdict::NearTie
+            } else {
+                Verdict::BudgetExhausted
+            };
+            (verdict, Some(margin), difference, 0)
         };
         Confidence {
             verdict,

@@ -121,6 +121,7 @@ impl Report {
                 best,
                 ranking.locations.get(1),
                 &[],
+                None,
                 ranking.decided_by,
                 config,
             )
@@ -139,9 +140,11 @@ impl Report {
         }
     }
 
-    /// States the confidence again from paired differences `runner-up − best` (in
-    /// milliseconds) of probes sent side by side, which cancel the noise the two share.
-    pub fn assess_paired(&mut self, differences: &[f64]) {
+    /// States the confidence again from what the run saw of the best location and the
+    /// runner-up: the paired differences `runner-up − best` (in milliseconds) of probes sent
+    /// side by side, which cancel the noise the two share, and both locations' round-trip
+    /// times (see [`Confidence::assess`]).
+    pub fn assess_measured(&mut self, differences: &[f64], samples: Option<(&[f64], &[f64])>) {
         let config = self.config.clone().unwrap_or_default();
         let decided_by = self.confidence.as_ref().and_then(|c| c.decided_by);
         if let Some(best) = self.locations.first() {
@@ -149,6 +152,7 @@ impl Report {
                 best,
                 self.locations.get(1),
                 differences,
+                samples,
                 decided_by,
                 &config,
             ));
