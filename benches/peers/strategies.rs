@@ -192,18 +192,26 @@ fn lowest<T: PartialOrd + Copy>(scores: impl IntoIterator<Item = Option<T>>) -> 
 // ---------------------------------------------------------------------------------------------
 // All at once: the Edgegap SDK and the fixed-parallel baseline
 
-/// Sends `pings` probes of `len` bytes to every target at once, each on its own socket, and
-/// waits until every one is answered or timed out. Per target, the round trip of each probe.
-async fn all_at_once(
-    targets: &[Target],
+/// A plan of probes all sent at once: how many per location, their size and their timeout.
+struct AllAtOnce {
     pings: u32,
     len: usize,
     timeout: Duration,
-) -> io::Result<Vec<Vec<Option<Duration>>>> {
+}
+
+/// Sends the plan's probes to every target at once, each on its own socket, and waits until
+/// every one is answered or timed out; the target with the lowest `score` of its round trips
+/// (one per probe, `None` when lost) wins.
+async fn all_at_once<S: PartialOrd + Copy>(
+    targets: &[Target],
+    plan: &AllAtOnce,
+    score: impl Fn(&[Option<Duration>]) -> Option<S>,
+) -> io::Result<Outcome> {
+    let start = Instant::now();
     let mut set = JoinSet::new();
     for (index, target) in targets.iter().enumerate() {
-        for _ in 0..pings {
-            let addr = target.addr;
+        for _ in 0..plan.pings {
+            let (addr, len, timeout) = (target.addr, plan.len, plan.timeout);
             set.spawn(async move { (index, ping_once(addr, len, timeout).await) });
         }
     }
@@ -212,59 +220,52 @@ async fn all_at_once(
         let (index, rtt) = joined.map_err(io::Error::other)?;
         rtts[index].push(rtt?);
     }
-    Ok(rtts)
+    Ok(Outcome {
+        choice: lowest(rtts.iter().map(|pings| score(pings))),
+        elapsed: start.elapsed(),
+        probes_sent: plan.pings * targets.len() as u32,
+    })
 }
 
-/// Pings per location of the Edgegap Unity SDK.
-const EDGEGAP_PINGS: u32 = 3;
-/// Timeout of one Edgegap SDK ping.
-const EDGEGAP_TIMEOUT: Duration = Duration::from_secs(3);
-/// ICMP echo payload of `UnityEngine.Ping` (32 bytes, as the system `ping` on Windows; the
-/// notes do not say).
-const EDGEGAP_PAYLOAD: usize = 32;
+/// The Edgegap Unity SDK's coroutine: 3 pings per location, 3 s timeout. The payload is
+/// `UnityEngine.Ping`'s ICMP echo of 32 bytes (the notes do not say).
+const EDGEGAP: AllAtOnce = AllAtOnce {
+    pings: 3,
+    len: 32,
+    timeout: Duration::from_secs(3),
+};
 
 /// The Edgegap Unity SDK: 3 pings to every location at once, 3 s timeout, the plain mean of
 /// the three with a failed ping counted as 0 ms (so loss makes a location look closer, and a
 /// location that never answers scores 0 ms, the best).
 async fn edgegap_sdk(targets: &[Target]) -> io::Result<Outcome> {
-    let start = Instant::now();
-    let rtts = all_at_once(targets, EDGEGAP_PINGS, EDGEGAP_PAYLOAD, EDGEGAP_TIMEOUT).await?;
-    let means = rtts.iter().map(|pings| {
+    all_at_once(targets, &EDGEGAP, |pings| {
         let total: f64 = pings
             .iter()
             .map(|rtt| rtt.map_or(0.0, |d| d.as_secs_f64() * 1000.0))
             .sum();
         Some(total / pings.len() as f64)
-    });
-    Ok(Outcome {
-        choice: lowest(means),
-        elapsed: start.elapsed(),
-        probes_sent: EDGEGAP_PINGS * targets.len() as u32,
     })
+    .await
 }
 
-/// Probes per location of the fixed-parallel baseline.
-const FIXED_PINGS: u32 = 5;
-/// Timeout of one fixed-parallel probe (the probe engine's default hard timeout).
-const FIXED_TIMEOUT: Duration = Duration::from_secs(1);
-/// Probe size of the fixed-parallel baseline (the probe engine's default payload).
-const FIXED_PAYLOAD: usize = 32;
+/// The fixed-parallel baseline: 5 probes per location, 1 s timeout (the probe engine's
+/// default hard timeout), 32-byte probes (its default payload).
+const FIXED: AllAtOnce = AllAtOnce {
+    pings: 5,
+    len: 32,
+    timeout: Duration::from_secs(1),
+};
 
 /// The baseline: 5 probes to every location at once, 1 s timeout, the lowest median of the
 /// answered probes wins (a location without an answer cannot).
 async fn fixed_parallel(targets: &[Target]) -> io::Result<Outcome> {
-    let start = Instant::now();
-    let rtts = all_at_once(targets, FIXED_PINGS, FIXED_PAYLOAD, FIXED_TIMEOUT).await?;
-    let medians = rtts.iter().map(|pings| {
+    all_at_once(targets, &FIXED, |pings| {
         let mut answered: Vec<Duration> = pings.iter().flatten().copied().collect();
         answered.sort();
-        (!answered.is_empty()).then(|| answered[answered.len() / 2])
-    });
-    Ok(Outcome {
-        choice: lowest(medians),
-        elapsed: start.elapsed(),
-        probes_sent: FIXED_PINGS * targets.len() as u32,
+        answered.get(answered.len() / 2).copied()
     })
+    .await
 }
 
 // ---------------------------------------------------------------------------------------------
