@@ -1,12 +1,17 @@
 //! Speed of the defaults on the 12-location scenario (8 ms to 250 ms, 2 % loss, 2 ms
 //! jitter), simulated on loopback: how long until the best location is known (`decision`),
-//! and until the complete report (`full_report`). Targets: 250 ms and 500 ms median.
+//! and until the complete report (`full_report`).
 //!
-//! `cargo bench --bench probe`
+//! Then, outside criterion (rightness is a count, not a time), 20 seeded runs of the defaults
+//! on the clean scenario and on the harsh one (`Scenario::harsh_contest`: the two best 5-10 ms
+//! apart, spikes, bursty loss, shared congestion): how often the right location wins, the
+//! median `decision_ms` and `duration_ms`, and the median probes sent per location.
+//!
+//! `cargo bench --bench probe` (`QUALITY_RUNS=N` for another number of seeded runs)
 
 use std::time::Duration;
 
-use criterion::{Criterion, criterion_main};
+use criterion::Criterion;
 use edgegap_beacon_sim::Scenario;
 use edgegap_probe::{Probe, ProbeConfig, Report};
 
@@ -65,8 +70,102 @@ fn twelve_locations(c: &mut Criterion) {
     runtime.block_on(sim.shutdown());
 }
 
+/// Seeded runs per scenario in the quality summary without `QUALITY_RUNS`.
+const QUALITY_RUNS: u64 = 20;
+
+/// The quality summary of one scenario: right rate, medians of `decision_ms`, `duration_ms`
+/// and probes per location over `runs` seeds.
+fn quality(
+    runtime: &tokio::runtime::Runtime,
+    name: &str,
+    runs: u64,
+    scenario: impl Fn(u64) -> Scenario,
+) {
+    let (mut right, mut decisions, mut durations, mut probes) = (0, vec![], vec![], vec![]);
+    for seed in 0..runs {
+        let scenario = scenario(seed);
+        let truth = scenario
+            .beacons
+            .iter()
+            .filter(|b| !b.down && !b.silent)
+            .min_by(|a, b| a.delay_ms.total_cmp(&b.delay_ms))
+            .map(|b| b.city.clone())
+            .expect("live beacons");
+        let sim = runtime
+            .block_on(scenario.start())
+            .expect("simulated beacons");
+        let report = run(
+            runtime,
+            &sim.beacon_list_v1().to_string(),
+            &ProbeConfig::default(),
+        );
+        runtime.block_on(sim.shutdown());
+        if report.best().is_some_and(|b| b.city == truth) {
+            right += 1;
+        }
+        decisions.push(report.decision_ms.unwrap_or(report.duration_ms));
+        durations.push(report.duration_ms);
+        let located = report.locations.iter().chain(&report.excluded);
+        let sent: u32 = located.map(|l| l.counts.sent).sum::<u32>()
+            + report
+                .unreachable
+                .iter()
+                .flat_map(|u| &u.beacons)
+                .map(|b| b.counts.sent)
+                .sum::<u32>();
+        let locations = report.locations.len() + report.excluded.len() + report.unreachable.len();
+        probes.push(f64::from(sent) / locations.max(1) as f64);
+    }
+    println!(
+        "| {name} | {right}/{runs} | {:.0} ms | {:.0} ms | {:.1} |",
+        median(&mut decisions),
+        median(&mut durations),
+        median(&mut probes)
+    );
+}
+
+fn median(values: &mut [f64]) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values.get(values.len() / 2).copied().unwrap_or(f64::NAN)
+}
+
 /// The groups of this file (in a private module: `criterion_group!` makes an undocumented fn).
 mod groups {
     criterion::criterion_group!(benches, super::twelve_locations);
 }
-criterion_main!(groups::benches);
+
+fn main() {
+    groups::benches();
+    Criterion::default().configure_from_args().final_summary();
+    // `cargo test --benches` runs benches once in test mode: no quality summary there.
+    let args: Vec<String> = std::env::args().collect();
+    if !args.iter().any(|a| a == "--bench") {
+        return;
+    }
+    let runs = std::env::var("QUALITY_RUNS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(QUALITY_RUNS);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    println!("\nDefaults, {runs} seeded runs each (seeds 0..{runs}):\n");
+    println!(
+        "| scenario | right | median decision_ms | median duration_ms | median probes per location |"
+    );
+    println!("|---|---|---|---|---|");
+    quality(
+        &runtime,
+        "clean (12 locations)",
+        runs,
+        Scenario::twelve_locations,
+    );
+    quality(
+        &runtime,
+        "harsh (`Scenario::harsh_contest`)",
+        runs,
+        Scenario::harsh_contest,
+    );
+}

@@ -9,7 +9,6 @@
 //! runs, and every report must state its confidence. (Time to the answer is a benchmark:
 //! `cargo bench --bench probe`.)
 
-use edgegap_beacon_sim::network::Spikes;
 use edgegap_beacon_sim::{Scenario, Simulation};
 use edgegap_probe::{Probe, ProbeConfig, Report, Verdict};
 
@@ -17,16 +16,7 @@ const RUNS: u64 = 40;
 
 /// The harsh preset with the runner-up 5–10 ms behind the best and heavier spikes.
 fn scenario(seed: u64) -> Scenario {
-    let mut scenario = Scenario::harsh(seed);
-    let best = scenario.beacons[0].delay_ms;
-    scenario.beacons[1].delay_ms = best + 5.0 + (seed % 6) as f64;
-    for b in &mut scenario.beacons {
-        b.spikes = Some(Spikes {
-            probability: 0.15,
-            max_ms: 120.0,
-        });
-    }
-    scenario
+    Scenario::harsh_contest(seed)
 }
 
 fn truth(scenario: &Scenario) -> String {

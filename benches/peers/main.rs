@@ -33,6 +33,8 @@ enum Contender {
     Ours {
         label: &'static str,
         count: Option<u32>,
+        /// Adaptive sampling on (the default) or off (`--fixed-count`, as before it).
+        adaptive: bool,
     },
     /// A peer's strategy.
     Peer(Peer),
@@ -45,10 +47,17 @@ impl Contender {
             Contender::Ours {
                 label: "edgegap-probe, defaults",
                 count: None,
+                adaptive: true,
             },
             Contender::Ours {
-                label: "edgegap-probe `--count 15`",
+                label: "edgegap-probe `--fixed-count` (no adaptive sampling)",
+                count: None,
+                adaptive: false,
+            },
+            Contender::Ours {
+                label: "edgegap-probe `--fixed-count --count 15`",
                 count: Some(15),
+                adaptive: false,
             },
         ];
         ours.into_iter()
@@ -166,8 +175,10 @@ async fn run_once(
 ) -> Result<Sample, Box<dyn Error>> {
     let locations = sim.beacons().len() as f64;
     match contender {
-        Contender::Ours { count, .. } => {
-            let report = run_facade(sim, count).await?;
+        Contender::Ours {
+            count, adaptive, ..
+        } => {
+            let report = run_facade(sim, count, adaptive).await?;
             let chosen = report.best().and_then(|b| {
                 sim.beacons()
                     .iter()
@@ -195,9 +206,15 @@ async fn run_once(
     }
 }
 
-/// The facade with its defaults, `count` probes per target if given.
-async fn run_facade(sim: &Simulation, count: Option<u32>) -> Result<Report, Box<dyn Error>> {
+/// The facade with its defaults, `count` probes per target if given, adaptive sampling on or
+/// off.
+async fn run_facade(
+    sim: &Simulation,
+    count: Option<u32>,
+    adaptive: bool,
+) -> Result<Report, Box<dyn Error>> {
     let mut config = ProbeConfig::default();
+    config.adaptive = adaptive;
     if let Some(count) = count {
         config.engine.count = count;
     }

@@ -158,4 +158,22 @@ impl Scenario {
         });
         scenario
     }
+
+    /// The acceptance scenario of ranking under noise: [`Scenario::harsh`] with the runner-up
+    /// (Amsterdam) 5 to 10 ms behind the best (`5 + seed % 6` ms) and heavier spikes (15 % of
+    /// replies up to 120 ms later). Frankfurt is always the right answer.
+    pub fn harsh_contest(seed: u64) -> Scenario {
+        let mut scenario = Scenario::harsh(seed);
+        let best = scenario.beacons[0].delay_ms;
+        #[allow(clippy::cast_precision_loss)] // seed % 6 < 6
+        let gap = 5.0 + (seed % 6) as f64;
+        scenario.beacons[1].delay_ms = best + gap;
+        for b in &mut scenario.beacons {
+            b.spikes = Some(Spikes {
+                probability: 0.15,
+                max_ms: HARSH_SPIKES.max_ms,
+            });
+        }
+        scenario
+    }
 }
