@@ -79,6 +79,9 @@ pub(crate) enum Action {
     Release(TargetId),
 }
 
+/// The most contenders probed side by side with the leader at once (the closest by score).
+const MAX_CONTENDERS: usize = 8;
+
 /// Samples asked at a time of a contender: enough that one is always waiting to be sent, so
 /// the engine keeps its interval whatever the round-trip time.
 const EXTEND_BY: u32 = 2;
@@ -356,28 +359,49 @@ impl LiveRun {
         actions: &mut Vec<Action>,
     ) {
         let mut in_play = vec![false; self.live.len()];
+        let mut open: Vec<(f64, usize)> = Vec::new();
         if let Some(leader) = leader.filter(|&l| self.has_budget(l, sampling)) {
             let leader_trace = self.location_trace(leader);
             let band = self.live[leader]
                 .score()
                 .map_or(0.0, |s| band_ms(s, config.tie_factor, config.tie_margin_ms));
-            for location in 0..self.live.len() {
-                if location == leader
-                    || hopeless[location]
-                    || self.live[location].unreachable
-                    || !self.can_probe(location)
-                    || !self.has_budget(location, sampling)
-                {
-                    continue;
-                }
-                let open = standing(
+            // The closest candidates by score (a long list of look-alike beacons must not
+            // turn into thousands of comparisons, nor of extended targets).
+            let mut candidates: Vec<(f64, usize)> = (0..self.live.len())
+                .filter(|&location| {
+                    location != leader
+                        && !hopeless[location]
+                        && !self.live[location].unreachable
+                        && self.can_probe(location)
+                        && self.has_budget(location, sampling)
+                })
+                .map(|location| {
+                    (
+                        self.live[location].score().unwrap_or(f64::INFINITY),
+                        location,
+                    )
+                })
+                .collect();
+            let keep = 4 * MAX_CONTENDERS;
+            if candidates.len() > keep {
+                candidates.select_nth_unstable_by(keep, |a, b| a.0.total_cmp(&b.0));
+                candidates.truncate(keep);
+            }
+            for (score, location) in candidates {
+                if standing(
                     &leader_trace,
                     &self.location_trace(location),
                     band,
                     config.confidence,
-                ) == Standing::Open;
-                in_play[location] = open;
-                in_play[leader] |= open;
+                ) == Standing::Open
+                {
+                    open.push((score, location));
+                }
+            }
+            open.sort_by(|a, b| a.0.total_cmp(&b.0));
+            for &(_, location) in open.iter().take(MAX_CONTENDERS) {
+                in_play[location] = true;
+                in_play[leader] = true;
             }
         }
         // Probes of locations joining the comparison leave with the next probes of those
@@ -487,6 +511,8 @@ impl LiveRun {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::HashSet;
+
     use super::*;
 
     fn key(city: &str) -> LocationKey {
@@ -679,5 +705,37 @@ mod tests {
         t.mark_lossy(Seq(6));
         assert_eq!(t.loss_events, 2);
         assert_eq!(t.stats.loss_events(), 2);
+    }
+
+    #[test]
+    fn only_the_closest_contenders_are_probed_side_by_side() {
+        let t0 = Instant::now();
+        let members: Vec<(usize, LocationKey)> =
+            (0..40).map(|i| (i, key(&format!("L{i:02}")))).collect();
+        let mut live = LiveRun::new(40, &members, t0, Some(SAMPLING));
+        let config = RankConfig::default();
+        let mut seq = 0;
+        for round in 0..3u64 {
+            for i in 0..40 {
+                // Everyone within a millisecond of everyone: all contenders.
+                let rtt = 30 + (i as u64 + round) % 2;
+                probe(&mut live, t0, i, seq, round * 20 + i as u64 / 8, Some(rtt));
+                seq += 1;
+            }
+        }
+        let actions = live.evaluate(t0 + Duration::from_millis(100), &config, THRESHOLDS, true);
+        let extended: HashSet<TargetId> = actions
+            .iter()
+            .filter_map(|a| match a {
+                Action::Extend { id, .. } => Some(*id),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(extended.len(), MAX_CONTENDERS + 1, "{actions:?}");
+        let released = actions
+            .iter()
+            .filter(|a| matches!(a, Action::Release(_)))
+            .count();
+        assert_eq!(released, 40 - MAX_CONTENDERS - 1);
     }
 }
