@@ -412,8 +412,8 @@ impl LiveRun {
             .filter_map(|&i| self.targets[i].last_sent)
             .max()
             .map(|last| (last + sampling.interval).max(now));
-        for location in 0..self.live.len() {
-            let joining = in_play[location] && !self.aligned[location];
+        for (location, &playing) in in_play.iter().enumerate() {
+            let joining = playing && !self.aligned[location];
             if joining {
                 self.aligned[location] = true;
             }
@@ -422,7 +422,7 @@ impl LiveRun {
                 if t.done || t.released || t.stop_requested {
                     continue;
                 }
-                if in_play[location] {
+                if playing {
                     // The engine sends while `in flight + received < wanted` and `sent <
                     // wanted + extra_probes`: keep one probe waiting on both counts.
                     let counts = t.stats.counts();

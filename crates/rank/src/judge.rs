@@ -85,9 +85,9 @@ pub fn compare(a: &Stats, b: &Stats, config: &RankConfig) -> Option<(Judged, Jud
     // Bursts count once: each location's trials are its samples plus its loss events.
     let (ea, eb) = (a.loss_events(), b.loss_events());
     let (ra, rb) = (ma.counts.received, mb.counts.received);
-    let loss = la != lb && fisher_exact(ea, ra + ea, eb, rb + eb) < alpha;
-    let jitter =
-        ja != jb && mann_whitney(&jitter_sorted(a), &jitter_sorted(b)).is_some_and(|p| p < alpha);
+    let loss = la.total_cmp(&lb).is_ne() && fisher_exact(ea, ra + ea, eb, rb + eb) < alpha;
+    let jitter = ja.total_cmp(&jb).is_ne()
+        && mann_whitney(&jitter_sorted(a), &jitter_sorted(b)).is_some_and(|p| p < alpha);
     let judged = |statistic_ms, l, j| Judged {
         statistic_ms,
         loss_ms: if loss { l } else { 0.0 },

@@ -163,6 +163,7 @@ pub fn fisher_exact(a_lost: u32, a_total: u32, b_lost: u32, b_total: u32) -> f64
 /// The Mann–Whitney (Wilcoxon rank-sum) test, two-sided, with ties and a continuity
 /// correction: the probability, if both sets come from one distribution, of ranks at least
 /// as far apart as these. `None` with fewer than [`MIN_RANK_TEST_SAMPLES`] values on a side.
+#[allow(clippy::many_single_char_names)] // the textbook's names: n, u, z, ...
 pub fn mann_whitney(a: &[f64], b: &[f64]) -> Option<f64> {
     let (n1, n2) = (a.len(), b.len());
     if n1 < MIN_RANK_TEST_SAMPLES || n2 < MIN_RANK_TEST_SAMPLES {
@@ -180,7 +181,7 @@ pub fn mann_whitney(a: &[f64], b: &[f64]) -> Option<f64> {
     let mut i = 0;
     while i < n {
         let mut j = i;
-        while j + 1 < n && all[j + 1].0 == all[i].0 {
+        while j + 1 < n && all[j + 1].0.total_cmp(&all[i].0).is_eq() {
             j += 1;
         }
         let rank = (i + j) as f64 / 2.0 + 1.0;
@@ -212,7 +213,7 @@ pub fn rank_sum_p(a: &[f64], b: &[f64]) -> Option<f64> {
     }
     let mut all: Vec<f64> = a.iter().chain(b).copied().collect();
     all.sort_by(f64::total_cmp);
-    let tied = all.windows(2).any(|w| w[0] == w[1]);
+    let tied = all.windows(2).any(|w| w[0].total_cmp(&w[1]).is_eq());
     if tied || n1 * n2 > 1000 {
         return mann_whitney(a, b);
     }

@@ -640,11 +640,11 @@ fn a_held_target_waits_for_its_controller_and_extends_aligned() {
     // Two more samples, not before 35 ms (the interval alone would allow 20 ms).
     m.extend_target(t0 + ms(20), TargetId(1), 2, Some(t0 + ms(35)));
     assert_eq!(m.poll_transmit(t0 + ms(30)), None);
-    let c = m.poll_transmit(t0 + ms(35)).unwrap();
-    assert_eq!(c.target, 0);
-    echo(&mut m, t0 + ms(38), 1, &c);
-    let d = m.poll_transmit(t0 + ms(45)).unwrap();
-    echo(&mut m, t0 + ms(48), 1, &d);
+    let third = m.poll_transmit(t0 + ms(35)).unwrap();
+    assert_eq!(third.target, 0);
+    echo(&mut m, t0 + ms(38), 1, &third);
+    let fourth = m.poll_transmit(t0 + ms(45)).unwrap();
+    echo(&mut m, t0 + ms(48), 1, &fourth);
     assert!(
         done(&drain(&mut m)).is_empty(),
         "still held with four samples"
