@@ -79,6 +79,7 @@ fn quality(
     runtime: &tokio::runtime::Runtime,
     name: &str,
     runs: u64,
+    config: &ProbeConfig,
     scenario: impl Fn(u64) -> Scenario,
 ) {
     let (mut right, mut decisions, mut durations, mut probes) = (0, vec![], vec![], vec![]);
@@ -94,11 +95,7 @@ fn quality(
         let sim = runtime
             .block_on(scenario.start())
             .expect("simulated beacons");
-        let report = run(
-            runtime,
-            &sim.beacon_list_v1().to_string(),
-            &ProbeConfig::default(),
-        );
+        let report = run(runtime, &sim.beacon_list_v1().to_string(), config);
         runtime.block_on(sim.shutdown());
         if report.best().is_some_and(|b| b.city == truth) {
             right += 1;
@@ -151,21 +148,29 @@ fn main() {
         .enable_all()
         .build()
         .expect("runtime");
-    println!("\nDefaults, {runs} seeded runs each (seeds 0..{runs}):\n");
+    println!(
+        "\n{runs} seeded runs each (seeds 0..{runs}); `--fixed-count`: adaptive sampling off\n"
+    );
     println!(
         "| scenario | right | median decision_ms | median duration_ms | median probes per location |"
     );
     println!("|---|---|---|---|---|");
-    quality(
-        &runtime,
-        "clean (12 locations)",
-        runs,
-        Scenario::twelve_locations,
-    );
+    let defaults = ProbeConfig::default();
+    let fixed = {
+        let mut c = ProbeConfig::default();
+        c.adaptive = false;
+        c
+    };
+    let clean = Scenario::twelve_locations;
+    let harsh = Scenario::harsh_contest;
+    quality(&runtime, "clean (12 locations)", runs, &defaults, clean);
+    quality(&runtime, "clean, `--fixed-count`", runs, &fixed, clean);
     quality(
         &runtime,
         "harsh (`Scenario::harsh_contest`)",
         runs,
-        Scenario::harsh_contest,
+        &defaults,
+        harsh,
     );
+    quality(&runtime, "harsh, `--fixed-count`", runs, &fixed, harsh);
 }
