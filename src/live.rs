@@ -439,8 +439,10 @@ impl LiveRun {
                             not_before: if joining { align_at } else { None },
                         });
                     }
-                } else if leader.is_some() || t.idle(&sampling) {
-                    // Settled, out of budget, or (no leader yet) nothing more to do.
+                } else if t.idle(&sampling) || t.wanted > sampling.count {
+                    // Done with its first samples, or extended and now settled or out of
+                    // budget: nothing more to send. (A target still taking its first samples
+                    // keeps them: every reachable location gets its `count`.)
                     t.released = true;
                     actions.push(Action::Release(target_id(i)));
                 }
