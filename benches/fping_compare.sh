@@ -17,7 +17,7 @@ command -v fping >/dev/null || { echo "fping is not installed: apt-get install -
 command -v bc >/dev/null || { echo "bc is not installed: apt-get install -y bc" >&2; exit 1; }
 
 cargo build --release -q -p edgegap-probe-cli
-bin=target/release/edgegap-probe
+bin=${CARGO_TARGET_DIR:-target}/release/edgegap-probe
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
