@@ -87,6 +87,9 @@ pub(crate) fn open(family: Family, ident: u16) -> Result<IcmpSocket, Unreachable
         if let Err(e) = socket.set_recv_buffer_size(1 << 20) {
             debug!(error = %e, "could not enlarge the ICMP receive buffer");
         }
+        if raw && let Err(e) = super::sys::only_echo_replies(&socket, family) {
+            debug!(error = %e, ?family, "no ICMP filter: every ICMP message is read and sorted");
+        }
         if let Err(e) = super::sys::enable_timestamps(&socket) {
             debug!(error = %e, ?family, "no receive timestamps on the ICMP socket");
         }
