@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Side-by-side with fping: the same loopback targets, the same probe count and pacing, over ICMP.
-# Prints wall time, CPU time and peak memory of each, and the median RTT each reports.
+# Runs each RUNS times (default 5, alternating) and prints the median wall time, CPU time (user +
+# system) and peak memory of each, the CPU ratio to fping, and the median RTT each reports.
 # `edgegap-probe` does the same work as fping (--no-early-decision: every probe of every target);
 # `edgegap-default` is the default run, which stops targets that can no longer win.
 #
-#   benches/fping_compare.sh [TARGETS=256] [COUNT=10]
+#   benches/fping_compare.sh [TARGETS=256] [COUNT=10]        # RUNS=5 by default
 #
 # Needs root (raw ICMP) or net.ipv4.ping_group_range opened, and fping (apt-get install fping).
 # Every target is a 127.0.x.y address: no packet leaves the machine.
@@ -12,12 +13,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 targets=${1:-256}
 count=${2:-10}
+runs=${RUNS:-5}
 command -v fping >/dev/null || { echo "fping is not installed: apt-get install -y fping" >&2; exit 1; }
 [ -x /usr/bin/time ] || { echo "GNU time is not installed: apt-get install -y time" >&2; exit 1; }
 command -v bc >/dev/null || { echo "bc is not installed: apt-get install -y bc" >&2; exit 1; }
 
 cargo build --release -q -p edgegap-probe-cli
-bin=target/release/edgegap-probe
+bin=${CARGO_TARGET_DIR:-target}/release/edgegap-probe
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
@@ -33,20 +35,33 @@ print(json.dumps({"count": len(hosts), "locations": [
     {"host": h, "location": {"city": f"T{i:04d}", "country": "Loopback"}} for i, h in enumerate(hosts)]}))
 PY
 
-measure() { # name, command...
+measure() { # name, command...: one run, its "wall cpu rss_kb" appended to $work/name.runs
   local name=$1; shift
   /usr/bin/time -f "%e %U %S %M" -o "$work/$name.time" "$@" >"$work/$name.out" 2>"$work/$name.err" || true
-  read -r wall user sys rss <"$work/$name.time"
-  printf '%-16s wall %6.2f s   cpu %5.2f s   peak %6.1f MB\n' "$name" "$wall" \
-    "$(echo "$user + $sys" | bc)" "$(echo "scale=1; $rss / 1024" | bc)"
+  read -r wall user sys rss < <(tail -n 1 "$work/$name.time")
+  echo "$wall $(echo "$user + $sys" | bc) $rss" >>"$work/$name.runs"
 }
 
-echo "== $targets loopback targets x $count ICMP probes, 20 ms per-target interval, 1 ms global gap"
-measure fping fping -q -C "$count" -p 20 -i 1 -f "$work/targets.txt"
-measure edgegap-probe "$bin" probe --beacons-file "$work/beacons.json" --protocol icmp \
-  --count "$count" --interval-ms 20 --no-early-decision --json
-measure edgegap-default "$bin" probe --beacons-file "$work/beacons.json" --protocol icmp \
-  --count "$count" --interval-ms 20 --json
+echo "== $targets loopback targets x $count ICMP probes, 20 ms per-target interval, 1 ms global gap, median of $runs runs"
+for _ in $(seq "$runs"); do
+  measure fping fping -q -C "$count" -p 20 -i 1 -f "$work/targets.txt"
+  measure edgegap-probe "$bin" probe --beacons-file "$work/beacons.json" --protocol icmp \
+    --count "$count" --interval-ms 20 --no-early-decision --json
+  measure edgegap-default "$bin" probe --beacons-file "$work/beacons.json" --protocol icmp \
+    --count "$count" --interval-ms 20 --json
+done
+python3 - "$work" <<'PY'
+import statistics, sys
+work = sys.argv[1]
+def runs(name):
+    rows = [[float(v) for v in line.split()] for line in open(f"{work}/{name}.runs")]
+    return [statistics.median(col) for col in zip(*rows)]
+fping_cpu = runs("fping")[1]
+for name in ["fping", "edgegap-probe", "edgegap-default"]:
+    wall, cpu, rss = runs(name)
+    ratio = f"   cpu/fping {cpu / fping_cpu:4.2f}" if fping_cpu > 0 else ""
+    print(f"{name:<16} wall {wall:6.2f} s   cpu {cpu:5.2f} s   peak {rss / 1024:6.1f} MB{ratio}")
+PY
 python3 - "$work" <<'PY'
 import json, statistics, sys
 work = sys.argv[1]

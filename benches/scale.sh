@@ -2,6 +2,9 @@
 # How the probe scales with the number of beacons: 1k, 4k, 16k and 64k targets on loopback
 # (127.1.0.1 and up), each silent, refused or answering, one probe per beacon, 20 µs between
 # sends. Prints wall time, CPU time and peak RSS per size, so the slope is visible.
+# Mode `deadline` (not in the default MODES): silent beacons probed with the CLI's defaults
+# under `--deadline-ms ${DEADLINE_MS:-5000}`: the whole run, parse to output, must end within
+# the deadline + 200 ms; the line says `ok` or `OVER` (the script exits 1 when one is over).
 #
 #   benches/scale.sh            # all sizes and modes
 #   SIZES="1000 4000" MODES=answering benches/scale.sh
@@ -15,6 +18,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 SIZES=${SIZES:-"1000 4000 16000 64000"}
 MODES=${MODES:-"silent refused answering"}
+DEADLINE_MS=${DEADLINE_MS:-5000}
+over=0
 PORT=${PORT:-47000}
 if [ -z "${BIN:-}" ]; then
   if [ -n "${ENGINE:-}" ]; then
@@ -48,7 +53,7 @@ printf '%-10s %7s %9s %9s %10s %9s\n' mode beacons wall_s cpu_s peak_rss_mb rss_
 for mode in $MODES; do
   peer=""
   case $mode in
-    silent|answering)
+    silent|answering|deadline)
       python3 benches/scale_peer.py "$([ "$mode" = answering ] && echo echo || echo silent)" "$PORT" > "$work/peer" &
       peer=$!
       for _ in $(seq 50); do grep -q ready "$work/peer" 2>/dev/null && break; sleep 0.1; done
@@ -58,6 +63,11 @@ for mode in $MODES; do
   for n in $SIZES; do
     if [ -n "${ENGINE:-}" ]; then
       "$TIME" -f '%e %U %S %M' -o "$work/time" "$BIN" "$n" "$port" 2>/dev/null || true
+    elif [ "$mode" = deadline ]; then
+      list "$n" "$port" > "$work/list.json"
+      "$TIME" -f '%e %U %S %M' -o "$work/time" \
+        "$BIN" probe --beacons-file "$work/list.json" --deadline-ms "$DEADLINE_MS" --json \
+          > "$work/out.json" 2>/dev/null || true
     else
       list "$n" "$port" > "$work/list.json"
       "$TIME" -f '%e %U %S %M' -o "$work/time" \
@@ -68,7 +78,13 @@ for mode in $MODES; do
     cpu=$(echo "$user + $sys" | bc)
     printf '%-10s %7d %9.2f %9.2f %10.1f %9.2f\n' "$mode" "$n" "$wall" "$cpu" \
       "$(echo "$rss / 1024" | bc -l)" "$(echo "$rss / $n" | bc -l)"
+    if [ "$mode" = deadline ]; then
+      limit=$(echo "($DEADLINE_MS + 200) / 1000" | bc -l)
+      if [ "$(echo "$wall <= $limit" | bc)" = 1 ]; then verdict=ok; else verdict=OVER; over=1; fi
+      printf '  --deadline-ms %d: whole run %.2f s, limit %.2f s: %s\n' "$DEADLINE_MS" "$wall" "$limit" "$verdict"
+    fi
   done
   [ -n "$peer" ] && kill "$peer" 2>/dev/null || true
   wait 2>/dev/null || true
 done
+exit "$over"

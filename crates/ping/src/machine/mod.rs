@@ -569,23 +569,8 @@ impl Machine {
         from: SocketAddr,
         data: &[u8],
     ) {
-        let channel = Channel::Udp(family);
         if let Some(header) = payload::decode(self.nonce, self.config.payload_size, data) {
-            let seq = header.seq;
-            match self.table.get(ProbeKey { channel, seq }) {
-                Some(at) if self.targets[at.target].addr != Some(from) => {
-                    debug!(%from, %seq, "our probe came back from the wrong address: foreign");
-                }
-                Some(at) if self.targets[at.target].probes[at.probe].secret != header.secret => {
-                    debug!(%from, %seq, "reply with the wrong secret (forged or guessed): foreign");
-                }
-                Some(at) => {
-                    self.answer(now, at, None);
-                    return;
-                }
-                None => debug!(%from, %seq, "reply to no probe in the table: foreign"),
-            }
-            self.foreign += 1;
+            self.on_echoed_probe(now, Channel::Udp(family), from, header);
             return;
         }
         if let Some(at) = self
@@ -598,6 +583,46 @@ impl Machine {
             return;
         }
         trace!(%from, len = data.len(), "foreign datagram");
+        self.foreign += 1;
+    }
+
+    /// An ICMP echo reply from `from` arrived on the ICMP socket of `family` at `now`, with
+    /// `data` as its echo data. The same strict rules as for a UDP reply (see
+    /// [`Machine::on_datagram`]): our payload, a sequence number in the table, the probed
+    /// address, exactly that probe's secret, and an arrival after the send; anything else is
+    /// foreign.
+    pub(crate) fn on_echo(&mut self, now: Instant, family: Family, from: IpAddr, data: &[u8]) {
+        if let Some(header) = payload::decode(self.nonce, self.config.payload_size, data) {
+            self.on_echoed_probe(now, Channel::Icmp(family), SocketAddr::new(from, 0), header);
+        } else {
+            trace!(%from, len = data.len(), "foreign echo reply");
+            self.foreign += 1;
+        }
+    }
+
+    /// A well-formed probe of this run came back on `channel` from `from`: the answer to the
+    /// probe with its sequence number if that probe went to `from` with the same secret.
+    fn on_echoed_probe(
+        &mut self,
+        now: Instant,
+        channel: Channel,
+        from: SocketAddr,
+        header: payload::Header,
+    ) {
+        let seq = header.seq;
+        match self.table.get(ProbeKey { channel, seq }) {
+            Some(at) if self.targets[at.target].addr != Some(from) => {
+                debug!(%from, %seq, "our probe came back from the wrong address: foreign");
+            }
+            Some(at) if self.targets[at.target].probes[at.probe].secret != header.secret => {
+                debug!(%from, %seq, "reply with the wrong secret (forged or guessed): foreign");
+            }
+            Some(at) => {
+                self.answer(now, at, None);
+                return;
+            }
+            None => debug!(%from, %seq, "reply to no probe in the table: foreign"),
+        }
         self.foreign += 1;
     }
 
@@ -645,9 +670,8 @@ impl Machine {
         }
     }
 
-    /// A transport that matches replies itself (TCP, ICMP) measured `rtt` for a probe. A zero
-    /// `rtt` is foreign, never a sample (surge-ping reports an echo that it read before taking
-    /// its send stamp as zero: one that was on its way before the request was sent).
+    /// A transport that times probes itself (TCP handshakes) measured `rtt` for a probe. A
+    /// zero `rtt` is foreign, never a sample.
     pub(crate) fn on_probe_reply(&mut self, now: Instant, key: ProbeKey, rtt: Duration) {
         if let Some(at) = self.table.get(key) {
             self.answer(now, at, Some(rtt));

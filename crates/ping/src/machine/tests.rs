@@ -265,6 +265,45 @@ fn a_reply_with_the_right_sequence_but_a_wrong_secret_is_foreign() {
 }
 
 #[test]
+fn icmp_echoes_are_matched_by_address_sequence_and_secret() {
+    let t0 = Instant::now();
+    let icmp = |i: u8| TargetSpec {
+        protocol: ProtocolChoice::Icmp,
+        ..udp_target(i)
+    };
+    let mut m = Machine::new(&[icmp(1), icmp(2)], config(), NONCE, SEED, t0);
+    let a = m.poll_transmit(t0).unwrap();
+    let b = m.poll_transmit(t0 + ms(1)).unwrap();
+    assert_eq!(a.key.channel, Channel::Icmp(Family::V4));
+    assert_eq!(a.dest, SocketAddr::new(addr(1).ip(), 0));
+    let size = m.config().payload_size;
+    // The right bytes from the other target's address, a's sequence number with b's secret,
+    // a probe's bytes on the UDP channel, and bytes that are no probe at all: foreign.
+    m.on_echo(t0 + ms(2), Family::V4, addr(2).ip(), &probe_bytes(&m, &a));
+    m.on_echo(
+        t0 + ms(2),
+        Family::V4,
+        addr(1).ip(),
+        &payload::encode(NONCE, a.key.seq, b.secret, size),
+    );
+    m.on_datagram(t0 + ms(2), Family::V4, addr(1), &probe_bytes(&m, &a));
+    m.on_echo(t0 + ms(2), Family::V4, addr(1).ip(), b"not a probe");
+    assert_eq!(m.summary(t0).foreign, 4);
+    // The real echoes are samples, timed from the send to their arrival.
+    m.on_echo(t0 + ms(4), Family::V4, addr(1).ip(), &probe_bytes(&m, &a));
+    m.on_echo(t0 + ms(4), Family::V4, addr(2).ip(), &probe_bytes(&m, &b));
+    assert!(drain(&mut m).contains(&Event::Received {
+        target: TargetId(1),
+        seq: a.key.seq,
+        rtt: ms(4)
+    }));
+    // An echo received at its send instant was not made from the probe.
+    let c = m.poll_transmit(t0 + ms(10)).unwrap();
+    m.on_echo(t0 + ms(10), Family::V4, addr(1).ip(), &probe_bytes(&m, &c));
+    assert_eq!(m.summary(t0).foreign, 5);
+}
+
+#[test]
 fn a_reply_timestamped_before_its_send_is_foreign() {
     let t0 = Instant::now();
     let mut m = machine(1, config(), t0);
