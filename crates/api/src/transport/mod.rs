@@ -18,9 +18,9 @@ use serde::de::DeserializeOwned;
 use tokio::time::Instant;
 use url::Url;
 
-use crate::error::{ApiError, Service};
+use crate::error::{ApiError, Service, StatusContext};
 use crate::pagination::PagingLimits;
-use crate::redact::Redactor;
+use crate::redact::{EXCERPT_CHARS, MESSAGE_CHARS, REASON_CHARS, Redactor};
 use crate::schema::Shape;
 use body::{BodyError, read_limited};
 
@@ -38,15 +38,6 @@ pub const DEFAULT_CALL_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Error bodies are read up to this size for their `message`; the rest is ignored.
 const MAX_ERROR_BODY_BYTES: usize = 64 * 1024;
-
-/// Characters of a body quoted in an error.
-const EXCERPT_CHARS: usize = 160;
-
-/// Characters of an API `message` kept in an error.
-const MESSAGE_CHARS: usize = 500;
-
-/// Characters of a JSON parser's complaint kept in an error (it may quote a whole value).
-const REASON_CHARS: usize = 300;
 
 /// Characters of a beacon's city or host quoted in a beacon-list error.
 const BEACON_TEXT_CHARS: usize = 100;
@@ -525,7 +516,7 @@ impl Transport {
             .headers()
             .get(RETRY_AFTER)
             .and_then(|v| v.to_str().ok())
-            .and_then(retry::parse_retry_after);
+            .and_then(crate::error::parse_retry_after);
         let max = self.config.max_body_bytes.min(MAX_ERROR_BODY_BYTES);
         let read = read_limited(&mut response, max);
         let message = match tokio::time::timeout_at(limit.deadline, read).await {
@@ -553,58 +544,21 @@ impl Transport {
         attempts: u32,
         retry_after: Option<Duration>,
     ) -> Attempt {
-        let service = self.service;
-        let operation = call.operation;
-        let code = status.as_u16();
-        match code {
-            400 | 422 => Attempt::Fatal(ApiError::BadRequest {
-                service,
-                status: code,
-                operation,
-                message,
-            }),
-            401 => Attempt::Fatal(ApiError::Unauthorized {
-                service,
-                operation,
-                message,
-            }),
-            403 => Attempt::Fatal(ApiError::Forbidden {
-                service,
-                operation,
-                message,
-            }),
-            404 => Attempt::Fatal(ApiError::NotFound {
-                service,
-                operation,
-                resource: self.scrub(&call.resource),
-                message,
-            }),
-            409 => Attempt::Fatal(ApiError::Conflict {
-                service,
-                operation,
-                resource: self.scrub(&call.resource),
-                message,
-            }),
-            429 => Attempt::Transient(ApiError::RateLimited {
-                service,
-                operation,
+        let error = ApiError::from_status(
+            StatusContext {
+                service: self.service,
+                operation: call.operation,
+                resource: &self.scrub(&call.resource),
                 attempts,
-                retry_after,
-                message,
-            }),
-            500..=599 => Attempt::Transient(ApiError::Server {
-                service,
-                status: code,
-                operation,
-                attempts,
-                message,
-            }),
-            _ => Attempt::Fatal(ApiError::UnexpectedStatus {
-                service,
-                status: code,
-                operation,
-                message,
-            }),
+            },
+            status.as_u16(),
+            message,
+            retry_after,
+        );
+        if error.is_transient() {
+            Attempt::Transient(error)
+        } else {
+            Attempt::Fatal(error)
         }
     }
 
@@ -642,19 +596,7 @@ impl Transport {
     /// The API's `message` from an error body, else a short excerpt of it; token scrubbed
     /// before anything is cut.
     fn error_message(&self, body: &[u8]) -> String {
-        if let Ok(serde_json::Value::Object(map)) = serde_json::from_slice(body) {
-            for key in ["message", "detail", "error"] {
-                if let Some(serde_json::Value::String(m)) = map.get(key) {
-                    return self.redactor.clip(m, MESSAGE_CHARS);
-                }
-            }
-        }
-        let excerpt = self.redactor.excerpt(body, EXCERPT_CHARS);
-        if excerpt.is_empty() {
-            "(no message)".to_owned()
-        } else {
-            excerpt
-        }
+        self.redactor.answer_message(body)
     }
 }
 
