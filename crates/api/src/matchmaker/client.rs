@@ -119,18 +119,6 @@ impl MatchmakerClient {
         self.transport.json(call).await
     }
 
-    /// `GET tickets/{id}` once, without the transport's retries (the wait loop counts errors).
-    pub(super) async fn get_ticket_once(&self, id: &TicketId) -> Result<Ticket, ApiError> {
-        let call = Call::new(
-            Method::GET,
-            "get ticket",
-            &["tickets", id.as_str()],
-            ticket(id),
-        )
-        .no_retry();
-        self.transport.json(call).await
-    }
-
     /// `DELETE tickets/{id}`: leaves matchmaking. 409 ([`ApiError::Conflict`]) once a match was
     /// found, 404 ([`ApiError::NotFound`]) when the ticket is gone.
     pub async fn delete_ticket(&self, id: &TicketId) -> Result<(), ApiError> {

@@ -136,6 +136,7 @@ pub struct MatchmakingFlow {
     abandon: Option<Abandon>,
     ready: Option<bool>,
     status: Option<TicketStatus>,
+    ticket: Option<Ticket>,
     outcome: Option<Result<Assignment, ApiError>>,
     finished: bool,
 }
@@ -162,6 +163,7 @@ impl MatchmakingFlow {
             abandon: None,
             ready: None,
             status: None,
+            ticket: None,
             outcome: None,
             finished: false,
         }
@@ -230,6 +232,11 @@ impl MatchmakingFlow {
     /// The last status the matchmaker reported.
     pub fn status(&self) -> Option<TicketStatus> {
         self.status
+    }
+
+    /// The ticket as the matchmaker last described it (ticket flows only).
+    pub fn last_ticket(&self) -> Option<&Ticket> {
+        self.ticket.as_ref()
     }
 
     /// The assignment or the error, once the flow has ended.
@@ -483,8 +490,10 @@ impl MatchmakingFlow {
         match &self.kind {
             FlowKind::Ticket => {
                 let ticket: Ticket = self.parse(operation, body)?;
-                self.entry = Some(Entry::Ticket(ticket.id));
-                Ok(Some((ticket.status, ticket.assignment)))
+                self.entry = Some(Entry::Ticket(ticket.id.clone()));
+                let read = (ticket.status, ticket.assignment.clone());
+                self.ticket = Some(ticket);
+                Ok(Some(read))
             }
             FlowKind::CreateGroup => {
                 let group: Group = self.parse(operation, body)?;
@@ -506,13 +515,15 @@ impl MatchmakingFlow {
     }
 
     fn polled(
-        &self,
+        &mut self,
         operation: &'static str,
         body: &[u8],
     ) -> Result<Option<(TicketStatus, Option<Assignment>)>, ApiError> {
         if self.kind == FlowKind::Ticket {
             let ticket: Ticket = self.parse(operation, body)?;
-            Ok(Some((ticket.status, ticket.assignment)))
+            let read = (ticket.status, ticket.assignment.clone());
+            self.ticket = Some(ticket);
+            Ok(Some(read))
         } else {
             let member: GroupMember = self.parse(operation, body)?;
             Ok(member.status.map(|s| (s, member.assignment)))
