@@ -27,11 +27,12 @@ cargo build -q -p edgegap-beacon-sim --bin beacon-sim
 
 WORK="$(mktemp -d)"
 SIM_PID=""
+MM_PIDS=()
 cleanup() {
-  if [ -n "$SIM_PID" ]; then
-    kill "$SIM_PID" 2>/dev/null || true
-    wait "$SIM_PID" 2>/dev/null || true
-  fi
+  for pid in $SIM_PID "${MM_PIDS[@]}"; do
+    kill "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+  done
   rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -55,6 +56,30 @@ if [ ! -s "$LIST" ]; then
   cat "$WORK/sim.log" >&2
   exit 1
 fi
+
+# A simulated matchmaker (127.0.0.1) for one flow test: its base URL goes into MM_URL. Each test
+# gets its own, so the injected faults (one 429 with Retry-After: 1, then one 503 on the
+# first ticket polls) meet that test's first ticket.
+MM_TOKEN="ffi-flow-token-8d2e"
+MM_CONFIG='{"token": "'"$MM_TOKEN"'", "faults": [
+  {"method": "GET", "path_prefix": "tickets/", "status": 429, "retry_after": 1},
+  {"method": "GET", "path_prefix": "tickets/", "status": 503}]}'
+start_matchmaker() {
+  local url_file="$WORK/mm-$1.url"
+  "$TARGET_DIR/debug/beacon-sim" matchmaker --config "$MM_CONFIG" --url-out "$url_file" \
+    --ignore-stdin >"$WORK/mm-$1.log" 2>&1 &
+  MM_PIDS+=($!)
+  for _ in $(seq 1 300); do
+    [ -s "$url_file" ] && break
+    sleep 0.1
+  done
+  if [ ! -s "$url_file" ]; then
+    echo "error: beacon-sim matchmaker wrote no URL within 30 s" >&2
+    cat "$WORK/mm-$1.log" >&2
+    exit 1
+  fi
+  MM_URL="$(cat "$url_file")"
+}
 
 declare -a RESULTS=()
 FAILED=0
@@ -84,6 +109,19 @@ gcc -std=c11 -Wall -Wextra -Werror -g -fsanitize=address -fno-omit-frame-pointer
   "$LIB_DIR/libedgegap_probe.a" -lpthread -ldl -lm
 run_test "C (staticlib, AddressSanitizer)" \
   env ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 "$WORK/test_c_asan" "$LIST"
+
+# C driving the matchmaking flow (egp_flow_*) with its own HTTP/1.1 client against the
+# simulated matchmaker: ticket through 429/503 to the assignment, cancel, 409, a party.
+gcc -std=c11 -Wall -Wextra -Werror -I "$INCLUDE" ffi/tests/c/test_flow.c \
+  -o "$WORK/test_flow" -L "$LIB_DIR" -ledgegap_probe
+start_matchmaker c
+run_test "C flow (cdylib)" env LD_LIBRARY_PATH="$LIB_DIR" "$WORK/test_flow" "$MM_URL" "$MM_TOKEN"
+gcc -std=c11 -Wall -Wextra -Werror -g -fsanitize=address -fno-omit-frame-pointer \
+  -I "$INCLUDE" ffi/tests/c/test_flow.c -o "$WORK/test_flow_asan" \
+  "$LIB_DIR/libedgegap_probe.a" -lpthread -ldl -lm
+start_matchmaker c-asan
+run_test "C flow (staticlib, AddressSanitizer)" \
+  env ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 "$WORK/test_flow_asan" "$MM_URL" "$MM_TOKEN"
 
 # C from 8 threads for a few seconds: probes created, started, polled, cancelled and freed
 # concurrently, callbacks that re-enter the library and free other probes and themselves, two
