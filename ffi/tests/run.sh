@@ -20,6 +20,10 @@ for tool in gcc g++ mcs mono; do
     exit 1
   fi
 done
+if [ ! -e /usr/lib/mono/4.5/System.Net.Http.dll ]; then
+  echo "error: mono's System.Net.Http is needed (Debian: libmono-system-net-http4.0-cil; scripts/test.sh installs it)" >&2
+  exit 1
+fi
 
 step "building libedgegap_probe (cdylib + staticlib) and beacon-sim"
 cargo build -q -p edgegap-probe-ffi
@@ -146,9 +150,17 @@ g++ -std=c++17 -Wall -Wextra -Werror -I "$INCLUDE" -I "$CPP_INCLUDE" ffi/tests/c
 run_test "C++ (header-only wrapper)" env LD_LIBRARY_PATH="$LIB_DIR" "$WORK/test_cpp" "$LIST"
 
 # C# through the Unity binding's non-Unity files (the MonoBehaviour is #if UNITY_5_3_OR_NEWER).
-mcs -nologo -warnaserror+ -out:"$WORK/ProbeTest.exe" ffi/bindings/unity/Runtime/*.cs \
-  ffi/tests/csharp/ProbeTest.cs
+mcs -nologo -warnaserror+ -r:System.Net.Http -out:"$WORK/ProbeTest.exe" \
+  ffi/bindings/unity/Runtime/*.cs ffi/tests/csharp/ProbeTest.cs
 run_test "C# (Unity binding on mono)" env LD_LIBRARY_PATH="$LIB_DIR" mono "$WORK/ProbeTest.exe" "$LIST"
+
+# C# matchmaking: probe, then ticket, cancel and a party through HttpClientTransport against the
+# simulated matchmaker.
+mcs -nologo -warnaserror+ -r:System.Net.Http -out:"$WORK/MatchmakingTest.exe" \
+  ffi/bindings/unity/Runtime/*.cs ffi/tests/csharp/MatchmakingTest.cs
+start_matchmaker csharp
+run_test "C# matchmaking (HttpClient transport on mono)" \
+  env LD_LIBRARY_PATH="$LIB_DIR" mono "$WORK/MatchmakingTest.exe" "$LIST" "$MM_URL" "$MM_TOKEN"
 
 printf '\nFFI test summary:\n'
 printf '  %s\n' "${RESULTS[@]}"
