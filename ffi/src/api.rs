@@ -317,12 +317,9 @@ pub unsafe extern "C" fn egp_probe_error_message(
     out_needed: *mut usize,
 ) -> EgpResult {
     call(|| {
-        if buf.is_null() && len > 0 {
-            return Err(FfiError::null("buf"));
-        }
         let message = session(probe)?.error_message();
-        // SAFETY: `buf` is NULL with `len == 0` or valid for `len` bytes; `out_needed` NULL or
-        // valid for one write (contract).
+        // SAFETY: `buf` is NULL (refused by write_str when `len > 0`) or valid for `len`
+        // bytes; `out_needed` NULL or valid for one write (contract).
         unsafe { write_str(&message, buf, len, out_needed) }
     })
 }

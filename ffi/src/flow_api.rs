@@ -201,17 +201,14 @@ pub unsafe extern "C" fn egp_flow_text(
     out_needed: *mut usize,
 ) -> EgpResult {
     call(|| {
-        if buf.is_null() && len > 0 {
-            return Err(FfiError::null("buf"));
-        }
         let which = EgpFlowText::from_u32(which).ok_or_else(|| {
             FfiError::new(
                 EgpResult::InvalidConfig,
                 format!("text {which} is not an EgpFlowText"),
             )
         })?;
-        // SAFETY: `buf` is NULL with `len == 0` or valid for `len` bytes; `out_needed` NULL or
-        // valid for one write (contract).
+        // SAFETY: `buf` is NULL (refused by write_str when `len > 0`) or valid for `len`
+        // bytes; `out_needed` NULL or valid for one write (contract).
         flow(flow_id)?.with_text(which, |text| unsafe {
             write_str(text, buf, len, out_needed)
         })?
