@@ -13,6 +13,7 @@ command -v gcc >/dev/null 2>&1 || need_pkgs+=(gcc)
 command -v g++ >/dev/null 2>&1 || need_pkgs+=(g++)
 command -v mcs >/dev/null 2>&1 || need_pkgs+=(mono-mcs)
 command -v mono >/dev/null 2>&1 || need_pkgs+=(mono-runtime)
+[ -e /usr/lib/mono/4.5/System.Net.Http.dll ] || need_pkgs+=(libmono-system-net-http4.0-cil)
 if [ "${#need_pkgs[@]}" -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     step "installing ${need_pkgs[*]}"

@@ -151,6 +151,13 @@ impl ProbeHandle {
         }
     }
 
+    /// A cloneable way to read the progress from elsewhere (e.g. while another task awaits
+    /// [`ProbeHandle::wait`], which consumes the handle).
+    pub fn progress_reader(&self) -> impl Fn() -> Progress + Send + Sync + 'static {
+        let counters = Arc::clone(&self.counters);
+        move || counters.snapshot()
+    }
+
     /// Whether the report is ready.
     pub fn is_finished(&self) -> bool {
         self.task.is_finished()

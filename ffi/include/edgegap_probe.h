@@ -105,6 +105,24 @@ enum EgpResult
      * An internal error (a bug): the call was stopped before it could unwind into the caller.
      */
     EGP_RESULT_PANIC = 15,
+    /**
+     * A matchmaking flow ended without an assignment (an HTTP error, too many errors in a
+     * row, a malformed answer, the matchmaker cancelled the ticket): see its error message.
+     */
+    EGP_RESULT_MATCHMAKING_FAILED = 16,
+    /**
+     * A matchmaking flow was cancelled or timed out (its ticket deleted when it existed).
+     */
+    EGP_RESULT_MATCHMAKING_CANCELLED = 17,
+    /**
+     * A matchmaking flow could not be cancelled: the matchmaker had already found its match
+     * (the DELETE answered 409).
+     */
+    EGP_RESULT_ALREADY_MATCHED = 18,
+    /**
+     * An answer was handed to a flow that had no request out.
+     */
+    EGP_RESULT_NO_REQUEST_PENDING = 19,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -235,6 +253,164 @@ enum EgpState
 typedef enum EgpState EgpState;
 #else
 typedef uint32_t EgpState;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
+ * What a flow enters matchmaking as (`egp_flow_create`'s `kind`).
+ */
+enum EgpFlowKind
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+    /**
+     * A ticket: `POST tickets`, polled, cancelled with `DELETE tickets/{id}`.
+     */
+    EGP_FLOW_KIND_TICKET = 0,
+    /**
+     * A new group (party) this player owns: `POST groups`, then its membership is polled.
+     */
+    EGP_FLOW_KIND_CREATE_GROUP = 1,
+    /**
+     * Joining the group `group_id`: `POST groups/{gid}/members`, then polled.
+     */
+    EGP_FLOW_KIND_JOIN_GROUP = 2,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum EgpFlowKind EgpFlowKind;
+#else
+typedef uint32_t EgpFlowKind;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
+ * What the caller does next (`EgpFlowStep::action`).
+ */
+enum EgpFlowAction
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+    /**
+     * Send the request now (read it with `egp_flow_text`), then hand the answer to
+     * `egp_flow_respond` (or the failure to `egp_flow_transport_error`).
+     */
+    EGP_FLOW_ACTION_SEND = 1,
+    /**
+     * Nothing to send before `wakeup_ms`; call `egp_flow_step` again then (or sooner after
+     * `egp_flow_cancel` / `egp_flow_set_ready`).
+     */
+    EGP_FLOW_ACTION_WAIT = 2,
+    /**
+     * A request is out: waiting for its answer.
+     */
+    EGP_FLOW_ACTION_AWAIT_RESPONSE = 3,
+    /**
+     * The flow ended: `status` says how; the assignment or the error message are texts.
+     */
+    EGP_FLOW_ACTION_FINISHED = 4,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum EgpFlowAction EgpFlowAction;
+#else
+typedef uint32_t EgpFlowAction;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
+ * The HTTP method of the request to send (`EgpFlowStep::method`).
+ */
+enum EgpHttpMethod
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+    /**
+     * No request.
+     */
+    EGP_HTTP_METHOD_NONE = 0,
+    /**
+     * `GET`.
+     */
+    EGP_HTTP_METHOD_GET = 1,
+    /**
+     * `POST`.
+     */
+    EGP_HTTP_METHOD_POST = 2,
+    /**
+     * `PATCH`.
+     */
+    EGP_HTTP_METHOD_PATCH = 3,
+    /**
+     * `DELETE`.
+     */
+    EGP_HTTP_METHOD_DELETE = 4,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum EgpHttpMethod EgpHttpMethod;
+#else
+typedef uint32_t EgpHttpMethod;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
+ * Which text `egp_flow_text` copies.
+ */
+enum EgpFlowText
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+    /**
+     * The request's method, `"GET"`, `"POST"`, `"PATCH"` or `"DELETE"`.
+     */
+    EGP_FLOW_TEXT_REQUEST_METHOD = 0,
+    /**
+     * The request's path relative to the matchmaker's base URL, percent-encoded, without a
+     * leading `/` (e.g. `tickets/abc`).
+     */
+    EGP_FLOW_TEXT_REQUEST_PATH = 1,
+    /**
+     * The request's headers, one `Name: value` per line, each ending with `\n`. Holds the
+     * token (`Authorization`): never log it.
+     */
+    EGP_FLOW_TEXT_REQUEST_HEADERS = 2,
+    /**
+     * The request's JSON body (`""` when it has none).
+     */
+    EGP_FLOW_TEXT_REQUEST_BODY = 3,
+    /**
+     * The assignment as JSON (`{"fqdn", "public_ip", "ports", "location"}`), once the flow
+     * finished with `EGP_RESULT_OK`.
+     */
+    EGP_FLOW_TEXT_ASSIGNMENT_JSON = 4,
+    /**
+     * Why the flow ended without an assignment (`""` before the end or on success). Never
+     * holds the token.
+     */
+    EGP_FLOW_TEXT_ERROR_MESSAGE = 5,
+    /**
+     * The ticket's id once known (a member's id for a group flow), else `""`.
+     */
+    EGP_FLOW_TEXT_TICKET_ID = 6,
+    /**
+     * The group's id, for a group flow once known, else `""`.
+     */
+    EGP_FLOW_TEXT_GROUP_ID = 7,
+    /**
+     * The member's id, for a group flow once known, else `""`.
+     */
+    EGP_FLOW_TEXT_MEMBER_ID = 8,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum EgpFlowText EgpFlowText;
+#else
+typedef uint32_t EgpFlowText;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
@@ -385,9 +561,46 @@ typedef struct EgpProgress {
 } EgpProgress;
 
 /**
+ * Handle of a matchmaking flow: 0 is "no flow". Released with `egp_flow_free`.
+ */
+typedef uint64_t EgpFlow;
+
+/**
+ * What `egp_flow_step` says. Plain integers only.
+ */
+typedef struct EgpFlowStep {
+    /**
+     * An `EgpFlowAction` value.
+     */
+    uint32_t action;
+    /**
+     * An `EgpHttpMethod` value (`EGP_HTTP_METHOD_NONE` unless `action` is SEND).
+     */
+    uint32_t method;
+    /**
+     * For WAIT: when to call `egp_flow_step` again, on the caller's clock in milliseconds.
+     */
+    uint64_t wakeup_ms;
+    /**
+     * For FINISHED: the flow's `EgpResult` (`EGP_RESULT_OK` with an assignment, else why
+     * not); `EGP_RESULT_NOT_FINISHED` before.
+     */
+    uint32_t status;
+    /**
+     * The last HTTP status the flow was answered with (0 before any answer).
+     */
+    uint32_t last_http_status;
+} EgpFlowStep;
+
+/**
  * The value of a handle that holds no probe.
  */
 #define EGP_PROBE_NONE 0
+
+/**
+ * The value of a handle that holds no flow.
+ */
+#define EGP_FLOW_NONE 0
 
 #ifdef __cplusplus
 extern "C" {
@@ -514,13 +727,26 @@ EgpResult egp_probe_result_json(EgpProbe probe, char *buf, size_t len, size_t *o
 
 /**
  * Copies the matchmaker payload, `{"<attribute>": {"<City>": <ms>, ...}}` with only the
- * reachable, non-excluded locations, into `buf`, as `egp_probe_result_json` does. Put its
- * inner object into the ticket's `attributes`.
+ * reachable, non-excluded locations, into `buf`, as `egp_probe_result_json` does. The payload
+ * **is** the ticket's `attributes` object (`{"profile": ..., "attributes": <payload>}`): send
+ * it whole, adding any other attribute the profile needs as a key beside the latency one;
+ * `egp_flow_create` takes it as its `attributes_json`.
  *
  * # Safety
  * As `egp_probe_result_json`.
  */
 EgpResult egp_probe_payload_json(EgpProbe probe, char *buf, size_t len, size_t *out_needed);
+
+/**
+ * Copies why this probe's run failed into `buf` with a NUL, as `egp_probe_result_json`
+ * copies text: the run's own error (the message behind `EgpProgress::status`), whichever
+ * thread asks and whatever other calls failed since. `""` while the probe is created or
+ * running, and when its run succeeded.
+ *
+ * # Safety
+ * As `egp_probe_result_json`.
+ */
+EgpResult egp_probe_error_message(EgpProbe probe, char *buf, size_t len, size_t *out_needed);
 
 /**
  * Asks the probe to stop sending; it finishes shortly after with what was measured so far
@@ -568,6 +794,95 @@ EgpResult egp_last_error_message(char *buf, size_t len, size_t *out_needed);
  * The code of the last failed call on this thread (`EGP_RESULT_OK` when none failed).
  */
 EgpResult egp_last_error_code(void);
+
+/**
+ * Creates a matchmaking flow (nothing is sent until `egp_flow_step`).
+ *
+ * * `kind`: an `EgpFlowKind` (ticket, create a group, join a group).
+ * * `token`: the matchmaker's token, sent raw in `Authorization` (a pasted `token ` or
+ *   `Bearer ` prefix is removed). Copied; it never appears in a message or log.
+ * * `profile`: the matchmaking profile.
+ * * `attributes_json`: the ticket's `attributes` object, which is exactly what
+ *   `egp_probe_payload_json` returns (`{"beacons": {"City": ms}}`), with any other attributes
+ *   the profile's rules need added as keys beside it.
+ * * `group_id`: the group to join (`EGP_FLOW_KIND_JOIN_GROUP`); NULL otherwise.
+ * * `options_json`: NULL or a JSON object, all keys optional: `attribute` (the latency
+ *   attribute's name, default `"beacons"`), `player_ip`, `poll_interval_ms` (1000),
+ *   `jitter_ms` (200), `max_consecutive_errors` (10), `initial_backoff_ms` (250),
+ *   `max_backoff_ms` (5000), `max_retry_after_ms` (10000), `timeout_ms` (none),
+ *   `delete_on_cancel` (true), `seed` (of the jitter; from the clock by default).
+ * * `out_flow`: receives the handle (`EGP_FLOW_NONE` on failure); release it with
+ *   `egp_flow_free`.
+ *
+ * # Safety
+ * Every string must be NULL (only `group_id` and `options_json` may be) or NUL-terminated;
+ * `out_flow` NULL or valid for one write. Nothing is kept after the call.
+ */
+EgpResult egp_flow_create(uint32_t kind, const char *token, const char *profile, const char *attributes_json, const char *group_id, const char *options_json, EgpFlow *out_flow);
+
+/**
+ * What to do at `now_ms` (the caller's monotonic clock in milliseconds; the same origin for
+ * every call of one flow). Never blocks, never sends anything itself.
+ *
+ * # Safety
+ * `out_step` must be NULL or valid for one write of `EgpFlowStep`.
+ */
+EgpResult egp_flow_step(EgpFlow flow_id, uint64_t now_ms, struct EgpFlowStep *out_step);
+
+/**
+ * Hands over the answer to the request the last `SEND` step named: its HTTP `status`, the
+ * `Retry-After` header's value (NULL when absent; only seconds are read) and its body
+ * (`body_len` bytes; NULL with 0 for none). Copied during the call.
+ *
+ * `EGP_RESULT_NO_REQUEST_PENDING` when no request was out (answered twice, or never sent).
+ *
+ * # Safety
+ * `retry_after` must be NULL or NUL-terminated; `body` NULL (with `body_len` 0) or valid for
+ * reads of `body_len` bytes.
+ */
+EgpResult egp_flow_respond(EgpFlow flow_id, uint64_t now_ms, uint32_t status, const char *retry_after, const uint8_t *body, size_t body_len);
+
+/**
+ * Says the request the last `SEND` step named got no answer (could not connect, timed out,
+ * reset). `reason` (NULL for none) goes into the error message, scrubbed of the token. It
+ * counts as one error in a row, like a 5xx.
+ *
+ * # Safety
+ * `reason` must be NULL or NUL-terminated.
+ */
+EgpResult egp_flow_transport_error(EgpFlow flow_id, uint64_t now_ms, const char *reason);
+
+/**
+ * Stops waiting: the next steps send `DELETE` for the ticket (or leave the group) once it is
+ * known, then finish with `EGP_RESULT_MATCHMAKING_CANCELLED` (or
+ * `EGP_RESULT_ALREADY_MATCHED` when the matchmaker answered 409: a match was found).
+ * Cancelling twice or a finished flow is fine.
+ */
+EgpResult egp_flow_cancel(EgpFlow flow_id);
+
+/**
+ * Sets this member's readiness (`ready` 0 or 1): the next step sends the `PATCH` once the
+ * membership exists. Group flows only (`EGP_RESULT_INVALID_CONFIG` for a ticket).
+ */
+EgpResult egp_flow_set_ready(EgpFlow flow_id, uint32_t ready);
+
+/**
+ * Copies one of the flow's texts (an `EgpFlowText`) into `buf` with a NUL, with the buffer
+ * rules of `egp_probe_result_json` (size query with NULL and 0, `EGP_RESULT_BUFFER_TOO_SMALL`).
+ * The request texts exist between a `SEND` step and its answer (`EGP_RESULT_NOT_STARTED`
+ * otherwise).
+ *
+ * # Safety
+ * `buf` must be NULL or valid for writes of `len` bytes; `out_needed` NULL or valid for one
+ * write.
+ */
+EgpResult egp_flow_text(EgpFlow flow_id, uint32_t which, char *buf, size_t len, size_t *out_needed);
+
+/**
+ * Releases the flow. It sends nothing (cancel first and step until FINISHED to delete the
+ * ticket). Freeing `EGP_FLOW_NONE` does nothing; freeing twice is `EGP_RESULT_INVALID_HANDLE`.
+ */
+EgpResult egp_flow_free(EgpFlow flow_id);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -285,8 +285,10 @@ pub unsafe extern "C" fn egp_probe_result_json(
 }
 
 /// Copies the matchmaker payload, `{"<attribute>": {"<City>": <ms>, ...}}` with only the
-/// reachable, non-excluded locations, into `buf`, as `egp_probe_result_json` does. Put its
-/// inner object into the ticket's `attributes`.
+/// reachable, non-excluded locations, into `buf`, as `egp_probe_result_json` does. The payload
+/// **is** the ticket's `attributes` object (`{"profile": ..., "attributes": <payload>}`): send
+/// it whole, adding any other attribute the profile needs as a key beside the latency one;
+/// `egp_flow_create` takes it as its `attributes_json`.
 ///
 /// # Safety
 /// As `egp_probe_result_json`.
@@ -298,6 +300,28 @@ pub unsafe extern "C" fn egp_probe_payload_json(
     out_needed: *mut usize,
 ) -> EgpResult {
     call(|| copy_text(probe, buf, len, out_needed, |t| &t.payload_json))
+}
+
+/// Copies why this probe's run failed into `buf` with a NUL, as `egp_probe_result_json`
+/// copies text: the run's own error (the message behind `EgpProgress::status`), whichever
+/// thread asks and whatever other calls failed since. `""` while the probe is created or
+/// running, and when its run succeeded.
+///
+/// # Safety
+/// As `egp_probe_result_json`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn egp_probe_error_message(
+    probe: EgpProbe,
+    buf: *mut c_char,
+    len: usize,
+    out_needed: *mut usize,
+) -> EgpResult {
+    call(|| {
+        let message = session(probe)?.error_message();
+        // SAFETY: `buf` is NULL (refused by write_str when `len > 0`) or valid for `len`
+        // bytes; `out_needed` NULL or valid for one write (contract).
+        unsafe { write_str(&message, buf, len, out_needed) }
+    })
 }
 
 /// Asks the probe to stop sending; it finishes shortly after with what was measured so far
@@ -649,5 +673,40 @@ mod tests {
         let unknown = unsafe { CStr::from_ptr(egp_result_name(1234)) };
         assert_eq!(unknown.to_str().unwrap(), "EGP_RESULT_UNKNOWN");
         assert_eq!(egp_abi_version(), EGP_ABI_VERSION);
+    }
+
+    #[test]
+    fn the_runs_error_belongs_to_the_probe_not_the_thread() {
+        let echo = Echo::start();
+        let probe = create(&echo.list(), "{}");
+        let message = |probe| {
+            let mut buf = vec![0_u8; 512];
+            // SAFETY: `buf` has 512 bytes.
+            let code = unsafe {
+                egp_probe_error_message(
+                    probe,
+                    buf.as_mut_ptr().cast(),
+                    buf.len(),
+                    std::ptr::null_mut(),
+                )
+            };
+            assert_eq!(code, EgpResult::Ok);
+            CStr::from_bytes_until_nul(&buf)
+                .unwrap()
+                .to_str()
+                .unwrap()
+                .to_owned()
+        };
+        assert_eq!(message(probe), "", "nothing failed yet");
+        assert_eq!(egp_probe_cancel(probe), EgpResult::Ok);
+        // Another call fails on this thread afterwards: the probe's message stays its own.
+        assert_eq!(egp_probe_cancel(u64::MAX), EgpResult::InvalidHandle);
+        let from_other_thread = std::thread::spawn(move || message(probe)).join().unwrap();
+        assert!(
+            from_other_thread.contains("cancelled before it started"),
+            "{from_other_thread}"
+        );
+        assert_eq!(message(probe), from_other_thread);
+        assert_eq!(egp_probe_free(probe), EgpResult::Ok);
     }
 }

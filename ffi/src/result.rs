@@ -48,6 +48,16 @@ pub enum EgpResult {
     Runtime = 14,
     /// An internal error (a bug): the call was stopped before it could unwind into the caller.
     Panic = 15,
+    /// A matchmaking flow ended without an assignment (an HTTP error, too many errors in a
+    /// row, a malformed answer, the matchmaker cancelled the ticket): see its error message.
+    MatchmakingFailed = 16,
+    /// A matchmaking flow was cancelled or timed out (its ticket deleted when it existed).
+    MatchmakingCancelled = 17,
+    /// A matchmaking flow could not be cancelled: the matchmaker had already found its match
+    /// (the DELETE answered 409).
+    AlreadyMatched = 18,
+    /// An answer was handed to a flow that had no request out.
+    NoRequestPending = 19,
 }
 
 impl EgpResult {
@@ -75,6 +85,10 @@ impl EgpResult {
             EgpResult::ProbeFailed => c"EGP_RESULT_PROBE_FAILED",
             EgpResult::Runtime => c"EGP_RESULT_RUNTIME",
             EgpResult::Panic => c"EGP_RESULT_PANIC",
+            EgpResult::MatchmakingFailed => c"EGP_RESULT_MATCHMAKING_FAILED",
+            EgpResult::MatchmakingCancelled => c"EGP_RESULT_MATCHMAKING_CANCELLED",
+            EgpResult::AlreadyMatched => c"EGP_RESULT_ALREADY_MATCHED",
+            EgpResult::NoRequestPending => c"EGP_RESULT_NO_REQUEST_PENDING",
         }
     }
 
@@ -85,7 +99,7 @@ impl EgpResult {
 }
 
 /// Every code, in numeric order.
-pub(crate) const ALL: [EgpResult; 16] = [
+pub(crate) const ALL: [EgpResult; 20] = [
     EgpResult::Ok,
     EgpResult::NullArgument,
     EgpResult::InvalidUtf8,
@@ -102,6 +116,10 @@ pub(crate) const ALL: [EgpResult; 16] = [
     EgpResult::ProbeFailed,
     EgpResult::Runtime,
     EgpResult::Panic,
+    EgpResult::MatchmakingFailed,
+    EgpResult::MatchmakingCancelled,
+    EgpResult::AlreadyMatched,
+    EgpResult::NoRequestPending,
 ];
 
 impl fmt::Display for EgpResult {
@@ -187,12 +205,16 @@ mod tests {
             (EgpResult::ProbeFailed, 13),
             (EgpResult::Runtime, 14),
             (EgpResult::Panic, 15),
+            (EgpResult::MatchmakingFailed, 16),
+            (EgpResult::MatchmakingCancelled, 17),
+            (EgpResult::AlreadyMatched, 18),
+            (EgpResult::NoRequestPending, 19),
         ];
         for (code, number) in expected {
             assert_eq!(code as u32, number, "{code}");
             assert_eq!(EgpResult::from_u32(number), Some(code));
         }
-        assert_eq!(EgpResult::from_u32(16), None);
+        assert_eq!(EgpResult::from_u32(20), None);
     }
 
     #[test]

@@ -1,26 +1,23 @@
 //! One probe as the C side sees it: created, running on the shared runtime, finished.
 //!
-//! The facade's [`ProbeHandle`] is kept while the run goes on (so progress can be read at any
-//! time); a small supervisor task on the runtime notices the end, stores the report as JSON
-//! text, wakes blocking waiters and queues the completion callback for the callback thread.
+//! A supervisor task on the runtime owns the facade's [`ProbeHandle`] and awaits the run's end
+//! (no polling); the session keeps a progress reader and a canceller of the run, so progress
+//! can be read and the run cancelled at any time. At the end the supervisor stores the report
+//! as JSON text, wakes blocking waiters and queues the completion callback for the callback
+//! thread.
 //!
 //! Nothing here waits while holding the state lock, and no lock is held while a callback runs.
 //! `release` (free) never waits for the run: it cancels it, and the supervisor task, which owns
 //! its own reference to the session, lets the resources go when the run ends.
 
+use probe::{ProbeBuilder, ProbeError, ProbeHandle, Progress, Report};
 use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
-use std::time::Duration;
-
-use probe::{ProbeBuilder, ProbeError, ProbeHandle, Progress, Report};
 
 use crate::callback::{self, CallbackSlot, Completion, EgpProbe};
 use crate::result::{EgpResult, FfiError};
 use crate::runtime;
-
-/// How often the supervisor looks whether the run has ended.
-const SUPERVISE_EVERY: Duration = Duration::from_millis(5);
 
 /// Where a probe is in its life (`EgpProgress::state`).
 #[repr(u32)]
@@ -78,11 +75,34 @@ struct Outcome {
     progress: Progress,
 }
 
+/// What the session keeps of a running probe whose handle the supervisor owns.
+struct RunControl {
+    progress: Box<dyn Fn() -> Progress + Send + Sync>,
+    cancel: Box<dyn Fn() + Send + Sync>,
+}
+
+impl RunControl {
+    fn of(handle: &ProbeHandle) -> Self {
+        Self {
+            progress: Box::new(handle.progress_reader()),
+            cancel: Box::new(handle.canceller()),
+        }
+    }
+}
+
+impl std::fmt::Debug for RunControl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RunControl")
+            .field("progress", &(self.progress)())
+            .finish_non_exhaustive()
+    }
+}
+
 #[derive(Debug)]
 enum State {
     Created(Box<ProbeBuilder>),
     Running {
-        handle: Option<ProbeHandle>,
+        control: Option<RunControl>,
         last: Progress,
     },
     Finished(Box<Outcome>),
@@ -163,7 +183,7 @@ impl Session {
             let mut waiting = Progress::default();
             waiting.targets_total = self.beacons;
             *state = State::Running {
-                handle: None,
+                control: None,
                 last: waiting,
             };
             builder
@@ -185,11 +205,11 @@ impl Session {
                 if self.cancel_requested.load(Ordering::Relaxed) {
                     started.cancel();
                 }
-                if let State::Running { handle, .. } = &mut *state {
-                    *handle = Some(started);
+                if let State::Running { control, .. } = &mut *state {
+                    *control = Some(RunControl::of(&started));
                 }
                 drop(state);
-                runtime.spawn(supervise(Arc::clone(self), id));
+                runtime.spawn(supervise(Arc::clone(self), id, started));
                 Ok(())
             }
             Err(error) => {
@@ -213,8 +233,8 @@ impl Session {
                 waiting.targets_total = self.beacons;
                 (waiting, EgpState::Created, EgpResult::NotStarted)
             }
-            State::Running { handle, last } => {
-                let now = handle.as_ref().map_or(*last, ProbeHandle::progress);
+            State::Running { control, last } => {
+                let now = control.as_ref().map_or(*last, |c| (c.progress)());
                 (now, EgpState::Running, EgpResult::NotFinished)
             }
             State::Finished(outcome) => {
@@ -261,12 +281,12 @@ impl Session {
                 drop(state);
                 self.ended.notify_all();
             }
-            State::Running { handle, .. } => {
+            State::Running { control, .. } => {
                 // Without a handle the run is being started: `start` cancels it once it exists
                 // (it reads this flag under the same lock).
                 self.cancel_requested.store(true, Ordering::Relaxed);
-                if let Some(handle) = handle {
-                    handle.cancel();
+                if let Some(control) = control {
+                    (control.cancel)();
                 }
             }
             State::Finished(_) => {}
@@ -288,6 +308,19 @@ impl Session {
                 Ok(texts) => Ok(read(texts)),
                 Err(error) => Err(error.clone()),
             },
+        }
+    }
+
+    /// Why the finished run has no report (`""` while it runs, or when it succeeded): the
+    /// run's own error, whichever thread asks.
+    pub(crate) fn error_message(&self) -> String {
+        match &*self.lock() {
+            State::Finished(outcome) => outcome
+                .result
+                .as_ref()
+                .err()
+                .map_or_else(String::new, |e| e.message.clone()),
+            _ => String::new(),
         }
     }
 
@@ -323,20 +356,6 @@ impl Session {
         self.callback.detach();
     }
 
-    /// Takes the facade handle out once its task has ended, keeping the last progress.
-    fn take_if_ended(&self) -> Option<ProbeHandle> {
-        let mut state = self.lock();
-        let State::Running { handle, last } = &mut *state else {
-            return None;
-        };
-        if !handle.as_ref().is_some_and(ProbeHandle::is_finished) {
-            return None;
-        }
-        let ended = handle.take()?;
-        *last = ended.progress();
-        Some(ended)
-    }
-
     fn finish(&self, id: EgpProbe, result: Result<Report, ProbeError>) {
         // This runs on a runtime task, outside any entry point's panic boundary: a panic while
         // serialising must still finish the probe (as PANIC) rather than leave it running.
@@ -356,6 +375,10 @@ impl Session {
         {
             let mut state = self.lock();
             let progress = match &*state {
+                State::Running {
+                    control: Some(control),
+                    ..
+                } => (control.progress)(),
                 State::Running { last, .. } => *last,
                 _ => Progress::default(),
             };
@@ -367,15 +390,8 @@ impl Session {
     }
 }
 
-async fn supervise(session: Arc<Session>, id: EgpProbe) {
-    let mut tick = tokio::time::interval(SUPERVISE_EVERY);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let handle = loop {
-        tick.tick().await;
-        if let Some(handle) = session.take_if_ended() {
-            break handle;
-        }
-    };
+/// Awaits the run's end (woken by the run's task itself, no polling) and finishes the session.
+async fn supervise(session: Arc<Session>, id: EgpProbe, handle: ProbeHandle) {
     let result = handle.wait().await;
     session.finish(id, result);
 }

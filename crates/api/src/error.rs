@@ -296,6 +296,23 @@ pub enum ApiError {
         /// Whether the DELETE succeeded (or the ticket was already gone).
         ticket_deleted: bool,
     },
+    /// The ticket could not be cancelled (DELETE answered 409): the matchmaker had already
+    /// found its match. Poll it (e.g. a flow made with `MatchmakingFlow::resume_ticket`) for
+    /// its server, or let the match go.
+    #[error(
+        "ticket {ticket_id} could not be cancelled: the matchmaker already found its match (HTTP 409)"
+    )]
+    AlreadyMatched {
+        /// The ticket (a member's id for a group).
+        ticket_id: TicketId,
+    },
+    /// Matchmaking was cancelled (or timed out) before the ticket or membership existed:
+    /// nothing was entered, so nothing needed deleting.
+    #[error("matchmaking was cancelled before {operation} succeeded: nothing to delete")]
+    CancelledBeforeEntry {
+        /// The creating operation, e.g. `create ticket`.
+        operation: &'static str,
+    },
     /// Polling a ticket failed too many times in a row.
     #[error("gave up polling ticket {ticket_id} after {errors} consecutive errors; last: {last}")]
     TooManyErrors {
@@ -309,6 +326,25 @@ pub enum ApiError {
     },
 }
 
+/// Reads a `Retry-After` header given in seconds. (The HTTP-date form is not read; the
+/// backoff applies then.)
+pub(crate) fn parse_retry_after(value: &str) -> Option<Duration> {
+    value.trim().parse::<u64>().ok().map(Duration::from_secs)
+}
+
+/// Where an error answer came from, for [`ApiError::from_status`].
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct StatusContext<'a> {
+    /// Which API.
+    pub service: Service,
+    /// The operation, e.g. `get ticket`.
+    pub operation: &'static str,
+    /// What was asked for, e.g. `ticket "abc"`, already scrubbed of secrets.
+    pub resource: &'a str,
+    /// Requests sent for this call so far.
+    pub attempts: u32,
+}
+
 fn size_text(declared: Option<u64>, received: u64) -> String {
     match declared {
         Some(len) => format!("Content-Length {len}, {received} bytes read"),
@@ -317,6 +353,73 @@ fn size_text(declared: Option<u64>, received: u64) -> String {
 }
 
 impl ApiError {
+    /// The error for a non-success HTTP `status` (the one classification of every client and
+    /// of the sans-I/O flows): 400/422, 401, 403, 404, 409, 429 (keeping `retry_after`), 5xx,
+    /// else [`ApiError::UnexpectedStatus`]. `message` must already be scrubbed of secrets.
+    pub(crate) fn from_status(
+        context: StatusContext<'_>,
+        status: u16,
+        message: String,
+        retry_after: Option<Duration>,
+    ) -> Self {
+        let StatusContext {
+            service,
+            operation,
+            resource,
+            attempts,
+        } = context;
+        match status {
+            400 | 422 => Self::BadRequest {
+                service,
+                status,
+                operation,
+                message,
+            },
+            401 => Self::Unauthorized {
+                service,
+                operation,
+                message,
+            },
+            403 => Self::Forbidden {
+                service,
+                operation,
+                message,
+            },
+            404 => Self::NotFound {
+                service,
+                operation,
+                resource: resource.to_owned(),
+                message,
+            },
+            409 => Self::Conflict {
+                service,
+                operation,
+                resource: resource.to_owned(),
+                message,
+            },
+            429 => Self::RateLimited {
+                service,
+                operation,
+                attempts,
+                retry_after,
+                message,
+            },
+            500..=599 => Self::Server {
+                service,
+                status,
+                operation,
+                attempts,
+                message,
+            },
+            _ => Self::UnexpectedStatus {
+                service,
+                status,
+                operation,
+                message,
+            },
+        }
+    }
+
     /// The HTTP status this error came from, if it came from an answer.
     pub fn status(&self) -> Option<u16> {
         match self {
@@ -326,7 +429,7 @@ impl ApiError {
             Self::Unauthorized { .. } => Some(401),
             Self::Forbidden { .. } => Some(403),
             Self::NotFound { .. } => Some(404),
-            Self::Conflict { .. } => Some(409),
+            Self::Conflict { .. } | Self::AlreadyMatched { .. } => Some(409),
             Self::RateLimited { .. } => Some(429),
             Self::TooManyErrors { last, .. } => last.status(),
             _ => None,
@@ -394,6 +497,12 @@ mod tests {
         assert!(v1.to_string().contains("Authorization: token"), "{v1}");
         assert_eq!(v1.status(), Some(401));
         assert_eq!(v1.message(), Some("bad token"));
+    }
+
+    #[test]
+    fn retry_after_is_read_in_seconds_only() {
+        assert_eq!(parse_retry_after(" 7 "), Some(Duration::from_secs(7)));
+        assert_eq!(parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT"), None);
     }
 
     #[test]

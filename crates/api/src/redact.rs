@@ -17,6 +17,15 @@
 /// What a secret is replaced by.
 pub const REDACTED: &str = "***";
 
+/// Characters of a body quoted in an error.
+pub(crate) const EXCERPT_CHARS: usize = 160;
+
+/// Characters of a JSON parser's complaint kept in an error (it may quote a whole value).
+pub(crate) const REASON_CHARS: usize = 300;
+
+/// Characters of an API `message` kept in an error.
+pub(crate) const MESSAGE_CHARS: usize = 500;
+
 /// Secrets with at least this many characters are redacted anywhere, even inside a word;
 /// shorter ones only as whole words (see the module docs).
 pub const MIN_SUBSTRING_REDACTION_CHARS: usize = 8;
@@ -82,7 +91,6 @@ pub fn url_without_userinfo(raw: &str) -> String {
 }
 
 /// `text` cut to at most `max_chars` characters, with `…` when something was cut.
-#[cfg(feature = "http")]
 pub(crate) fn truncate(text: &str, max_chars: usize) -> String {
     match text.char_indices().nth(max_chars) {
         Some((cut, _)) => format!("{}…", &text[..cut]),
@@ -91,21 +99,18 @@ pub(crate) fn truncate(text: &str, max_chars: usize) -> String {
 }
 
 /// The secrets of one client, applied to everything a server sent back.
-#[cfg(feature = "http")]
 #[derive(Clone, Default)]
 pub(crate) struct Redactor {
     /// Longest first, so a secret that contains another is replaced whole.
     secrets: Vec<String>,
 }
 
-#[cfg(feature = "http")]
 impl std::fmt::Debug for Redactor {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "Redactor({} secret(s))", self.secrets.len())
     }
 }
 
-#[cfg(feature = "http")]
 impl Redactor {
     /// A redactor for these secrets (empty ones are ignored).
     pub(crate) fn new(secrets: impl IntoIterator<Item = String>) -> Self {
@@ -149,6 +154,24 @@ impl Redactor {
             out.push('…');
         }
         out
+    }
+
+    /// The API's `message` (or `detail` / `error`) from an error body, else a short excerpt
+    /// of the body; secrets redacted before anything is cut.
+    pub(crate) fn answer_message(&self, body: &[u8]) -> String {
+        if let Ok(serde_json::Value::Object(map)) = serde_json::from_slice(body) {
+            for key in ["message", "detail", "error"] {
+                if let Some(serde_json::Value::String(m)) = map.get(key) {
+                    return self.clip(m, MESSAGE_CHARS);
+                }
+            }
+        }
+        let excerpt = self.excerpt(body, EXCERPT_CHARS);
+        if excerpt.is_empty() {
+            "(no message)".to_owned()
+        } else {
+            excerpt
+        }
     }
 
     /// Replaces a trailing start of a (long) secret, left by cutting the text, with `***`.
@@ -210,7 +233,6 @@ mod tests {
         );
     }
 
-    #[cfg(feature = "http")]
     #[test]
     fn a_secret_cut_by_the_excerpt_leaves_no_prefix() {
         let r = Redactor::new([TOKEN.to_owned()]);

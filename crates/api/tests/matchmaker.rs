@@ -380,19 +380,20 @@ async fn cancelling_the_wait_deletes_the_ticket() {
     );
 }
 
-#[tokio::test]
-async fn a_wait_that_cannot_delete_its_ticket_says_so() {
-    let server = answering(
-        "DELETE",
-        reply(409, json!({"message": "match already found"})),
-    )
-    .await;
+/// Cancels a wait at once against a matchmaker whose DELETE answers `delete`.
+async fn cancelled_wait(delete: ResponseTemplate) -> ApiError {
+    let server = answering("DELETE", delete).await;
     let cancel = CancellationToken::new();
     cancel.cancel();
-    let err = matchmaker_client(&server)
+    matchmaker_client(&server)
         .wait_for_assignment(&TicketId::from("t-1"), &fast_wait(), &cancel)
         .await
-        .unwrap_err();
+        .unwrap_err()
+}
+
+#[tokio::test]
+async fn a_wait_that_cannot_delete_its_ticket_says_so() {
+    let err = cancelled_wait(reply(403, json!({"message": "not yours"}))).await;
     assert!(
         matches!(
             err,
@@ -404,6 +405,16 @@ async fn a_wait_that_cannot_delete_its_ticket_says_so() {
         "{err}"
     );
     assert!(err.to_string().contains("could not be deleted"), "{err}");
+}
+
+#[tokio::test]
+async fn a_cancel_answered_409_says_the_match_was_already_found() {
+    let err = cancelled_wait(reply(409, json!({"message": "match already found"}))).await;
+    assert!(
+        matches!(&err, ApiError::AlreadyMatched { ticket_id } if ticket_id.as_str() == "t-1"),
+        "{err}"
+    );
+    assert!(err.to_string().contains("already found its match"), "{err}");
 }
 
 #[tokio::test]

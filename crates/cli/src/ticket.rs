@@ -17,55 +17,62 @@ use crate::error::CliError;
 use crate::terminal::Terminal;
 use crate::{deployable, probe, progress, source};
 
-/// Runs `ticket`.
+/// Runs `ticket`: the sans-I/O ticket flow (create, poll, cancel) driven by the client.
 pub async fn run(args: TicketArgs) -> Result<(), CliError> {
     let (client, _url) = matchmaker_client(&args.player.source.matchmaker)?;
     let request = probe_player(&args.player, "ticket").await?;
     tracing::info!(profile = %args.player.profile, locations = request.latencies().len(), "creating ticket");
-    let created = client.create_ticket(&request).await?;
-    note(&format!(
-        "ticket {} created (profile {:?}, {} location(s)); waiting for a server (Ctrl-C cancels)",
-        created.id,
-        created.profile,
-        request.latencies().len()
-    ));
-
     let options = WaitOptions {
         poll_interval: Duration::from_millis(args.poll_interval_ms),
         jitter: Duration::from_millis(args.poll_interval_ms / 5),
         timeout: Some(Duration::from_secs(args.wait_timeout)),
         ..WaitOptions::default()
     };
-    let spinner = spinner(&created);
+    let mut flow = client.ticket_flow(&request, &options);
+    let spinner = spinner();
     let cancel = CancellationToken::new();
-    let id = created.id.clone();
-    let wait = client.wait_for_assignment(&id, &options, &cancel);
-    tokio::pin!(wait);
-    let result = tokio::select! {
-        result = &mut wait => result,
-        signal = tokio::signal::ctrl_c() => {
-            if signal.is_ok() {
-                spinner.set_message("cancelling the ticket");
-                cancel.cancel();
+    let mut announced = false;
+    let locations = request.latencies().len();
+    let result = {
+        let wait = client.run_flow(&mut flow, &cancel, |flow| {
+        if let (false, Some(ticket)) = (announced, flow.last_ticket()) {
+            announced = true;
+            spinner.set_message(format!("waiting for a server for ticket {}", ticket.id));
+            note(&format!(
+                "ticket {} created (profile {:?}, {locations} location(s)); waiting for a server \
+                 (Ctrl-C cancels)",
+                ticket.id, ticket.profile,
+            ));
+        }
+    });
+        tokio::pin!(wait);
+        tokio::select! {
+            result = &mut wait => result,
+            signal = tokio::signal::ctrl_c() => {
+                if signal.is_ok() {
+                    cancel.cancel();
+                }
+                wait.await
             }
-            wait.await
         }
     };
     spinner.finish_and_clear();
     let assignment = result?;
+    let ticket = flow.last_ticket().cloned();
 
-    let text = if args.json {
-        let ticket = Ticket {
-            status: TicketStatus::HostAssigned,
-            assignment: Some(assignment),
-            ..created
-        };
-        let mut text = serde_json::to_string_pretty(&ticket)
-            .map_err(|e| CliError::Other(format!("cannot encode the ticket: {e}")))?;
-        text.push('\n');
-        text
-    } else {
-        describe(id.as_str(), &assignment)
+    let text = match ticket {
+        Some(ticket) if args.json => {
+            let ticket = Ticket {
+                status: TicketStatus::HostAssigned,
+                assignment: Some(assignment),
+                ..ticket
+            };
+            let mut text = serde_json::to_string_pretty(&ticket)
+                .map_err(|e| CliError::Other(format!("cannot encode the ticket: {e}")))?;
+            text.push('\n');
+            text
+        }
+        ticket => describe(ticket.as_ref().map_or("", |t| t.id.as_str()), &assignment),
     };
     write_stdout(&text)
 }
@@ -169,7 +176,7 @@ pub fn note(text: &str) {
     }
 }
 
-fn spinner(ticket: &Ticket) -> ProgressBar {
+fn spinner() -> ProgressBar {
     if !std::io::stderr().is_terminal() {
         return ProgressBar::hidden();
     }
@@ -177,7 +184,7 @@ fn spinner(ticket: &Ticket) -> ProgressBar {
     if let Ok(style) = ProgressStyle::with_template("{spinner} {msg} {elapsed}") {
         bar.set_style(style);
     }
-    bar.set_message(format!("waiting for a server for ticket {}", ticket.id));
+    bar.set_message("creating the ticket");
     bar.enable_steady_tick(Duration::from_millis(100));
     bar
 }

@@ -178,6 +178,52 @@ static void test_version_and_config(void) {
     CHECK(config.count >= 1 && config.timeout_ms > 0.0 && config.tie_factor >= 1.0, "defaults");
 }
 
+/* The payload is the ticket's `attributes` object, whole: a ticket flow given it sends
+ * {"attributes": <payload>, "profile": ...} byte for byte. */
+static void test_payload_is_the_ticket_attributes(const char *payload) {
+    EgpFlow flow = EGP_FLOW_NONE;
+    CHECK_CODE(egp_flow_create(EGP_FLOW_KIND_TICKET, "token-not-sent", "casual", payload, NULL,
+                               "{\"seed\": 7}", &flow),
+               EGP_RESULT_OK);
+    EgpFlowStep step;
+    CHECK_CODE(egp_flow_step(flow, 0, &step), EGP_RESULT_OK);
+    CHECK(step.action == EGP_FLOW_ACTION_SEND && step.method == EGP_HTTP_METHOD_POST,
+          "the ticket flow starts with POST");
+    char body[4096];
+    CHECK_CODE(egp_flow_text(flow, EGP_FLOW_TEXT_REQUEST_BODY, body, sizeof body, NULL),
+               EGP_RESULT_OK);
+    char expected[4200];
+    snprintf(expected, sizeof expected, "{\"attributes\":%s,\"profile\":\"casual\"}", payload);
+    CHECK(strcmp(body, expected) == 0, "the ticket body's attributes are the payload, whole");
+    if (strcmp(body, expected) != 0) {
+        fprintf(stderr, "  body:     %s\n  expected: %s\n", body, expected);
+    }
+    CHECK_CODE(egp_flow_free(flow), EGP_RESULT_OK);
+}
+
+/* A run's error belongs to the probe: readable from it, whatever failed since on this thread. */
+static void test_probe_error_message(const char *beacons) {
+    EgpProbe probe = EGP_PROBE_NONE;
+    CHECK_CODE(egp_probe_create(beacons, NULL, &probe), EGP_RESULT_OK);
+    char message[512];
+    size_t needed = 0;
+    CHECK_CODE(egp_probe_error_message(probe, message, sizeof message, &needed), EGP_RESULT_OK);
+    CHECK(message[0] == '\0' && needed == 1, "no error before the run");
+    CHECK_CODE(egp_probe_cancel(probe), EGP_RESULT_OK);
+    CHECK_CODE(egp_probe_free(987654321), EGP_RESULT_INVALID_HANDLE);
+    CHECK(strstr(last_error(), "987654321") != NULL, "the thread's last error is another one");
+    CHECK_CODE(egp_probe_error_message(probe, message, sizeof message, NULL), EGP_RESULT_OK);
+    CHECK(strstr(message, "cancelled before it started") != NULL,
+          "the probe's own error, not the thread's last one");
+    CHECK_CODE(egp_probe_error_message(probe, NULL, 0, &needed), EGP_RESULT_BUFFER_TOO_SMALL);
+    CHECK(needed > 10, "the run's error has a size");
+    CHECK(needed == strlen(message) + 1, "the size query agrees");
+    CHECK_CODE(egp_probe_error_message(probe, NULL, 8, NULL), EGP_RESULT_NULL_ARGUMENT);
+    CHECK_CODE(egp_probe_free(probe), EGP_RESULT_OK);
+    CHECK_CODE(egp_probe_error_message(probe, message, sizeof message, NULL),
+               EGP_RESULT_INVALID_HANDLE);
+}
+
 static void test_real_probe(const char *beacons) {
     EgpConfig config;
     egp_config_init(&config, sizeof config);
@@ -252,8 +298,12 @@ static void test_real_probe(const char *beacons) {
               "payload has every reachable city");
         CHECK(strstr(payload, "Atlantis") == NULL, "payload has no unreachable city");
         CHECK(count_char(payload, ':') == 4, "payload has exactly three cities");
+        test_payload_is_the_ticket_attributes(payload);
         free(payload);
     }
+    char *run_error = read_text(probe, egp_probe_error_message);
+    CHECK(run_error != NULL && run_error[0] == '\0', "a successful run has no error message");
+    free(run_error);
 
     /* The callback ran once, on completion, with this probe and OK. */
     double waited = now_ms();
@@ -506,6 +556,7 @@ int main(int argc, char **argv) {
     test_icmp_refused_on_windows(beacons);
 #endif
     test_misuse(beacons);
+    test_probe_error_message(beacons);
     test_cancel_mid_run(beacons);
     test_free_while_running(beacons);
     test_blocking_and_previous(beacons);

@@ -169,6 +169,72 @@ void TestCancel(const std::string& beacons) {
     CHECK(probe.ResultJson().ok());
 }
 
+// What UEdgegapProbeSubsystem::Finish relies on: after a run that failed, Poll() itself
+// succeeds and sets no last error, so the run's error must come from the probe.
+void TestRunErrorAfterPoll(const std::string& beacons) {
+    std::thread([&beacons] {
+        auto created = edgegap::Probe::Create(beacons);
+        CHECK(created.ok());
+        if (!created) return;
+        edgegap::Probe probe = std::move(created).value();
+        CHECK(probe.Cancel() == EGP_RESULT_OK);  // before the start: the run fails as CANCELLED
+        EgpResult poll_code = EGP_RESULT_PANIC;
+        EgpProgress progress = probe.Poll(&poll_code);
+        CHECK(poll_code == EGP_RESULT_OK);
+        CHECK(progress.finished == 1 && progress.status == EGP_RESULT_CANCELLED);
+        CHECK(edgegap::LastErrorMessage().empty());  // the poll set nothing: never log this
+        CHECK(Find(probe.ErrorMessage(), "cancelled before it started") >= 0);
+    }).join();
+}
+
+// The flow through the wrapper with canned answers (Unreal's HTTP module is not here): ticket,
+// 429 with Retry-After, assignment; then a cancel answered 409.
+void TestMatchmakingFlow() {
+    auto created = edgegap::MatchmakingFlow::Create(EGP_FLOW_KIND_TICKET, "cpp-token-42", "casual",
+                                                    R"({"beacons": {"Oslo": 5.5}})", "",
+                                                    R"({"poll_interval_ms": 100, "jitter_ms": 0})");
+    CHECK(created.ok());
+    if (!created) return;
+    edgegap::MatchmakingFlow flow = std::move(created).value();
+    EgpFlowStep step = flow.Step(0);
+    CHECK(step.action == EGP_FLOW_ACTION_SEND && step.method == EGP_HTTP_METHOD_POST);
+    CHECK(flow.Text(EGP_FLOW_TEXT_REQUEST_PATH).value() == "tickets");
+    CHECK(Find(flow.Text(EGP_FLOW_TEXT_REQUEST_HEADERS).value(), "Authorization: cpp-token-42\n") == 0);
+    CHECK(flow.Respond(10, 201, "", R"({"id": "t-9", "status": "SEARCHING"})") == EGP_RESULT_OK);
+    step = flow.Step(10);
+    CHECK(step.action == EGP_FLOW_ACTION_WAIT && step.wakeup_ms == 110);
+    CHECK(flow.Step(110).method == EGP_HTTP_METHOD_GET);
+    CHECK(flow.Text(EGP_FLOW_TEXT_REQUEST_PATH).value() == "tickets/t-9");
+    CHECK(flow.Respond(120, 429, "2", "") == EGP_RESULT_OK);
+    step = flow.Step(120);
+    CHECK(step.action == EGP_FLOW_ACTION_WAIT && step.wakeup_ms == 2120);
+    CHECK(step.last_http_status == 429);
+    CHECK(flow.Step(2120).action == EGP_FLOW_ACTION_SEND);
+    CHECK(flow.Respond(2130, 200,
+                       "", R"({"id": "t-9", "status": "HOST_ASSIGNED", "assignment": {"fqdn": "srv.example", "ports": {}}})") ==
+          EGP_RESULT_OK);
+    step = flow.Step(2130);
+    CHECK(step.action == EGP_FLOW_ACTION_FINISHED && step.status == EGP_RESULT_OK);
+    CHECK(Find(flow.Text(EGP_FLOW_TEXT_ASSIGNMENT_JSON).value(), R"("fqdn":"srv.example")") >= 0);
+    CHECK(flow.Respond(2140, 200, "", "{}") == EGP_RESULT_NO_REQUEST_PENDING);
+
+    auto second = edgegap::MatchmakingFlow::Create(EGP_FLOW_KIND_TICKET, "cpp-token-42", "casual",
+                                                   R"({"beacons": {"Oslo": 5.5}})");
+    CHECK(second.ok());
+    if (!second) return;
+    edgegap::MatchmakingFlow late = std::move(second).value();
+    late.Step(0);
+    late.Respond(1, 201, "", R"({"id": "t-10", "status": "MATCH_FOUND"})");
+    CHECK(late.Cancel() == EGP_RESULT_OK);
+    CHECK(late.Step(2).method == EGP_HTTP_METHOD_DELETE);
+    late.Respond(3, 409, "", R"({"message": "match found"})");
+    CHECK(late.Step(3).status == EGP_RESULT_ALREADY_MATCHED);
+    CHECK(Find(late.Text(EGP_FLOW_TEXT_ERROR_MESSAGE).value(), "already found its match") >= 0);
+
+    auto bad = edgegap::MatchmakingFlow::Create(EGP_FLOW_KIND_JOIN_GROUP, "t", "p", "{}");
+    CHECK(!bad.ok() && bad.code() == EGP_RESULT_NULL_ARGUMENT);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -187,6 +253,8 @@ int main(int argc, char** argv) {
     TestRealProbe(beacons);
     TestRaiiAndMisuse(beacons);
     TestCancel(beacons);
+    TestRunErrorAfterPoll(beacons);
+    TestMatchmakingFlow();
     std::printf("C++: %d passed, %d failed\n", passed, failed);
     return failed == 0 ? 0 : 1;
 }

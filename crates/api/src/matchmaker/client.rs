@@ -47,17 +47,7 @@ impl ApiClient for MatchmakerClient {
     }
 }
 
-fn ticket(id: &TicketId) -> String {
-    format!("ticket {:?}", id.as_str())
-}
-
-fn group(id: &GroupId) -> String {
-    format!("group {:?}", id.as_str())
-}
-
-fn member(gid: &GroupId, mid: &MemberId) -> String {
-    format!("member {:?} of group {:?}", mid.as_str(), gid.as_str())
-}
+use super::{group_resource as group, member_resource as member, ticket_resource as ticket};
 
 impl MatchmakerClient {
     /// A client for the matchmaker at `base_url` with default timeouts and retries.
@@ -126,18 +116,6 @@ impl MatchmakerClient {
             &["tickets", id.as_str()],
             ticket(id),
         );
-        self.transport.json(call).await
-    }
-
-    /// `GET tickets/{id}` once, without the transport's retries (the wait loop counts errors).
-    pub(super) async fn get_ticket_once(&self, id: &TicketId) -> Result<Ticket, ApiError> {
-        let call = Call::new(
-            Method::GET,
-            "get ticket",
-            &["tickets", id.as_str()],
-            ticket(id),
-        )
-        .no_retry();
         self.transport.json(call).await
     }
 

@@ -8,6 +8,7 @@
 
 #[cfg(feature = "http")]
 mod client;
+pub mod flow;
 #[cfg(feature = "http")]
 mod wait;
 
@@ -89,6 +90,21 @@ id_newtype!(
     /// A group member's id.
     MemberId
 );
+
+/// A ticket as errors name it: `ticket "abc"`.
+pub(crate) fn ticket_resource(id: &TicketId) -> String {
+    format!("ticket {:?}", id.as_str())
+}
+
+/// A group as errors name it: `group "g"`.
+pub(crate) fn group_resource(id: &GroupId) -> String {
+    format!("group {:?}", id.as_str())
+}
+
+/// A membership as errors name it: `member "m" of group "g"`.
+pub(crate) fn member_resource(gid: &GroupId, mid: &MemberId) -> String {
+    format!("member {:?} of group {:?}", mid.as_str(), gid.as_str())
+}
 
 /// Body of `POST tickets` (and of creating or joining a group):
 /// `{"profile": ..., "attributes": {"beacons": {"Chicago": 12.3, ...}, ...}, "player_ip": ...}`.

@@ -1,13 +1,15 @@
-//! [`MatchmakerClient::wait_for_assignment`]: poll a ticket until a server is assigned.
+//! The reqwest driver of the sans-I/O [`MatchmakingFlow`]: [`MatchmakerClient::run_flow`],
+//! and [`MatchmakerClient::wait_for_assignment`] on top of it.
 
 use std::time::Duration;
 
-use rand::Rng;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use super::{Assignment, MatchmakerClient, TicketId, TicketStatus};
+use super::flow::{FlowOptions, FlowStep, MatchmakingFlow};
+use super::{Assignment, MatchmakerClient, TicketId, TicketRequest};
 use crate::error::ApiError;
+use crate::token::MatchmakerToken;
 
 /// How [`MatchmakerClient::wait_for_assignment`] polls.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -29,183 +31,115 @@ pub struct WaitOptions {
 
 impl Default for WaitOptions {
     fn default() -> Self {
+        let flow = FlowOptions::default();
         Self {
-            poll_interval: Duration::from_secs(1),
-            jitter: Duration::from_millis(200),
-            max_consecutive_errors: 10,
-            timeout: None,
-            delete_on_cancel: true,
+            poll_interval: flow.poll_interval,
+            jitter: flow.jitter,
+            max_consecutive_errors: flow.max_consecutive_errors,
+            timeout: flow.timeout,
+            delete_on_cancel: flow.delete_on_cancel,
         }
-    }
-}
-
-impl WaitOptions {
-    /// The next interval: `poll_interval ± jitter`.
-    fn next_interval(&self) -> Duration {
-        let jitter = u64::try_from(self.jitter.as_nanos()).unwrap_or(u64::MAX);
-        if jitter == 0 {
-            return self.poll_interval;
-        }
-        let draw = rand::rng().random_range(0..=jitter.saturating_mul(2));
-        (self.poll_interval + Duration::from_nanos(draw)).saturating_sub(self.jitter)
-    }
-}
-
-/// Why the wait is abandoned.
-enum Abandon {
-    Cancelled,
-    TimedOut(Duration),
-}
-
-async fn until(deadline: Option<Instant>) {
-    match deadline {
-        Some(d) => tokio::time::sleep_until(d).await,
-        None => std::future::pending().await,
-    }
-}
-
-/// Runs `work` to its end unless `cancel` fires or `deadline` passes first (checked in that
-/// order); then says why the wait is abandoned (`started`: when the wait began).
-async fn race<T>(
-    cancel: &CancellationToken,
-    started: Instant,
-    deadline: Option<Instant>,
-    work: impl Future<Output = T>,
-) -> Result<T, Abandon> {
-    tokio::select! {
-        biased;
-        () = cancel.cancelled() => Err(Abandon::Cancelled),
-        () = until(deadline) => Err(Abandon::TimedOut(started.elapsed())),
-        done = work => Ok(done),
     }
 }
 
 impl MatchmakerClient {
+    /// The flow options for `options` with this client's backoff ([`crate::RetryPolicy`]) and
+    /// a fresh random seed for the jitter.
+    pub fn flow_options(&self, options: &WaitOptions) -> FlowOptions {
+        let retry = &self.transport.config().retry;
+        FlowOptions {
+            poll_interval: options.poll_interval,
+            jitter: options.jitter,
+            max_consecutive_errors: options.max_consecutive_errors,
+            initial_backoff: retry.initial_backoff,
+            max_backoff: retry.max_backoff,
+            max_retry_after: retry.max_retry_after,
+            timeout: options.timeout,
+            delete_on_cancel: options.delete_on_cancel,
+            seed: rand::random(),
+        }
+    }
+
+    /// This client's token, for a flow whose requests it sends.
+    fn flow_token(&self) -> MatchmakerToken {
+        MatchmakerToken::new(self.transport.authorization())
+    }
+
+    /// A ticket flow (create with `request`, wait for the assignment) for [`Self::run_flow`].
+    pub fn ticket_flow(&self, request: &TicketRequest, options: &WaitOptions) -> MatchmakingFlow {
+        MatchmakingFlow::ticket(self.flow_token(), request, self.flow_options(options))
+    }
+
     /// Polls `GET tickets/{id}` about every `poll_interval` (with jitter) until the ticket is
-    /// `HOST_ASSIGNED`, and returns its assignment.
+    /// `HOST_ASSIGNED`, and returns its assignment: [`MatchmakingFlow::resume_ticket`] driven
+    /// by [`Self::run_flow`], so every rule of the flow applies:
     ///
     /// * `CANCELLED` by the matchmaker: [`ApiError::TicketCancelled`].
     /// * 429 / 5xx / timeouts / connection errors are retried with backoff; after
     ///   `max_consecutive_errors` in a row: [`ApiError::TooManyErrors`] holding the last one.
     /// * Any other error (401, 404 when the ticket is gone, ...) ends the wait at once.
     /// * `cancel` fired: the ticket is deleted (unless `delete_on_cancel` is off) and
-    ///   [`ApiError::Cancelled`] says whether that worked. `timeout` passed: likewise,
-    ///   [`ApiError::WaitTimedOut`].
+    ///   [`ApiError::Cancelled`] says whether that worked ([`ApiError::AlreadyMatched`] when
+    ///   the DELETE answered 409). `timeout` passed: likewise, [`ApiError::WaitTimedOut`].
     pub async fn wait_for_assignment(
         &self,
         ticket_id: &TicketId,
         options: &WaitOptions,
         cancel: &CancellationToken,
     ) -> Result<Assignment, ApiError> {
-        // The id as errors and logs show it (it came from the server: no token in it).
-        let shown = TicketId::new(self.transport.scrub(ticket_id.as_str()));
-        let started = Instant::now();
-        let deadline = options.timeout.map(|t| started + t);
-        let max_errors = options.max_consecutive_errors.max(1);
-        let mut errors = 0u32;
-        loop {
-            let polled =
-                match race(cancel, started, deadline, self.get_ticket_once(ticket_id)).await {
-                    Ok(polled) => polled,
-                    Err(why) => return Err(self.abandon(ticket_id, &shown, options, why).await),
-                };
-            let delay = match polled {
-                Ok(ticket) => {
-                    errors = 0;
-                    match (ticket.status, ticket.assignment) {
-                        (TicketStatus::HostAssigned, Some(assignment)) => return Ok(assignment),
-                        (TicketStatus::Cancelled, _) => {
-                            return Err(ApiError::TicketCancelled {
-                                ticket_id: shown.clone(),
-                            });
-                        }
-                        (status, _) => {
-                            tracing::debug!(ticket = %shown, ?status, "ticket not assigned yet");
-                        }
-                    }
-                    options.next_interval()
-                }
-                Err(e) if e.is_transient() => {
-                    errors += 1;
-                    if errors >= max_errors {
-                        return Err(ApiError::TooManyErrors {
-                            ticket_id: shown.clone(),
-                            errors,
-                            last: Box::new(e),
-                        });
-                    }
-                    let backoff = self.transport.config().retry.delay(errors, e.retry_after());
-                    let delay = backoff.max(options.poll_interval);
-                    tracing::warn!(ticket = %shown, errors, delay_ms = delay.as_millis() as u64, error = %e, "ticket poll failed; retrying");
-                    delay
-                }
-                Err(e) => return Err(e),
-            };
-            if let Err(why) = race(cancel, started, deadline, tokio::time::sleep(delay)).await {
-                return Err(self.abandon(ticket_id, &shown, options, why).await);
-            }
-        }
+        let mut flow = MatchmakingFlow::resume_ticket(
+            self.flow_token(),
+            ticket_id.clone(),
+            self.flow_options(options),
+        );
+        self.run_flow(&mut flow, cancel, |_| {}).await
     }
 
-    /// Deletes the ticket (if asked) and builds the error that ends the wait (naming the
-    /// ticket as `shown`).
-    async fn abandon(
+    /// Drives `flow` to its end with this client's HTTP: sends each request it asks for,
+    /// sleeps until its next wake-up, and cancels it when `cancel` fires (a request already
+    /// out is answered first, so the flow knows its ticket before it deletes it).
+    /// `progress` is called after every answer (e.g. to show the ticket id once created).
+    pub async fn run_flow(
         &self,
-        ticket_id: &TicketId,
-        shown: &TicketId,
-        options: &WaitOptions,
-        why: Abandon,
-    ) -> ApiError {
-        let ticket_deleted = if options.delete_on_cancel {
-            match self.delete_ticket(ticket_id).await {
-                Ok(()) | Err(ApiError::NotFound { .. }) => true,
-                Err(e) => {
-                    tracing::warn!(ticket = %shown, error = %e, "could not delete the abandoned ticket");
-                    false
+        flow: &mut MatchmakingFlow,
+        cancel: &CancellationToken,
+        mut progress: impl FnMut(&MatchmakingFlow),
+    ) -> Result<Assignment, ApiError> {
+        let origin = Instant::now();
+        loop {
+            if cancel.is_cancelled() {
+                flow.cancel();
+            }
+            match flow.step(origin.elapsed()) {
+                FlowStep::Send(request) => {
+                    let answer = self.transport.exchange(&request).await;
+                    let now = origin.elapsed();
+                    match answer {
+                        Ok(response) => flow.on_response(now, &response),
+                        Err(reason) => flow.on_transport_error(now, &reason),
+                    };
+                    progress(flow);
+                }
+                FlowStep::WaitUntil(at) => {
+                    let sleep = tokio::time::sleep_until(origin + at);
+                    if cancel.is_cancelled() {
+                        sleep.await;
+                    } else {
+                        tokio::select! {
+                            () = cancel.cancelled() => {}
+                            () = sleep => {}
+                        }
+                    }
+                }
+                FlowStep::AwaitingResponse | FlowStep::Finished => {
+                    return flow.take_outcome().unwrap_or_else(|| {
+                        Err(ApiError::InvalidArgument {
+                            operation: "run matchmaking flow",
+                            reason: "the flow had already ended and its outcome was taken".into(),
+                        })
+                    });
                 }
             }
-        } else {
-            false
-        };
-        match why {
-            Abandon::Cancelled => ApiError::Cancelled {
-                ticket_id: shown.clone(),
-                ticket_deleted,
-            },
-            Abandon::TimedOut(waited) => ApiError::WaitTimedOut {
-                ticket_id: shown.clone(),
-                waited,
-                ticket_deleted,
-            },
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn intervals_stay_within_the_jitter_band() {
-        let o = WaitOptions {
-            poll_interval: Duration::from_secs(1),
-            jitter: Duration::from_millis(200),
-            ..WaitOptions::default()
-        };
-        let draws: Vec<Duration> = (0..200).map(|_| o.next_interval()).collect();
-        assert!(
-            draws
-                .iter()
-                .all(|d| *d >= Duration::from_millis(800) && *d <= Duration::from_millis(1200))
-        );
-        assert!(
-            draws.iter().any(|d| *d != draws[0]),
-            "jitter must vary the interval"
-        );
-        let none = WaitOptions {
-            jitter: Duration::ZERO,
-            ..o
-        };
-        assert_eq!(none.next_interval(), Duration::from_secs(1));
     }
 }

@@ -18,9 +18,10 @@ use serde::de::DeserializeOwned;
 use tokio::time::Instant;
 use url::Url;
 
-use crate::error::{ApiError, Service};
+use crate::error::{ApiError, Service, StatusContext};
+use crate::matchmaker::flow::{FlowRequest, FlowResponse};
 use crate::pagination::PagingLimits;
-use crate::redact::Redactor;
+use crate::redact::{EXCERPT_CHARS, MESSAGE_CHARS, REASON_CHARS, Redactor};
 use crate::schema::Shape;
 use body::{BodyError, read_limited};
 
@@ -38,15 +39,6 @@ pub const DEFAULT_CALL_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Error bodies are read up to this size for their `message`; the rest is ignored.
 const MAX_ERROR_BODY_BYTES: usize = 64 * 1024;
-
-/// Characters of a body quoted in an error.
-const EXCERPT_CHARS: usize = 160;
-
-/// Characters of an API `message` kept in an error.
-const MESSAGE_CHARS: usize = 500;
-
-/// Characters of a JSON parser's complaint kept in an error (it may quote a whole value).
-const REASON_CHARS: usize = 300;
 
 /// Characters of a beacon's city or host quoted in a beacon-list error.
 const BEACON_TEXT_CHARS: usize = 100;
@@ -167,8 +159,6 @@ pub(crate) struct Call {
     pub operation: &'static str,
     /// What a 404/409 is about, e.g. `ticket "abc"`.
     pub resource: String,
-    /// Overrides the config's `max_retries` (the ticket poll retries by itself).
-    pub max_retries: Option<u32>,
 }
 
 impl Call {
@@ -187,7 +177,6 @@ impl Call {
             body: None,
             operation,
             resource: resource.into(),
-            max_retries: None,
         }
     }
 
@@ -217,13 +206,6 @@ impl Call {
         })?;
         self.body = Some(value);
         Ok(self)
-    }
-
-    /// Sends it once, whatever the status.
-    #[must_use]
-    pub fn no_retry(mut self) -> Self {
-        self.max_retries = Some(0);
-        self
     }
 }
 
@@ -392,11 +374,11 @@ impl Transport {
         let url = self.url(&call)?;
         let headers = headers(&call)?;
         let idempotent = matches!(call.method, Method::GET | Method::PUT | Method::DELETE);
-        let max_retries = call.max_retries.unwrap_or(if idempotent {
+        let max_retries = if idempotent {
             self.config.retry.max_retries
         } else {
             0
-        });
+        };
         let call_deadline = Instant::now() + self.config.call_timeout;
         let mut attempts = 0u32;
         loop {
@@ -446,6 +428,65 @@ impl Transport {
                     tokio::time::sleep(delay).await;
                 }
             }
+        }
+    }
+
+    /// The whole `Authorization` value (for the matchmaker, the raw token): only to hand to
+    /// a sans-I/O flow that builds the same requests.
+    pub(crate) fn authorization(&self) -> &str {
+        self.auth.to_str().unwrap_or_default()
+    }
+
+    /// Sends one request of a sans-I/O flow, once (the flow decides about retries), and
+    /// returns the answer whatever its status. `Err` holds why no answer came (connection,
+    /// timeout, a body over the size limit), scrubbed, for the flow's `on_transport_error`.
+    pub(crate) async fn exchange(&self, request: &FlowRequest) -> Result<FlowResponse, String> {
+        let mut url = self.base.clone();
+        url.path_segments_mut()
+            .map_err(|()| "the base URL cannot take a path".to_owned())?
+            .pop_if_empty()
+            .extend(request.segments());
+        let method =
+            Method::from_bytes(request.method().as_str().as_bytes()).map_err(|e| e.to_string())?;
+        tracing::debug!(service = %self.service, operation = request.operation(), %method, url = %self.shown_url(&url), "sending flow request");
+        let mut builder = self
+            .http
+            .request(method, url)
+            .header(AUTHORIZATION, self.auth.clone())
+            .timeout(self.config.request_timeout);
+        for (name, value) in request.headers() {
+            if !name.eq_ignore_ascii_case("authorization") {
+                builder = builder.header(name, value);
+            }
+        }
+        if let Some(body) = request.body() {
+            builder = builder.body(body.to_owned());
+        }
+        let limit = self.config.request_timeout;
+        let exchange = async {
+            let mut response = builder.send().await.map_err(|e| causes(&e))?;
+            let retry_after = response
+                .headers()
+                .get(RETRY_AFTER)
+                .and_then(|v| v.to_str().ok())
+                .and_then(crate::error::parse_retry_after);
+            let status = response.status().as_u16();
+            let body = read_limited(&mut response, self.config.max_body_bytes)
+                .await
+                .map_err(|e| match e {
+                    BodyError::TooLarge { .. } => format!(
+                        "the answer is larger than the {}-byte limit",
+                        self.config.max_body_bytes
+                    ),
+                    BodyError::Read(e) => causes(&e),
+                })?;
+            Ok(FlowResponse::new(status, body).retry_after(retry_after))
+        };
+        match tokio::time::timeout(limit, exchange).await {
+            Ok(result) => {
+                result.map_err(|reason: String| self.redactor.clip(&reason, MESSAGE_CHARS))
+            }
+            Err(_) => Err(format!("no answer within {limit:?}")),
         }
     }
 
@@ -525,7 +566,7 @@ impl Transport {
             .headers()
             .get(RETRY_AFTER)
             .and_then(|v| v.to_str().ok())
-            .and_then(retry::parse_retry_after);
+            .and_then(crate::error::parse_retry_after);
         let max = self.config.max_body_bytes.min(MAX_ERROR_BODY_BYTES);
         let read = read_limited(&mut response, max);
         let message = match tokio::time::timeout_at(limit.deadline, read).await {
@@ -553,58 +594,21 @@ impl Transport {
         attempts: u32,
         retry_after: Option<Duration>,
     ) -> Attempt {
-        let service = self.service;
-        let operation = call.operation;
-        let code = status.as_u16();
-        match code {
-            400 | 422 => Attempt::Fatal(ApiError::BadRequest {
-                service,
-                status: code,
-                operation,
-                message,
-            }),
-            401 => Attempt::Fatal(ApiError::Unauthorized {
-                service,
-                operation,
-                message,
-            }),
-            403 => Attempt::Fatal(ApiError::Forbidden {
-                service,
-                operation,
-                message,
-            }),
-            404 => Attempt::Fatal(ApiError::NotFound {
-                service,
-                operation,
-                resource: self.scrub(&call.resource),
-                message,
-            }),
-            409 => Attempt::Fatal(ApiError::Conflict {
-                service,
-                operation,
-                resource: self.scrub(&call.resource),
-                message,
-            }),
-            429 => Attempt::Transient(ApiError::RateLimited {
-                service,
-                operation,
+        let error = ApiError::from_status(
+            StatusContext {
+                service: self.service,
+                operation: call.operation,
+                resource: &self.scrub(&call.resource),
                 attempts,
-                retry_after,
-                message,
-            }),
-            500..=599 => Attempt::Transient(ApiError::Server {
-                service,
-                status: code,
-                operation,
-                attempts,
-                message,
-            }),
-            _ => Attempt::Fatal(ApiError::UnexpectedStatus {
-                service,
-                status: code,
-                operation,
-                message,
-            }),
+            },
+            status.as_u16(),
+            message,
+            retry_after,
+        );
+        if error.is_transient() {
+            Attempt::Transient(error)
+        } else {
+            Attempt::Fatal(error)
         }
     }
 
@@ -642,19 +646,7 @@ impl Transport {
     /// The API's `message` from an error body, else a short excerpt of it; token scrubbed
     /// before anything is cut.
     fn error_message(&self, body: &[u8]) -> String {
-        if let Ok(serde_json::Value::Object(map)) = serde_json::from_slice(body) {
-            for key in ["message", "detail", "error"] {
-                if let Some(serde_json::Value::String(m)) = map.get(key) {
-                    return self.redactor.clip(m, MESSAGE_CHARS);
-                }
-            }
-        }
-        let excerpt = self.redactor.excerpt(body, EXCERPT_CHARS);
-        if excerpt.is_empty() {
-            "(no message)".to_owned()
-        } else {
-            excerpt
-        }
+        self.redactor.answer_message(body)
     }
 }
 

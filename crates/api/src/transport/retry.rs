@@ -73,12 +73,6 @@ impl RetryPolicy {
     }
 }
 
-/// Reads a `Retry-After` header given in seconds. (The HTTP-date form is not read; the
-/// backoff applies then.)
-pub(crate) fn parse_retry_after(value: &str) -> Option<Duration> {
-    value.trim().parse::<u64>().ok().map(Duration::from_secs)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -127,7 +121,5 @@ mod tests {
             Duration::from_secs(3)
         );
         assert!(p.delay(1, None) <= Duration::from_millis(2));
-        assert_eq!(parse_retry_after(" 7 "), Some(Duration::from_secs(7)));
-        assert_eq!(parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT"), None);
     }
 }

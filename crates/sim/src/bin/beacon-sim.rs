@@ -1,13 +1,15 @@
 //! `beacon-sim`: runs a scenario of simulated beacons on loopback until told to stop, and
-//! writes their beacon list (for the FFI tests and scripts).
+//! writes their beacon list (for the FFI tests and scripts); `beacon-sim matchmaker` runs the
+//! simulated matchmaker instead and writes its base URL.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use edgegap_beacon_sim::{ListShape, Scenario};
+use edgegap_beacon_sim::{ListShape, MatchmakerConfig, MatchmakerSim, Scenario};
 
 const USAGE: &str = "\
 usage: beacon-sim (SCENARIO_FILE | --demo | --twelve SEED | --harsh SEED) [--list-out FILE] [--shape v1|matchmaker] [--ignore-stdin]
+       beacon-sim matchmaker [--config JSON | --config @FILE] [--url-out FILE] [--ignore-stdin]
 
 Starts simulated beacons on loopback, writes their beacon list as JSON to FILE (atomically:
 a temporary file renamed into place, so its appearance means every beacon is serving) or to
@@ -20,6 +22,13 @@ stdout, then serves until stdin is closed, SIGTERM or ctrl-c.
   --list-out FILE   write the beacon list here instead of stdout
   --shape SHAPE     v1 (Edgegap v1 API, default) or matchmaker
   --ignore-stdin    do not stop when stdin closes (for background jobs, whose stdin is /dev/null)
+
+`matchmaker` starts the simulated matchmaker on 127.0.0.1 (tickets, groups; see
+crates/sim/README.md) and writes its base URL (http://127.0.0.1:PORT) to FILE or stdout.
+
+  --config JSON     its configuration (token, searching_polls, match_found_polls, faults,
+                    beacons), inline or @FILE; defaults: token \"sim-token\", 1 and 1 polls
+  --url-out FILE    write the base URL here (atomically) instead of stdout
 ";
 
 /// The parsed command line.
@@ -55,10 +64,53 @@ fn parse_seed(flag: &str, seed: &str) -> Result<u64, String> {
 /// What the command line asked for, or why it is refused.
 enum Parsed {
     Run(Args),
+    Matchmaker(MatchmakerArgs),
     Help,
 }
 
-fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Parsed, String> {
+/// `beacon-sim matchmaker ...`.
+#[derive(Debug)]
+struct MatchmakerArgs {
+    config: MatchmakerConfig,
+    url_out: Option<PathBuf>,
+    ignore_stdin: bool,
+}
+
+fn parse_matchmaker(mut args: impl Iterator<Item = String>) -> Result<Parsed, String> {
+    let mut config = MatchmakerConfig::default();
+    let mut url_out = None;
+    let mut ignore_stdin = false;
+    while let Some(arg) = args.next() {
+        let mut value = |flag: &str| args.next().ok_or_else(|| format!("{flag} needs a value"));
+        match arg.as_str() {
+            "-h" | "--help" => return Ok(Parsed::Help),
+            "--config" => {
+                let given = value("--config")?;
+                let text = match given.strip_prefix('@') {
+                    Some(file) => std::fs::read_to_string(file)
+                        .map_err(|e| format!("--config: cannot read {file}: {e}"))?,
+                    None => given,
+                };
+                config = serde_json::from_str(&text).map_err(|e| format!("--config: {e}"))?;
+            }
+            "--url-out" => url_out = Some(PathBuf::from(value("--url-out")?)),
+            "--ignore-stdin" => ignore_stdin = true,
+            other => return Err(format!("matchmaker: unknown argument {other}")),
+        }
+    }
+    Ok(Parsed::Matchmaker(MatchmakerArgs {
+        config,
+        url_out,
+        ignore_stdin,
+    }))
+}
+
+fn parse_args(args: impl Iterator<Item = String>) -> Result<Parsed, String> {
+    let mut args = args.peekable();
+    if args.peek().map(String::as_str) == Some("matchmaker") {
+        args.next();
+        return parse_matchmaker(args);
+    }
     let mut source = None;
     let mut list_out = None;
     let mut shape = ListShape::V1;
@@ -143,38 +195,62 @@ async fn run(args: Args) -> Result<(), String> {
     let sim = scenario.start().await.map_err(|e| e.to_string())?;
     let list = sim.beacon_list(args.shape);
     let text = serde_json::to_string_pretty(&list).map_err(|e| e.to_string())? + "\n";
-    if let Some(path) = &args.list_out {
-        write_atomically(path, &text)
-            .map_err(|e| format!("cannot write beacon list to {}: {e}", path.display()))?;
-        eprintln!(
-            "beacon-sim: {} beacons serving; list in {}",
-            sim.beacons().len(),
-            path.display()
-        );
+    let serving = format!("{} beacons serving", sim.beacons().len());
+    publish(&text, args.list_out.as_deref(), "beacon list", &serving)?;
+    serve_until_stopped(args.ignore_stdin).await;
+    sim.shutdown().await;
+    Ok(())
+}
+
+async fn run_matchmaker(args: MatchmakerArgs) -> Result<(), String> {
+    let sim = MatchmakerSim::start(args.config)
+        .await
+        .map_err(|e| format!("cannot listen on 127.0.0.1: {e}"))?;
+    let text = format!("{}\n", sim.base_url());
+    publish(
+        &text,
+        args.url_out.as_deref(),
+        "base URL",
+        "matchmaker serving",
+    )?;
+    serve_until_stopped(args.ignore_stdin).await;
+    sim.shutdown().await;
+    Ok(())
+}
+
+/// Writes `text` (the `what`) to `out` atomically or to stdout, and says it is `serving`.
+fn publish(text: &str, out: Option<&Path>, what: &str, serving: &str) -> Result<(), String> {
+    if let Some(path) = out {
+        write_atomically(path, text)
+            .map_err(|e| format!("cannot write the {what} to {}: {e}", path.display()))?;
+        eprintln!("beacon-sim: {serving}; {what} in {}", path.display());
     } else {
         use std::io::Write;
         let mut out = std::io::stdout().lock();
         out.write_all(text.as_bytes())
             .and_then(|()| out.flush())
-            .map_err(|e| format!("cannot write beacon list to stdout: {e}"))?;
-        eprintln!("beacon-sim: {} beacons serving", sim.beacons().len());
+            .map_err(|e| format!("cannot write the {what} to stdout: {e}"))?;
+        eprintln!("beacon-sim: {serving}");
     }
-    tokio::select! {
-        () = stdin_closed(args.ignore_stdin) => eprintln!("beacon-sim: stdin closed, stopping"),
-        _ = tokio::signal::ctrl_c() => eprintln!("beacon-sim: interrupted, stopping"),
-        () = terminated() => eprintln!("beacon-sim: terminated, stopping"),
-    }
-    sim.shutdown().await;
     Ok(())
 }
 
+/// Returns when stdin closes (unless ignored), on ctrl-c or on SIGTERM.
+async fn serve_until_stopped(ignore_stdin: bool) {
+    tokio::select! {
+        () = stdin_closed(ignore_stdin) => eprintln!("beacon-sim: stdin closed, stopping"),
+        _ = tokio::signal::ctrl_c() => eprintln!("beacon-sim: interrupted, stopping"),
+        () = terminated() => eprintln!("beacon-sim: terminated, stopping"),
+    }
+}
+
 fn main() -> ExitCode {
-    let args = match parse_args(std::env::args().skip(1)) {
-        Ok(Parsed::Run(args)) => args,
+    let parsed = match parse_args(std::env::args().skip(1)) {
         Ok(Parsed::Help) => {
             print!("{USAGE}");
             return ExitCode::SUCCESS;
         }
+        Ok(parsed) => parsed,
         Err(message) => {
             eprintln!("beacon-sim: {message}\n\n{USAGE}");
             return ExitCode::from(2);
@@ -190,7 +266,12 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(run(args)) {
+    let result = match parsed {
+        Parsed::Run(args) => runtime.block_on(run(args)),
+        Parsed::Matchmaker(args) => runtime.block_on(run_matchmaker(args)),
+        Parsed::Help => Ok(()),
+    };
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
             eprintln!("beacon-sim: {message}");

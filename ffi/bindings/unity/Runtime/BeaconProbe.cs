@@ -140,6 +140,19 @@ namespace Edgegap.Probe
             return TryRead(NativeMethods.egp_probe_payload_json, out json);
         }
 
+        /// <summary>
+        /// Why this probe's run failed (empty while it runs or when it succeeded): the run's own
+        /// error, whatever else failed since on this thread.
+        /// </summary>
+        public string ErrorMessage
+        {
+            get
+            {
+                string text;
+                return TryRead(NativeMethods.egp_probe_error_message, out text) == ProbeResult.Ok ? text : string.Empty;
+            }
+        }
+
         /// <summary>Signature of the native calls that copy a probe's text into a buffer.</summary>
         private delegate ProbeResult ProbeTextReader(ulong probe, byte[] buf, UIntPtr len, out UIntPtr needed);
 

@@ -25,6 +25,56 @@ namespace Edgegap.Probe
         ProbeFailed = 13,
         Runtime = 14,
         Panic = 15,
+        /// <summary>A matchmaking flow ended without an assignment (see its error message).</summary>
+        MatchmakingFailed = 16,
+        /// <summary>A matchmaking flow was cancelled or timed out (its ticket deleted when it existed).</summary>
+        MatchmakingCancelled = 17,
+        /// <summary>A cancel came too late: the matchmaker had already found the match (409).</summary>
+        AlreadyMatched = 18,
+        /// <summary>An answer was handed to a flow that had no request out.</summary>
+        NoRequestPending = 19,
+    }
+
+    /// <summary>What a matchmaking flow enters as (the C <c>EgpFlowKind</c>).</summary>
+    public enum MatchmakingKind : uint
+    {
+        Ticket = 0,
+        CreateGroup = 1,
+        JoinGroup = 2,
+    }
+
+    /// <summary>What a flow asks for next (the C <c>EgpFlowAction</c>).</summary>
+    internal enum FlowAction : uint
+    {
+        Send = 1,
+        Wait = 2,
+        AwaitResponse = 3,
+        Finished = 4,
+    }
+
+    /// <summary>Which flow text to read (the C <c>EgpFlowText</c>).</summary>
+    internal enum FlowText : uint
+    {
+        RequestMethod = 0,
+        RequestPath = 1,
+        RequestHeaders = 2,
+        RequestBody = 3,
+        AssignmentJson = 4,
+        ErrorMessage = 5,
+        TicketId = 6,
+        GroupId = 7,
+        MemberId = 8,
+    }
+
+    /// <summary>The C <c>EgpFlowStep</c>.</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    internal struct FlowStep
+    {
+        public FlowAction Action;
+        public uint Method;
+        public ulong WakeupMs;
+        public ProbeResult Status;
+        public uint LastHttpStatus;
     }
 
     /// <summary>Where a probe is in its life.</summary>
@@ -216,7 +266,34 @@ namespace Edgegap.Probe
         internal static extern ProbeResult egp_probe_free(ulong probe);
 
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern ProbeResult egp_probe_error_message(ulong probe, byte[] buf, UIntPtr len, out UIntPtr needed);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
         internal static extern ProbeResult egp_last_error_message(byte[] buf, UIntPtr len, out UIntPtr needed);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern ProbeResult egp_flow_create(MatchmakingKind kind, byte[] token, byte[] profile, byte[] attributesJson, byte[] groupId, byte[] optionsJson, out ulong flow);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern ProbeResult egp_flow_step(ulong flow, ulong nowMs, out FlowStep step);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern ProbeResult egp_flow_respond(ulong flow, ulong nowMs, uint status, byte[] retryAfter, byte[] body, UIntPtr bodyLen);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern ProbeResult egp_flow_transport_error(ulong flow, ulong nowMs, byte[] reason);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern ProbeResult egp_flow_cancel(ulong flow);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern ProbeResult egp_flow_set_ready(ulong flow, uint ready);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern ProbeResult egp_flow_text(ulong flow, FlowText which, byte[] buf, UIntPtr len, out UIntPtr needed);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern ProbeResult egp_flow_free(ulong flow);
 
         /// <summary>A C# string as NUL-terminated UTF-8 (null stays null).</summary>
         internal static byte[] Utf8(string text)

@@ -8,57 +8,18 @@ namespace Edgegap.Probe
     /// Owns one native probe (an <c>EgpProbe</c> id) and frees it exactly once, on Dispose or,
     /// if forgotten, from the finalizer. Freeing also cancels a running probe.
     /// </summary>
-    /// <remarks>
-    /// The id is kept in the IntPtr slot of SafeHandle (ids are small counters, so they fit
-    /// even a 32-bit IntPtr); it is never dereferenced. Calls go through <see cref="Call"/>,
-    /// which holds a reference so the handle cannot be released in the middle of a call.
-    /// </remarks>
-    public sealed class ProbeSafeHandle : SafeHandle
+    /// <remarks>See <see cref="NativeIdHandle"/> for how the id is kept.</remarks>
+    public sealed class ProbeSafeHandle : NativeIdHandle
     {
         private ProbeSafeHandle()
-            : base(IntPtr.Zero, true)
         {
         }
 
         internal static ProbeSafeHandle FromId(ulong id)
         {
-            if (id == 0 || id > (ulong)long.MaxValue || (IntPtr.Size == 4 && id > int.MaxValue))
-            {
-                throw new ProbeException(ProbeResult.InvalidHandle, "native probe id " + id + " does not fit a handle");
-            }
             var handle = new ProbeSafeHandle();
-            handle.SetHandle(new IntPtr((long)id));
+            handle.Adopt(id);
             return handle;
-        }
-
-        /// <summary>True when this object holds no probe.</summary>
-        public override bool IsInvalid
-        {
-            get { return handle == IntPtr.Zero; }
-        }
-
-        /// <summary>The native id (valid while this handle is not closed).</summary>
-        internal ulong Id
-        {
-            get { return (ulong)handle.ToInt64(); }
-        }
-
-        /// <summary>Runs a native call with the id while holding a reference to the handle.</summary>
-        internal ProbeResult Call(Func<ulong, ProbeResult> call)
-        {
-            bool added = false;
-            try
-            {
-                DangerousAddRef(ref added);
-                return call(Id);
-            }
-            finally
-            {
-                if (added)
-                {
-                    DangerousRelease();
-                }
-            }
         }
 
         /// <summary>Polls without allocating (called every frame).</summary>

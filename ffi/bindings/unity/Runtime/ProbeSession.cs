@@ -133,7 +133,12 @@ namespace Edgegap.Probe
             }
             if (status != ProbeResult.Ok)
             {
-                error = NativeMethods.LastErrorMessage();
+                // The run's own error; the thread's last error only if reading itself failed.
+                error = probe.ErrorMessage;
+                if (string.IsNullOrEmpty(error))
+                {
+                    error = NativeMethods.LastErrorMessage();
+                }
             }
             Outcome = new ProbeOutcome(status, report, payload, progress.Cancelled, error);
             var completed = Completed;

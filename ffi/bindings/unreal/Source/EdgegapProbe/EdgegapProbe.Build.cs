@@ -19,6 +19,8 @@ public class EdgegapProbe : ModuleRules
 		CppStandard = CppStandardVersion.Cpp17;
 
 		PublicDependencyModuleNames.AddRange(new string[] { "Core", "CoreUObject", "Engine" });
+		// Unreal's HTTP module sends the matchmaking flow's requests (the library has no HTTP stack).
+		PrivateDependencyModuleNames.AddRange(new string[] { "HTTP" });
 
 		string ThirdParty = Path.GetFullPath(Path.Combine(ModuleDirectory, "..", "ThirdParty", "EdgegapProbeLibrary"));
 		string LibDir = Path.Combine(ThirdParty, "lib");

@@ -13,6 +13,10 @@
 //   EgpProgress progress = probe.value().Poll();
 //   if (progress.finished) { auto payload = probe.value().PayloadJson(); ... }
 //
+//   // Matchmaking without an HTTP stack in the library: the flow says what to send and when,
+//   // your HTTP client sends it (see MatchmakingFlow).
+//   auto flow = edgegap::MatchmakingFlow::Create(EGP_FLOW_KIND_TICKET, token, "casual", payload);
+//
 // Ownership: a Probe owns its handle and frees it in its destructor (which also cancels a
 // running probe and guarantees the completion callback is not running and never will).
 // Probe is move-only. Strings are copied in and out; nothing returned points into the library.
@@ -75,6 +79,19 @@ private:
     std::optional<T> value_;
     Error error_;
 };
+
+/// Reads a text through the C ABI's buffer protocol: a size query, then the copy.
+template <class Read>
+Expected<std::string> ReadBuffer(Read read) {
+    size_t needed = 0;
+    EgpResult code = read(nullptr, 0, &needed);
+    if (code != EGP_RESULT_BUFFER_TOO_SMALL) return ErrorFor(code);
+    std::string text(needed, '\0');
+    code = read(&text[0], text.size(), &needed);
+    if (code != EGP_RESULT_OK) return ErrorFor(code);
+    text.resize(needed - 1);
+    return text;
+}
 
 /// Probe settings with the library's defaults (egp_config_init); change fields as needed.
 struct Config : EgpConfig {
@@ -161,8 +178,17 @@ public:
     /// The ranked report (JSON).
     Expected<std::string> ResultJson() const { return ReadText(egp_probe_result_json); }
 
-    /// The matchmaker payload (JSON, `{"beacons": {"City": ms, ...}}`).
+    /// The matchmaker payload (JSON, `{"beacons": {"City": ms, ...}}`): the ticket's
+    /// `attributes` object, whole.
     Expected<std::string> PayloadJson() const { return ReadText(egp_probe_payload_json); }
+
+    /// Why this probe's run failed (empty while it runs or when it succeeded). Use it, not
+    /// LastErrorMessage(), after a Poll() that says `status != EGP_RESULT_OK`: the poll itself
+    /// succeeded and set no last error.
+    std::string ErrorMessage() const {
+        auto text = ReadText(egp_probe_error_message);
+        return text ? std::move(text).value() : text.error().message;
+    }
 
 private:
     explicit Probe(EgpProbe handle) : handle_(handle) {}
@@ -180,14 +206,7 @@ private:
     using TextReader = EgpResult (*)(EgpProbe, char*, size_t, size_t*);
 
     Expected<std::string> ReadText(TextReader read) const {
-        size_t needed = 0;
-        EgpResult code = read(handle_, nullptr, 0, &needed);
-        if (code != EGP_RESULT_BUFFER_TOO_SMALL) return ErrorFor(code);
-        std::string text(needed, '\0');
-        code = read(handle_, &text[0], text.size(), &needed);
-        if (code != EGP_RESULT_OK) return ErrorFor(code);
-        text.resize(needed - 1);
-        return text;
+        return ReadBuffer([&](char* buf, size_t len, size_t* needed) { return read(handle_, buf, len, needed); });
     }
 
     static void Trampoline(EgpProbe, EgpResult status, void* user_data) {
@@ -205,6 +224,86 @@ private:
 
     EgpProbe handle_ = EGP_PROBE_NONE;
     std::unique_ptr<Completion> completion_;
+};
+
+/// One matchmaking flow (a ticket, or a party membership) without I/O: Step() says what to
+/// send and when, your HTTP client sends it (Unreal's HTTP module in UEdgegapProbeSubsystem),
+/// Respond() hands the answer back. Times are your monotonic clock in milliseconds.
+/// Move-only; the destructor frees the handle (it sends nothing: Cancel() and step until
+/// FINISHED to delete a ticket).
+class MatchmakingFlow {
+public:
+    /// Creates a flow. `attributes_json` is the probe's payload (the ticket's `attributes`);
+    /// `group_id` is for EGP_FLOW_KIND_JOIN_GROUP only; `options_json` as egp_flow_create.
+    static Expected<MatchmakingFlow> Create(EgpFlowKind kind, const std::string& token,
+                                            const std::string& profile,
+                                            const std::string& attributes_json,
+                                            const std::string& group_id = std::string(),
+                                            const std::string& options_json = "{}") {
+        EgpFlow handle = EGP_FLOW_NONE;
+        EgpResult code = egp_flow_create(static_cast<uint32_t>(kind), token.c_str(), profile.c_str(),
+                                         attributes_json.c_str(),
+                                         group_id.empty() ? nullptr : group_id.c_str(),
+                                         options_json.c_str(), &handle);
+        if (code != EGP_RESULT_OK) return ErrorFor(code);
+        return MatchmakingFlow(handle);
+    }
+
+    MatchmakingFlow(MatchmakingFlow&& other) noexcept : handle_(std::exchange(other.handle_, EGP_FLOW_NONE)) {}
+
+    MatchmakingFlow& operator=(MatchmakingFlow&& other) noexcept {
+        if (this != &other) {
+            egp_flow_free(handle_);
+            handle_ = std::exchange(other.handle_, EGP_FLOW_NONE);
+        }
+        return *this;
+    }
+
+    MatchmakingFlow(const MatchmakingFlow&) = delete;
+    MatchmakingFlow& operator=(const MatchmakingFlow&) = delete;
+
+    ~MatchmakingFlow() { egp_flow_free(handle_); }
+
+    /// What to do at `now_ms` (action SEND / WAIT until wakeup_ms / AWAIT_RESPONSE / FINISHED).
+    EgpFlowStep Step(uint64_t now_ms, EgpResult* code = nullptr) {
+        EgpFlowStep step{};
+        EgpResult result = egp_flow_step(handle_, now_ms, &step);
+        if (code != nullptr) *code = result;
+        return step;
+    }
+
+    /// One of the flow's texts (request method, path, headers, body; assignment; error; ids).
+    Expected<std::string> Text(EgpFlowText which) const {
+        return ReadBuffer([&](char* buf, size_t len, size_t* needed) {
+            return egp_flow_text(handle_, static_cast<uint32_t>(which), buf, len, needed);
+        });
+    }
+
+    /// Hands over the answer to the request of the last SEND (`retry_after` empty when absent).
+    EgpResult Respond(uint64_t now_ms, uint32_t status, const std::string& retry_after,
+                      const std::string& body) {
+        return egp_flow_respond(handle_, now_ms, status, retry_after.empty() ? nullptr : retry_after.c_str(),
+                                reinterpret_cast<const uint8_t*>(body.data()), body.size());
+    }
+
+    /// Says the request of the last SEND got no answer.
+    EgpResult TransportError(uint64_t now_ms, const std::string& reason) {
+        return egp_flow_transport_error(handle_, now_ms, reason.c_str());
+    }
+
+    /// Stops waiting: DELETE follows on the next steps.
+    EgpResult Cancel() { return egp_flow_cancel(handle_); }
+
+    /// Sets this party member's readiness (sent on the next step).
+    EgpResult SetReady(bool ready) { return egp_flow_set_ready(handle_, ready ? 1u : 0u); }
+
+    /// The C handle (still owned by this object).
+    EgpFlow handle() const { return handle_; }
+
+private:
+    explicit MatchmakingFlow(EgpFlow handle) : handle_(handle) {}
+
+    EgpFlow handle_ = EGP_FLOW_NONE;
 };
 
 }  // namespace edgegap
