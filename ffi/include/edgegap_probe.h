@@ -483,6 +483,21 @@ typedef struct EgpConfig {
      * Locations above this are excluded, like the matchmaker's `max_latency`; 0 means none.
      */
     double max_latency_ms;
+    /**
+     * 1 (default): keep probing the locations still close to the leader, side by side with it,
+     * until each is behind it or in a near tie at `confidence`, or out of `max_probes`;
+     * 0: exactly `count` samples per beacon. (Added in the second layout: a caller compiled
+     * against the first gets the defaults of this and the next two fields.)
+     */
+    uint32_t adaptive;
+    /**
+     * Most probes per location while close contenders are told apart (default 30).
+     */
+    uint32_t max_probes;
+    /**
+     * How sure a comparison must be, 0.5 to below 1 (default 0.95).
+     */
+    double confidence;
 } EgpConfig;
 
 /**

@@ -95,10 +95,20 @@ pub struct EgpConfig {
     pub tie_margin_ms: f64,
     /// Locations above this are excluded, like the matchmaker's `max_latency`; 0 means none.
     pub max_latency_ms: f64,
+    /// 1 (default): keep probing the locations still close to the leader, side by side with it,
+    /// until each is behind it or in a near tie at `confidence`, or out of `max_probes`;
+    /// 0: exactly `count` samples per beacon. (Added in the second layout: a caller compiled
+    /// against the first gets the defaults of this and the next two fields.)
+    pub adaptive: u32,
+    /// Most probes per location while close contenders are told apart (default 30).
+    pub max_probes: u32,
+    /// How sure a comparison must be, 0.5 to below 1 (default 0.95).
+    pub confidence: f64,
 }
 
-/// The smallest `size` this library accepts (the first published layout).
-pub(crate) const MIN_SIZE: usize = size_of::<EgpConfig>();
+/// The smallest `size` this library accepts: the first published layout, up to
+/// `max_latency_ms`.
+pub(crate) const MIN_SIZE: usize = std::mem::offset_of!(EgpConfig, adaptive);
 
 /// What a probe is created with: the C struct's settings and the JSON-only extras.
 #[derive(Debug, Clone)]
@@ -121,7 +131,7 @@ impl Default for EgpConfig {
         let engine = &defaults.engine;
         let rank = &defaults.rank;
         Self {
-            size: MIN_SIZE as u32,
+            size: size_of::<EgpConfig>() as u32,
             protocol: protocol_code(defaults.protocol),
             ip_version: ip_code(engine.ip_version) as u32,
             statistic: statistic_code(rank.statistic),
@@ -137,6 +147,9 @@ impl Default for EgpConfig {
             tie_factor: rank.tie_factor,
             tie_margin_ms: rank.tie_margin_ms,
             max_latency_ms: rank.max_latency_ms.unwrap_or(0.0),
+            adaptive: u32::from(defaults.adaptive),
+            max_probes: defaults.max_probes,
+            confidence: rank.confidence,
         }
     }
 }
@@ -248,6 +261,9 @@ impl Settings {
         if let Some(attribute) = &self.attribute {
             out.rank.attribute.clone_from(attribute);
         }
+        out.adaptive = flag("adaptive", c.adaptive)?;
+        out.max_probes = c.max_probes;
+        out.rank.confidence = c.confidence;
         out.cache_file.clone_from(&self.cache_file);
         // The facade's one check of the whole configuration, mapped to the C result code.
         out.validate()
@@ -291,7 +307,7 @@ pub(crate) unsafe fn read(config: *const EgpConfig) -> Result<EgpConfig, FfiErro
     unsafe {
         std::ptr::copy_nonoverlapping(base, (&raw mut out).cast::<u8>(), size.min(ours));
     }
-    out.size = MIN_SIZE as u32;
+    out.size = ours as u32;
     Ok(out)
 }
 
@@ -308,11 +324,14 @@ pub(crate) unsafe fn init(config: *mut EgpConfig, size: usize) -> Result<(), Ffi
         ..EgpConfig::default()
     };
     let base = config.cast::<u8>();
-    // SAFETY: `config` is valid for `size >= ours` bytes (caller's contract); the source is a
-    // local value, so the regions cannot overlap.
+    // SAFETY: `config` is valid for `size` bytes (caller's contract): the defaults fill what
+    // both layouts have (an older caller's struct is shorter), zeros the rest of a newer
+    // one; the source is a local value, so the regions cannot overlap.
     unsafe {
-        std::ptr::copy_nonoverlapping((&raw const defaults).cast::<u8>(), base, ours);
-        std::ptr::write_bytes(base.add(ours), 0, size - ours);
+        std::ptr::copy_nonoverlapping((&raw const defaults).cast::<u8>(), base, size.min(ours));
+        if size > ours {
+            std::ptr::write_bytes(base.add(ours), 0, size - ours);
+        }
     }
     Ok(())
 }
@@ -351,6 +370,9 @@ struct JsonSettings {
     tie_factor: Option<f64>,
     tie_margin_ms: Option<f64>,
     max_latency_ms: Option<f64>,
+    adaptive: Option<bool>,
+    max_probes: Option<u32>,
+    confidence: Option<f64>,
     attribute: Option<String>,
     cache_file: Option<String>,
 }
@@ -418,6 +440,9 @@ pub(crate) fn from_json(text: &str) -> Result<Settings, FfiError> {
     c.count = json.count.unwrap_or(c.count);
     c.extra_probes = json.extra_probes.unwrap_or(c.extra_probes);
     c.early_decision = json.early_decision.map_or(c.early_decision, u32::from);
+    c.adaptive = json.adaptive.map_or(c.adaptive, u32::from);
+    c.max_probes = json.max_probes.unwrap_or(c.max_probes);
+    set(&mut c.confidence, json.confidence);
     c.lenient = json.lenient.map_or(c.lenient, u32::from);
     let settings = Settings {
         config: c,
@@ -475,8 +500,31 @@ mod tests {
     #[test]
     fn the_layout_has_no_padding_and_a_leading_size() {
         assert_eq!(MIN_SIZE, 8 * 4 + 8 * 8);
+        assert_eq!(size_of::<EgpConfig>(), MIN_SIZE + 2 * 4 + 8);
         assert_eq!(std::mem::offset_of!(EgpConfig, size), 0);
         assert_eq!(std::mem::offset_of!(EgpConfig, interval_ms), 32);
+        assert_eq!(std::mem::offset_of!(EgpConfig, confidence), MIN_SIZE + 8);
+    }
+
+    #[test]
+    fn a_caller_of_the_first_layout_gets_the_later_fields_defaults() {
+        // The first layout: everything up to `max_latency_ms`.
+        let mut first = [0u8; MIN_SIZE];
+        // SAFETY: `first` is writable for MIN_SIZE bytes, the size given.
+        unsafe { init(first.as_mut_ptr().cast(), MIN_SIZE) }.unwrap();
+        // SAFETY: `first` is readable for MIN_SIZE bytes, what its size field says.
+        let read_back = unsafe { read(first.as_ptr().cast()) }.unwrap();
+        let defaults = EgpConfig::default();
+        assert_eq!(read_back.count, defaults.count);
+        assert_eq!((read_back.adaptive, read_back.max_probes), (1, 30));
+        assert!((read_back.confidence - 0.95).abs() < f64::EPSILON);
+        let settings = Settings {
+            config: read_back,
+            attribute: None,
+            cache_file: None,
+        };
+        let config = settings.to_probe_config().unwrap();
+        assert!(config.adaptive);
     }
 
     #[test]
@@ -518,7 +566,7 @@ mod tests {
         // SAFETY: `newer` is readable for its whole size, which is what `size` says.
         let read_back = unsafe { read((&raw const newer).cast()) }.unwrap();
         assert_eq!(read_back.count, 9);
-        assert_eq!(read_back.size as usize, MIN_SIZE);
+        assert_eq!(read_back.size as usize, size_of::<EgpConfig>());
         newer.extra = 1;
         // SAFETY: as above.
         let err = unsafe { read((&raw const newer).cast()) }.unwrap_err();
@@ -527,7 +575,28 @@ mod tests {
 
     #[test]
     fn out_of_range_values_are_rejected_with_the_field_name() {
-        let cases: [(&str, EgpConfig); 7] = [
+        let cases: [(&str, EgpConfig); 10] = [
+            (
+                "adaptive",
+                EgpConfig {
+                    adaptive: 2,
+                    ..EgpConfig::default()
+                },
+            ),
+            (
+                "max_probes",
+                EgpConfig {
+                    max_probes: 0,
+                    ..EgpConfig::default()
+                },
+            ),
+            (
+                "confidence",
+                EgpConfig {
+                    confidence: 1.0,
+                    ..EgpConfig::default()
+                },
+            ),
             (
                 "protocol",
                 EgpConfig {

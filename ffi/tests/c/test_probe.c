@@ -12,6 +12,7 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stddef.h>
 #include <string.h>
 #include <time.h>
 
@@ -176,6 +177,15 @@ static void test_version_and_config(void) {
     CHECK_CODE(egp_config_init(&config, sizeof config), EGP_RESULT_OK);
     CHECK(config.size == sizeof config, "config_init stores the size");
     CHECK(config.count >= 1 && config.timeout_ms > 0.0 && config.tie_factor >= 1.0, "defaults");
+    CHECK(config.adaptive == 1 && config.max_probes == 30 && config.confidence == 0.95,
+          "adaptive sampling on by default, 30 probes, 95 %");
+    /* A caller compiled against the first layout (up to max_latency_ms) still works. */
+    size_t first_layout = offsetof(EgpConfig, adaptive);
+    EgpConfig old;
+    memset(&old, 0xAB, sizeof old);
+    CHECK_CODE(egp_config_init(&old, first_layout), EGP_RESULT_OK);
+    CHECK(old.size == first_layout && old.count == config.count, "first layout initialised");
+    CHECK(old.adaptive == 0xABABABABu, "nothing written past the caller's size");
 }
 
 /* The payload is the ticket's `attributes` object, whole: a ticket flow given it sends
@@ -287,6 +297,16 @@ static void test_real_probe(const char *beacons) {
     value_after(report, atlantis, "protocol", protocol, sizeof protocol);
     CHECK(strcmp(code, "refused") == 0, "Atlantis is refused");
     CHECK(strcmp(protocol, "tcp") == 0, "Atlantis was tried over TCP after UDP");
+    /* How sure the choice is: stated at the top level, Paris the runner-up. */
+    const char *confidence = strstr(report, "\"confidence\": {");
+    CHECK(confidence != NULL, "the report states its confidence");
+    if (confidence != NULL) {
+        char verdict[32], runner_up[32];
+        value_after(report, (long)(confidence - report), "verdict", verdict, sizeof verdict);
+        value_after(report, (long)(confidence - report), "runner_up", runner_up, sizeof runner_up);
+        CHECK(strcmp(verdict, "separated") == 0, "Oslo is ahead of Paris, separated");
+        CHECK(strcmp(runner_up, "Paris") == 0, "Paris is the runner-up");
+    }
     free(report);
 
     char *payload = read_text(probe, egp_probe_payload_json);

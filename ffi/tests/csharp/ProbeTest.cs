@@ -50,8 +50,10 @@ internal static class ProbeTest
         Check(BeaconProbe.NativeAbiVersion == 1, "ABI version 1");
         Check(!string.IsNullOrEmpty(BeaconProbe.NativeVersion), "native version string");
         var config = ProbeConfig.Defaults();
-        Check(config.Size == 96, "config size is the C struct's");
+        Check(config.Size == 112, "config size is the C struct's");
         Check(config.Count >= 1 && config.TieFactor >= 1.0, "config defaults");
+        Check(config.Adaptive == 1 && config.MaxProbes == 30 && config.Confidence == 0.95,
+              "adaptive sampling on by default, 30 probes, 95 %");
 
         using (var session = new ProbeSession(beacons, config))
         {

@@ -141,6 +141,13 @@ namespace Edgegap.Probe
         public double TieMarginMs;
         /// <summary>Locations above this are excluded (the matchmaker's max_latency); 0 means none.</summary>
         public double MaxLatencyMs;
+        /// <summary>1 (default): keep probing close contenders side by side until told apart at
+        /// <see cref="Confidence"/>; 0: exactly <see cref="Count"/> samples per beacon.</summary>
+        public uint Adaptive;
+        /// <summary>Most probes per location while close contenders are told apart (default 30).</summary>
+        public uint MaxProbes;
+        /// <summary>How sure a comparison must be, 0.5 to below 1 (default 0.95).</summary>
+        public double Confidence;
 
         /// <summary>The library's defaults.</summary>
         public static ProbeConfig Defaults()
