@@ -1,7 +1,6 @@
 //! Grouping beacons into locations, scoring, ordering with near-tie stickiness.
 
 use std::cmp::Ordering;
-use std::collections::BTreeMap;
 
 use edgegap_core::{Metrics, ProbeCounts, Protocol, RttSummary, Stats, UnreachableCode};
 use serde::{Deserialize, Serialize};
@@ -224,10 +223,14 @@ pub fn rank_with_carried(
     config: &RankConfig,
     previous: Option<&LocationKey>,
 ) -> Ranking {
-    let mut groups: BTreeMap<&LocationKey, Vec<&BeaconMeasurement>> = BTreeMap::new();
-    for m in measurements {
-        groups.entry(&m.location).or_default().push(m);
-    }
+    // The beacons in canonical order, which starts with the location: each location's beacons
+    // are one run of this list, in the order its report lists them. One pointer per beacon,
+    // where a map of per-location vectors cost about 100 bytes per location (64k locations:
+    // `benches/scale.sh`). Beacons equal in canonical order are equal in everything the report
+    // shows, so the unstable sort (in place, no scratch buffer) gives the same reports.
+    let mut sorted: Vec<&BeaconMeasurement> = measurements.iter().collect();
+    sorted.sort_unstable_by(|a, b| a.canonical_cmp(b));
+    let measured = |key: &LocationKey| sorted.binary_search_by(|m| m.location.cmp(key)).is_ok();
 
     let mut ranked = Vec::new();
     let mut excluded = Vec::new();
@@ -242,28 +245,30 @@ pub fn rank_with_carried(
             ranked.push(report);
         }
     };
-    for (key, beacons) in &mut groups {
-        beacons.sort_by(|a, b| a.canonical_cmp(b));
+    for beacons in sorted.chunk_by(|a, b| a.location == b.location) {
+        let key = &beacons[0].location;
         match location_report(key, beacons, config) {
             Some(report) => place(report),
             None => unreachable.push(unreachable_location(key, beacons)),
         }
     }
     for mut report in carried.reachable {
-        if !groups.contains_key(&report.key()) {
+        if !measured(&report.key()) {
             report.sticky = false;
             place(report);
         }
     }
     for u in carried.unreachable {
-        if !groups.contains_key(&u.key()) {
+        if !measured(&u.key()) {
             unreachable.push(u);
         }
     }
-    unreachable.sort_by(|a, b| (&a.city, &a.country).cmp(&(&b.city, &b.country)));
-
-    ranked.sort_by(order);
-    excluded.sort_by(order);
+    // Locations are unique in a ranking (a carried one only joins when it was not measured), so
+    // these orders are total and sorting in place (no scratch buffer the size of half the list)
+    // gives the order a stable sort would.
+    unreachable.sort_unstable_by(|a, b| (&a.city, &a.country).cmp(&(&b.city, &b.country)));
+    ranked.sort_unstable_by(order);
+    excluded.sort_unstable_by(order);
     if let Some(prev) = previous
         && let Some(i) = ranked.iter().position(|l| l.is(prev))
         && i > 0
