@@ -1,7 +1,6 @@
 //! Grouping beacons into locations, scoring, ordering with near-tie stickiness.
 
 use std::cmp::Ordering;
-use std::collections::{BTreeMap, HashMap};
 
 use edgegap_core::{Metrics, ProbeCounts, Protocol, RttSummary, Stats, UnreachableCode};
 use serde::{Deserialize, Serialize};
@@ -233,10 +232,14 @@ pub fn rank_with_carried(
     config: &RankConfig,
     previous: Option<&LocationKey>,
 ) -> Ranking {
-    let mut groups: BTreeMap<&LocationKey, Vec<&BeaconMeasurement>> = BTreeMap::new();
-    for m in measurements {
-        groups.entry(&m.location).or_default().push(m);
-    }
+    // The beacons in canonical order, which starts with the location: each location's beacons
+    // are one run of this list, in the order its report lists them. One pointer per beacon,
+    // where a map of per-location vectors cost about 100 bytes per location (64k locations:
+    // `benches/scale.sh`). Beacons equal in canonical order are equal in everything the report
+    // shows, so the unstable sort (in place, no scratch buffer) gives the same reports.
+    let mut sorted: Vec<&BeaconMeasurement> = measurements.iter().collect();
+    sorted.sort_unstable_by(|a, b| a.canonical_cmp(b));
+    let measured = |key: &LocationKey| sorted.binary_search_by(|m| m.location.cmp(key)).is_ok();
 
     let mut ranked = Vec::new();
     let mut excluded = Vec::new();
@@ -251,34 +254,37 @@ pub fn rank_with_carried(
             ranked.push(report);
         }
     };
-    let mut measured = Vec::new();
-    for (key, beacons) in &mut groups {
-        beacons.sort_by(|a, b| a.canonical_cmp(b));
+    for beacons in sorted.chunk_by(|a, b| a.location == b.location) {
+        let key = &beacons[0].location;
         match location_report(key, beacons, config) {
-            Some(located) => measured.push(located),
+            Some((report, _)) => place(report),
             None => unreachable.push(unreachable_location(key, beacons)),
         }
     }
-    let mut stats: HashMap<LocationKey, Stats> = HashMap::with_capacity(measured.len());
-    for (report, s) in measured {
-        stats.insert(report.key(), s);
-        place(report);
-    }
     for mut report in carried.reachable {
-        if !groups.contains_key(&report.key()) {
+        if !measured(&report.key()) {
             report.sticky = false;
             place(report);
         }
     }
     for u in carried.unreachable {
-        if !groups.contains_key(&u.key()) {
+        if !measured(&u.key()) {
             unreachable.push(u);
         }
     }
-    unreachable.sort_by(|a, b| (&a.city, &a.country).cmp(&(&b.city, &b.country)));
-
-    ranked.sort_by(order);
-    excluded.sort_by(order);
+    // Locations are unique in a ranking (a carried one only joins when it was not measured), so
+    // these orders are total and sorting in place (no scratch buffer the size of half the list)
+    // gives the order a stable sort would.
+    unreachable.sort_unstable_by(|a, b| (&a.city, &a.country).cmp(&(&b.city, &b.country)));
+    ranked.sort_unstable_by(order);
+    excluded.sort_unstable_by(order);
+    // The statistics of a measured location, merged again from its beacons (only the few
+    // locations the first place is judged on need them: no copy per location is kept).
+    let stats = |key: &LocationKey| -> Option<Stats> {
+        let start = sorted.partition_point(|m| m.location < *key);
+        let end = sorted.partition_point(|m| m.location <= *key);
+        location_report(key, &sorted[start..end], config).map(|(_, stats)| stats)
+    };
     // The previous choice inside the near-tie band stays first; otherwise the best
     // statistic goes first when it is ahead on significant differences.
     let kept = previous
@@ -312,7 +318,7 @@ pub fn rank_with_carried(
 /// run.
 fn judge_first_place(
     ranked: &mut [LocationReport],
-    stats: &HashMap<LocationKey, Stats>,
+    stats: &impl Fn(&LocationKey) -> Option<Stats>,
     config: &RankConfig,
 ) {
     let Some(best) = ranked
@@ -330,8 +336,8 @@ fn judge_first_place(
     if best == 0 {
         return;
     }
-    if let (Some(b), Some(first)) = (stats.get(&ranked[best].key()), stats.get(&ranked[0].key()))
-        && ahead(b, first, config)
+    if let (Some(b), Some(first)) = (stats(&ranked[best].key()), stats(&ranked[0].key()))
+        && ahead(&b, &first, config)
     {
         ranked[..=best].rotate_right(1);
     }
@@ -340,15 +346,15 @@ fn judge_first_place(
 /// Which term puts the first location ahead of the second (`None` with fewer than two).
 fn deciding_term(
     ranked: &[LocationReport],
-    stats: &HashMap<LocationKey, Stats>,
+    stats: &impl Fn(&LocationKey) -> Option<Stats>,
     config: &RankConfig,
 ) -> Option<DecidingTerm> {
     let [first, second, ..] = ranked else {
         return None;
     };
-    Some(match (stats.get(&first.key()), stats.get(&second.key())) {
+    Some(match (stats(&first.key()), stats(&second.key())) {
         (Some(a), Some(b)) => {
-            compare(a, b, config).map_or(DecidingTerm::Statistic, |(x, y)| x.ahead_by(&y))
+            compare(&a, &b, config).map_or(DecidingTerm::Statistic, |(x, y)| x.ahead_by(&y))
         }
         _ => DecidingTerm::Statistic,
     })

@@ -349,7 +349,7 @@ mod imp {
     }
 
     /// No ICMP filter here: the driver drops other messages itself.
-    #[cfg_attr(windows, allow(dead_code))] // Windows opens no ICMP socket.
+    #[cfg(not(windows))] // Windows opens no ICMP socket.
     pub(crate) fn only_echo_replies(_socket: &socket2::Socket, _family: Family) -> io::Result<()> {
         Err(io::Error::new(
             io::ErrorKind::Unsupported,
@@ -371,7 +371,9 @@ mod imp {
     }
 }
 
-pub(crate) use imp::{enable, enable_timestamps, only_echo_replies, recv, recv_error};
+#[cfg(not(windows))] // Windows opens no ICMP socket.
+pub(crate) use imp::only_echo_replies;
+pub(crate) use imp::{enable, enable_timestamps, recv, recv_error};
 
 /// Stops Windows from reporting an ICMP port unreachable as `WSAECONNRESET` on the next
 /// receive of the socket (`SIO_UDP_CONNRESET` off), which would say neither which probe nor
