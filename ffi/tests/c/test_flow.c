@@ -24,27 +24,7 @@
 
 #include "edgegap_probe.h"
 
-static int passed = 0;
-static int failed = 0;
-
-#define CHECK(cond, what)                                                                     \
-    do {                                                                                      \
-        if (cond) {                                                                           \
-            passed++;                                                                         \
-        } else {                                                                              \
-            failed++;                                                                         \
-            fprintf(stderr, "FAIL %s:%d: %s (%s)\n", __FILE__, __LINE__, (what), #cond);      \
-        }                                                                                     \
-    } while (0)
-
-#define CHECK_CODE(expr, expected)                                                            \
-    do {                                                                                      \
-        EgpResult got_ = (expr);                                                              \
-        CHECK(got_ == (expected), #expr " returns " #expected);                               \
-        if (got_ != (expected)) {                                                             \
-            fprintf(stderr, "  got %s\n", egp_result_name(got_));                             \
-        }                                                                                     \
-    } while (0)
+#include "check.h"
 
 /* For invariants checked on every loop turn: only a failure is counted, so the summary's
  * pass count stays the number of scenario checks. */

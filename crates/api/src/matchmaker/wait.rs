@@ -7,7 +7,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::flow::{FlowOptions, FlowStep, MatchmakingFlow};
-use super::{Assignment, MatchmakerClient, TicketId, TicketRequest};
+use super::{Assignment, GroupId, MatchmakerClient, TicketId, TicketRequest};
 use crate::error::ApiError;
 use crate::token::MatchmakerToken;
 
@@ -68,6 +68,32 @@ impl MatchmakerClient {
     /// A ticket flow (create with `request`, wait for the assignment) for [`Self::run_flow`].
     pub fn ticket_flow(&self, request: &TicketRequest, options: &WaitOptions) -> MatchmakingFlow {
         MatchmakingFlow::ticket(self.flow_token(), request, self.flow_options(options))
+    }
+
+    /// A party flow: create a group owned by this player with `request`, then wait for the
+    /// group's assignment (call `set_ready` on it), for [`Self::run_flow`].
+    pub fn create_group_flow(
+        &self,
+        request: &TicketRequest,
+        options: &WaitOptions,
+    ) -> MatchmakingFlow {
+        MatchmakingFlow::create_group(self.flow_token(), request, self.flow_options(options))
+    }
+
+    /// A party flow: join group `group` with this member's `request`, then wait for the
+    /// group's assignment (call `set_ready` on it), for [`Self::run_flow`].
+    pub fn join_group_flow(
+        &self,
+        group: GroupId,
+        request: &TicketRequest,
+        options: &WaitOptions,
+    ) -> MatchmakingFlow {
+        MatchmakingFlow::join_group(
+            self.flow_token(),
+            group,
+            request,
+            self.flow_options(options),
+        )
     }
 
     /// Polls `GET tickets/{id}` about every `poll_interval` (with jitter) until the ticket is

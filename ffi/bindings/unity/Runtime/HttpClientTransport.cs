@@ -1,5 +1,9 @@
 // IMatchmakerTransport on System.Net.Http.HttpClient: for tools, servers, tests (mono), and
 // games that prefer it to UnityWebRequest. Plain C#: no UnityEngine dependency.
+// In Unity it compiles with the .NET Standard API level (the default), where System.Net.Http is
+// part of the profile; with the .NET Framework level it would need a csc.rsp reference, so it is
+// left out there (UnityWebRequestTransport is the games' transport anyway).
+#if !UNITY_5_3_OR_NEWER || NET_STANDARD_2_0 || NET_STANDARD_2_1 || NET_STANDARD
 using System;
 using System.Linq;
 using System.Net.Http;
@@ -78,3 +82,4 @@ namespace Edgegap.Probe
         }
     }
 }
+#endif

@@ -450,3 +450,166 @@ fn the_same_seed_gives_the_same_schedule() {
     };
     assert_eq!(schedule(), schedule());
 }
+
+mod any_answers {
+    //! Whatever the matchmaker answers, in whatever order, with cancels anywhere: the flow never
+    //! panics, never asks for two requests at once, never goes back in time, and ends.
+
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// Statuses a matchmaker (or a proxy in front of it) may send.
+    fn status() -> impl Strategy<Value = u16> {
+        prop_oneof![
+            Just(200_u16),
+            Just(201),
+            Just(204),
+            Just(400),
+            Just(401),
+            Just(404),
+            Just(409),
+            Just(429),
+            Just(500),
+            Just(503),
+            100_u16..600,
+        ]
+    }
+
+    /// Bodies: valid tickets and members in every status, broken JSON, bytes.
+    fn body() -> impl Strategy<Value = Vec<u8>> {
+        prop_oneof![
+            Just(ticket("SEARCHING").into_bytes()),
+            Just(ticket("MATCH_FOUND").into_bytes()),
+            Just(ticket("CANCELLED").into_bytes()),
+            Just(assigned().into_bytes()),
+            Just(br#"{"id": "g", "member_id": "m"}"#.to_vec()),
+            Just(br#"{"id": "t", "status": "HOST_ASSIGNED"}"#.to_vec()),
+            Just(b"{\"id\": ".to_vec()),
+            proptest::collection::vec(any::<u8>(), 0..64),
+        ]
+    }
+
+    /// `Retry-After` values, good and bad.
+    fn retry_after() -> impl Strategy<Value = Option<String>> {
+        proptest::option::of(prop_oneof![
+            Just("0".to_owned()),
+            Just("3".to_owned()),
+            Just("999999999999".to_owned()),
+            Just("-1".to_owned()),
+            Just("soon".to_owned()),
+        ])
+    }
+
+    /// An answer, or a transport failure (`None`).
+    type Answer = Option<(u16, Vec<u8>, Option<String>)>;
+
+    fn flow(kind: u8) -> MatchmakingFlow {
+        let token = MatchmakerToken::new(TOKEN);
+        match kind {
+            0 => MatchmakingFlow::ticket(token, &request(), options()),
+            1 => MatchmakingFlow::create_group(token, &request(), options()),
+            2 => MatchmakingFlow::join_group(token, GroupId::new("g"), &request(), options()),
+            _ => MatchmakingFlow::resume_ticket(token, "t".into(), options()),
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+        #[test]
+        fn the_flow_survives_any_answers(
+            kind in 0_u8..4,
+            answers in proptest::collection::vec(
+                proptest::option::weighted(0.9, (status(), body(), retry_after())), 1..60),
+            cancel_at in proptest::option::of(0_usize..60),
+            ready_at in proptest::option::of(0_usize..60),
+        ) {
+            let answers: Vec<Answer> = answers;
+            let mut flow = flow(kind);
+            let mut now = Duration::ZERO;
+            let mut sent = 0_usize;
+            let mut finished = false;
+            while sent < answers.len() {
+                if cancel_at == Some(sent) {
+                    flow.cancel();
+                }
+                if ready_at == Some(sent) {
+                    let _ = flow.set_ready(true);
+                }
+                match flow.step(now) {
+                    FlowStep::Send(request) => {
+                        prop_assert!(!request.path().is_empty());
+                        prop_assert_eq!(flow.step(now), FlowStep::AwaitingResponse);
+                        now += ms(7);
+                        let taken = match &answers[sent] {
+                            Some((status, body, after)) => {
+                                let mut r = FlowResponse::new(*status, body.clone());
+                                if let Some(after) = after {
+                                    r = r.header("Retry-After", after);
+                                }
+                                flow.on_response(now, &r)
+                            }
+                            None => flow.on_transport_error(now, "reset"),
+                        };
+                        prop_assert!(taken);
+                        prop_assert!(!flow.on_transport_error(now, "twice"), "one answer per request");
+                        sent += 1;
+                    }
+                    FlowStep::WaitUntil(at) => {
+                        prop_assert!(at > now, "a wait ends in the future");
+                        prop_assert!(at.saturating_sub(now) <= Duration::from_secs(11), "no wait beyond the caps");
+                        now = at;
+                    }
+                    FlowStep::AwaitingResponse => prop_assert!(false, "nothing was out"),
+                    FlowStep::Finished => {
+                        finished = true;
+                        break;
+                    }
+                }
+            }
+            if finished {
+                prop_assert!(flow.is_finished() && flow.outcome().is_some());
+                if let Some(Err(e)) = flow.outcome() {
+                    let text = format!("{e} {e:?}");
+                    prop_assert!(!text.contains(TOKEN), "{}", text);
+                }
+            }
+            let shown = format!("{flow:?}");
+            prop_assert!(!shown.contains(TOKEN), "Debug never shows the token");
+        }
+
+        #[test]
+        fn nothing_but_errors_ends_the_flow_within_its_budget(
+            kind in 0_u8..4,
+            errors in proptest::collection::vec(
+                prop_oneof![Just(Some(500_u16)), Just(Some(503)), Just(Some(429)), Just(None)], 8),
+            cancel_first in any::<bool>(),
+        ) {
+            let mut flow = flow(kind);
+            if cancel_first {
+                flow.cancel();
+            }
+            let mut now = Duration::ZERO;
+            let mut sent = 0_usize;
+            while sent < errors.len() {
+                match flow.step(now) {
+                    FlowStep::Send(_) => {
+                        now += ms(3);
+                        match errors[sent] {
+                            Some(status) => flow.on_response(now, &FlowResponse::new(status, "")),
+                            None => flow.on_transport_error(now, "refused"),
+                        };
+                        sent += 1;
+                    }
+                    FlowStep::WaitUntil(at) => now = at,
+                    FlowStep::AwaitingResponse => prop_assert!(false, "nothing was out"),
+                    FlowStep::Finished => break,
+                }
+            }
+            prop_assert_eq!(flow.step(now), FlowStep::Finished);
+            prop_assert!(sent <= 3, "at most max_consecutive_errors (3) requests, sent {}", sent);
+            prop_assert!(matches!(flow.outcome(), Some(Err(_))));
+        }
+    }
+}

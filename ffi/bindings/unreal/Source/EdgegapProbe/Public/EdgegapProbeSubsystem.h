@@ -3,7 +3,8 @@
 //   auto* Probe = GetGameInstance()->GetSubsystem<UEdgegapProbeSubsystem>();
 //   Probe->OnProbeFinished.AddDynamic(this, &UMyMatchmaking::HandleProbe);
 //   Probe->StartProbe(BeaconListJson);   // the matchmaker's GET locations/beacons body
-//   ... HandleProbe(bSucceeded, PayloadJson) puts PayloadJson into the ticket's "attributes".
+//   ... HandleProbe(bSucceeded, PayloadJson): PayloadJson is the ticket's whole "attributes"
+//   object; StartTicket(MatchmakerUrl, Token, Profile, PayloadJson) sends it.
 //
 // Probing runs on the library's own threads; Tick() only polls (no blocking, no allocation
 // until the end). The probe is freed (and cancelled) in Deinitialize or on a new StartProbe.
