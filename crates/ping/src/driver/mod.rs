@@ -103,6 +103,7 @@ pub fn start(targets: Vec<TargetSpec>, config: EngineConfig) -> Result<Run, Engi
             .collect(),
         udp4: udp4.map_err(|e| e.to_string()),
         udp6: udp6.map_err(|e| e.to_string()),
+        udp_sent: false,
         icmp: [None, None],
         icmp_ident: rand::random::<u16>(),
         connects,
@@ -221,6 +222,8 @@ struct Engine {
     names: Vec<(usize, String)>,
     udp4: Result<UdpSocket, String>,
     udp6: Result<UdpSocket, String>,
+    /// Whether a UDP probe was sent (from then on the UDP sockets are watched).
+    udp_sent: bool,
     /// The ICMP sockets (V4, V6), opened for the first target that needs one.
     icmp: [Option<Result<icmp::IcmpSocket, Unreachable>>; 2],
     /// The echo identifier of the run's raw ICMP sockets.
@@ -255,6 +258,9 @@ impl Engine {
         let mut buf6 = vec![0u8; 65_536];
         let mut icmp_buf = vec![0u8; 65_536];
         let mut cancelled = false;
+        // Made once, not on every pass of the loop (each pass polls every branch afresh).
+        let cancel = self.token.clone().cancelled_owned();
+        tokio::pin!(cancel);
         loop {
             self.machine.handle_timeout(Instant::now());
             self.transmit().await;
@@ -263,15 +269,18 @@ impl Engine {
                 break;
             }
             let wake = self.machine.poll_timeout();
-            let udp4 = self.udp4.as_ref().ok();
-            let udp6 = self.udp6.as_ref().ok();
+            // The UDP sockets are watched once a UDP probe went out: before, nothing on them
+            // can be an answer, and a run without UDP targets (ICMP, TCP) saves four polls
+            // per pass.
+            let udp4 = self.udp4.as_ref().ok().filter(|_| self.udp_sent);
+            let udp6 = self.udp6.as_ref().ok().filter(|_| self.udp_sent);
             let [icmp4, icmp6] = self
                 .icmp
                 .each_ref()
                 .map(|s| s.as_ref().and_then(|s| s.as_ref().ok()));
             tokio::select! {
                 biased;
-                () = self.token.cancelled(), if !cancelled => {
+                () = &mut cancel, if !cancelled => {
                     cancelled = true;
                     self.machine.cancel(Instant::now());
                 }
@@ -339,6 +348,7 @@ impl Engine {
                     Family::V6 => self.udp6.as_ref(),
                 };
                 let Ok(socket) = socket else { return };
+                self.udp_sent = true;
                 let data = payload::encode(nonce, tx.key.seq, tx.secret, size);
                 if let Err(e) = socket.send_to(&data, tx.dest).await {
                     if e.kind() == io::ErrorKind::ConnectionRefused {
