@@ -25,7 +25,7 @@
 //! On a clean network the contenders are rare (a location must be within the near-tie band
 //! of the leader to be one), so the default run is not slowed.
 
-use edgegap_rank::significance::{PAIR_WINDOW_US, median_interval, pair_differences};
+use edgegap_rank::significance::{PAIR_WINDOW_US, median_with_interval, pair_differences};
 
 /// How a contender stands against the leader.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,31 +48,17 @@ pub(crate) fn standing(
     band_ms: f64,
     level: f64,
 ) -> Standing {
-    let mut differences = pair_differences(leader, contender, PAIR_WINDOW_US);
-    differences.sort_by(f64::total_cmp);
-    let Some(interval) = median_interval(differences.len(), level, |k| {
-        differences.get(k - 1).copied()
-    })
-    .filter(|i| i.coverage >= level) else {
-        return Standing::Open;
-    };
-    if interval.above_zero() {
-        Standing::Behind
-    } else if interval.low_ms >= -band_ms && interval.high_ms <= band_ms {
-        Standing::Tie
-    } else {
-        Standing::Open
+    let differences = pair_differences(leader, contender, PAIR_WINDOW_US);
+    match median_with_interval(&differences, level) {
+        Some((_, interval)) if interval.above_zero() => Standing::Behind,
+        Some((_, interval)) if interval.within(band_ms) => Standing::Tie,
+        _ => Standing::Open,
     }
 }
 
 /// The paired differences `b − a` of two locations' probes, for the report's confidence.
 pub(crate) fn differences(a: &[(u64, f64)], b: &[(u64, f64)]) -> Vec<f64> {
     pair_differences(a, b, PAIR_WINDOW_US)
-}
-
-/// The width of the near-tie band around a score (see `edgegap_rank::within_band`).
-pub(crate) fn band_ms(score_ms: f64, tie_factor: f64, tie_margin_ms: f64) -> f64 {
-    (score_ms * (tie_factor - 1.0)).min(tie_margin_ms).max(0.0)
 }
 
 #[cfg(test)]
@@ -129,11 +115,5 @@ mod tests {
         );
         let ahead = trace(&[20.0; 12], 1_000);
         assert_eq!(standing(&leader, &ahead, 6.0, 0.95), Standing::Open);
-    }
-
-    #[test]
-    fn the_band_follows_the_rank_crate() {
-        assert!((band_ms(28.0, 1.2, 10.0) - 5.6).abs() < 1e-9);
-        assert!((band_ms(200.0, 1.2, 10.0) - 10.0).abs() < 1e-9);
     }
 }

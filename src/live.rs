@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use edgegap_ping::{Event, Seq, TargetId};
 use edgegap_rank::{LiveLocation, LocationKey, RankConfig, Stats, decide_at};
 
-use crate::adaptive::{Standing, band_ms, standing};
+use crate::adaptive::{Standing, standing};
 use crate::targets::{index_of, target_id};
 
 /// Below this many locations the decision is re-evaluated on every event; above it at most
@@ -362,9 +362,7 @@ impl LiveRun {
         let mut open: Vec<(f64, usize)> = Vec::new();
         if let Some(leader) = leader.filter(|&l| self.has_budget(l, sampling)) {
             let leader_trace = self.location_trace(leader);
-            let band = self.live[leader]
-                .score()
-                .map_or(0.0, |s| band_ms(s, config.tie_factor, config.tie_margin_ms));
+            let band = self.live[leader].score().map_or(0.0, |s| config.band_ms(s));
             // The closest candidates by score (a long list of look-alike beacons must not
             // turn into thousands of comparisons, nor of extended targets).
             let mut candidates: Vec<(f64, usize)> = (0..self.live.len())

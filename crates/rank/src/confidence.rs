@@ -4,7 +4,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::significance::{Interval, median_interval, rank_sum_p, sorted_median};
+use crate::significance::{Interval, median_with_interval, rank_sum_p};
 use crate::{DecidingTerm, LocationReport, RankConfig};
 
 /// How the choice of the best location stands.
@@ -92,26 +92,20 @@ impl Confidence {
                 decided_by: None,
             };
         };
-        let band = (best.score_ms * (config.tie_factor - 1.0))
-            .min(config.tie_margin_ms)
-            .max(0.0);
-        let within_band = |i: &Interval| i.low_ms >= -band && i.high_ms <= band;
+        let band = config.band_ms(best.score_ms);
         let significant_penalty =
             matches!(decided_by, Some(DecidingTerm::Loss | DecidingTerm::Jitter));
-        let mut sorted = differences.to_vec();
-        sorted.sort_by(f64::total_cmp);
-        let paired = median_interval(sorted.len(), level, |k| sorted.get(k - 1).copied())
-            .filter(|i| i.coverage >= level);
-        let (verdict, margin_ms, interval_ms, pairs) = if let Some(interval) = paired {
+        let paired = median_with_interval(differences, level);
+        let (verdict, margin_ms, interval_ms, pairs) = if let Some((median, interval)) = paired {
             let verdict = if significant_penalty || interval.above_zero() {
                 Verdict::Separated
-            } else if within_band(&interval) {
+            } else if interval.within(band) {
                 Verdict::NearTie
             } else {
                 Verdict::BudgetExhausted
             };
-            let pairs = u32::try_from(sorted.len()).unwrap_or(u32::MAX);
-            (verdict, sorted_median(&sorted), Some(interval), pairs)
+            let pairs = u32::try_from(differences.len()).unwrap_or(u32::MAX);
+            (verdict, Some(median), Some(interval), pairs)
         } else {
             let margin = second.statistic_ms - best.statistic_ms;
             // Both intervals hold with their coverage, independently.
@@ -127,7 +121,7 @@ impl Confidence {
                 Some((b, s)) => margin > 0.0 && rank_sum_p(b, s).is_some_and(|p| p < 1.0 - level),
                 None => difference.is_some_and(|d| d.above_zero() && d.coverage >= level),
             };
-            let tie = difference.is_some_and(|d| within_band(&d) && d.coverage >= level);
+            let tie = difference.is_some_and(|d| d.within(band) && d.coverage >= level);
             let verdict = if significant_penalty || behind {
                 Verdict::Separated
             } else if tie {

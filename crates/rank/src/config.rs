@@ -84,6 +84,15 @@ impl RankConfig {
         within_band(score_ms, best_ms, self.tie_factor, self.tie_margin_ms)
     }
 
+    /// How far above `best_ms` the near-tie band reaches, in milliseconds:
+    /// `min(best_ms × (tie_factor − 1), tie_margin_ms)`, never negative. A difference to the
+    /// best inside `±band_ms` is a near tie.
+    pub fn band_ms(&self, best_ms: f64) -> f64 {
+        (best_ms * (self.tie_factor - 1.0))
+            .min(self.tie_margin_ms)
+            .max(0.0)
+    }
+
     /// Checks that every setting is in range: penalties and margin finite and `>= 0`,
     /// `tie_factor` finite and `>= 1`, `max_latency_ms` finite and `> 0`, a non-empty attribute.
     pub fn validate(&self) -> Result<(), RankError> {
@@ -195,6 +204,14 @@ mod tests {
         for c in bad {
             assert!(c.validate().is_err(), "{c:?}");
         }
+    }
+
+    #[test]
+    fn the_band_width_is_relative_then_absolute() {
+        let c = RankConfig::default();
+        assert!((c.band_ms(28.0) - 5.6).abs() < 1e-9);
+        assert!((c.band_ms(200.0) - 10.0).abs() < 1e-9);
+        assert!(c.band_ms(-5.0).abs() < f64::EPSILON, "never negative");
     }
 
     #[test]

@@ -55,6 +55,11 @@ impl Interval {
     pub fn below_zero(&self) -> bool {
         self.high_ms < 0.0
     }
+
+    /// Whether the whole interval lies within `±band_ms`.
+    pub fn within(&self, band_ms: f64) -> bool {
+        self.low_ms >= -band_ms && self.high_ms <= band_ms
+    }
 }
 
 /// The order-statistic ranks of the median's interval for `n` samples at `level`: the
@@ -100,6 +105,16 @@ pub fn median_interval(
         high_ms: kth(n + 1 - k)?,
         coverage,
     })
+}
+
+/// The interval of the median of `values` at `level`, when there are enough of them for that
+/// level (its coverage is at least `level`), with the median itself.
+pub fn median_with_interval(values: &[f64], level: f64) -> Option<(f64, Interval)> {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let interval = median_interval(sorted.len(), level, |k| sorted.get(k - 1).copied())
+        .filter(|i| i.coverage >= level)?;
+    Some((sorted_median(&sorted)?, interval))
 }
 
 /// The median of sorted values (the lower middle one, as the workspace's nearest rank).
