@@ -4,7 +4,7 @@ use std::cmp::Ordering;
 use std::fmt;
 use std::time::Duration;
 
-use edgegap_core::{ProbeCounts, Protocol, Unreachable};
+use edgegap_core::{ProbeCounts, Protocol, Stats, Unreachable};
 use serde::{Deserialize, Serialize};
 
 /// Identifies a location: its city as the beacon list spells it, and its country (to tell
@@ -74,6 +74,16 @@ impl BeaconMeasurement {
             earlier: Vec::new(),
             loss_events: None,
         }
+    }
+
+    /// The beacon's statistics: its samples in send order, its counts and, when known, its
+    /// loss events.
+    pub fn stats(&self) -> Stats {
+        let mut stats = Stats::of(&self.rtts, self.counts);
+        if let Some(events) = self.loss_events {
+            stats.set_loss_events(events);
+        }
+        stats
     }
 
     /// Whether the beacon produced at least one sample.

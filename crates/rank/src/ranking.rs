@@ -257,7 +257,7 @@ pub fn rank_with_carried(
     for beacons in sorted.chunk_by(|a, b| a.location == b.location) {
         let key = &beacons[0].location;
         match location_report(key, beacons, config) {
-            Some((report, _)) => place(report),
+            Some(report) => place(report),
             None => unreachable.push(unreachable_location(key, beacons)),
         }
     }
@@ -283,7 +283,12 @@ pub fn rank_with_carried(
     let stats = |key: &LocationKey| -> Option<Stats> {
         let start = sorted.partition_point(|m| m.location < *key);
         let end = sorted.partition_point(|m| m.location <= *key);
-        location_report(key, &sorted[start..end], config).map(|(_, stats)| stats)
+        let mut beacons = sorted[start..end].iter().map(|b| b.stats());
+        let mut merged = beacons.next()?;
+        for b in beacons {
+            merged.merge(&b);
+        }
+        Some(merged)
     };
     // The previous choice inside the near-tie band stays first; otherwise the best
     // statistic goes first when it is ahead on significant differences.
@@ -380,12 +385,12 @@ fn order(a: &LocationReport, b: &LocationReport) -> Ordering {
         .then_with(|| a.country.cmp(&b.country))
 }
 
-/// The report of a location and its merged statistics, `None` when it has no sample.
+/// The report of a location, `None` when it has no sample.
 fn location_report(
     key: &LocationKey,
     beacons: &[&BeaconMeasurement],
     config: &RankConfig,
-) -> Option<(LocationReport, Stats)> {
+) -> Option<LocationReport> {
     // With a single beacon (the usual case) its statistics are the location's: no second
     // merge, no second pass over it.
     let mut merged: Option<Stats> = None;
@@ -393,10 +398,7 @@ fn location_report(
     let mut reports = Vec::with_capacity(beacons.len());
     let mut protocols: Vec<Protocol> = Vec::new();
     for b in beacons {
-        let mut stats = Stats::of(&b.rtts, b.counts);
-        if let Some(events) = b.loss_events {
-            stats.set_loss_events(events);
-        }
+        let stats = b.stats();
         if stats.has_samples()
             && let Some(p) = b.protocol
             && !protocols.contains(&p)
@@ -429,7 +431,7 @@ fn location_report(
     let statistic_ms = metrics.statistic(config.statistic)?;
     let score_ms = config.score(&metrics)?;
     protocols.sort();
-    let report = LocationReport {
+    Some(LocationReport {
         city: key.city.clone(),
         country: key.country.clone(),
         rank: 0,
@@ -447,8 +449,7 @@ fn location_report(
         beacons: reports,
         carried_over: None,
         interval_ms: statistic_interval(&merged, config),
-    };
-    Some((report, merged))
+    })
 }
 
 fn unreachable_location(key: &LocationKey, beacons: &[&BeaconMeasurement]) -> UnreachableLocation {
