@@ -85,13 +85,9 @@ fn quality(
     let (mut right, mut decisions, mut durations, mut probes) = (0, vec![], vec![], vec![]);
     for seed in 0..runs {
         let scenario = scenario(seed);
-        let truth = scenario
-            .beacons
-            .iter()
-            .filter(|b| !b.down && !b.silent)
-            .min_by(|a, b| a.delay_ms.total_cmp(&b.delay_ms))
-            .map(|b| b.city.clone())
-            .expect("live beacons");
+        let truth = scenario.beacons[scenario.closest().expect("live beacons")]
+            .city
+            .clone();
         let sim = runtime
             .block_on(scenario.start())
             .expect("simulated beacons");
@@ -102,14 +98,7 @@ fn quality(
         }
         decisions.push(report.decision_ms.unwrap_or(report.duration_ms));
         durations.push(report.duration_ms);
-        let located = report.locations.iter().chain(&report.excluded);
-        let sent: u32 = located.map(|l| l.counts.sent).sum::<u32>()
-            + report
-                .unreachable
-                .iter()
-                .flat_map(|u| &u.beacons)
-                .map(|b| b.counts.sent)
-                .sum::<u32>();
+        let sent = report.probes_sent();
         let locations = report.locations.len() + report.excluded.len() + report.unreachable.len();
         probes.push(f64::from(sent) / locations.max(1) as f64);
     }

@@ -20,12 +20,8 @@ fn scenario(seed: u64) -> Scenario {
 }
 
 fn truth(scenario: &Scenario) -> String {
-    scenario
-        .beacons
-        .iter()
-        .min_by(|a, b| a.delay_ms.total_cmp(&b.delay_ms))
-        .map(|b| b.city.clone())
-        .expect("beacons")
+    let best = scenario.closest().expect("live beacons");
+    scenario.beacons[best].city.clone()
 }
 
 async fn probe(sim: &Simulation) -> Report {

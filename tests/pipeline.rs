@@ -48,13 +48,9 @@ async fn the_closest_of_twelve_locations_wins_fifty_seeded_runs() {
     let mut durations = Vec::new();
     for seed in 0..50 {
         let scenario = Scenario::twelve_locations(seed);
-        let expected = scenario
-            .beacons
-            .iter()
-            .filter(|b| !b.down && !b.silent)
-            .min_by(|a, b| a.delay_ms.total_cmp(&b.delay_ms))
-            .map(|b| b.city.clone())
-            .expect("the scenario has live beacons");
+        let expected = scenario.beacons[scenario.closest().expect("the scenario has live beacons")]
+            .city
+            .clone();
         let sim = start(&scenario).await;
         let mut report = probe(&sim, ProbeConfig::default()).await;
         for _retry in 0..2 {

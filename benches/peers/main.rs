@@ -143,7 +143,7 @@ async fn run_all(
     let mut samples = vec![Vec::new(); contenders.len()];
     for &seed in seeds {
         let scenario = Scenario::harsh(seed);
-        let best = true_best(&scenario);
+        let best = scenario.closest().expect("the scenario has live beacons");
         for (row, &contender) in contenders.iter().enumerate() {
             let sim = scenario.start().await?;
             let sample = run_once(contender, &sim, seed, best).await;
@@ -153,17 +153,6 @@ async fn run_all(
         eprintln!("seed {seed} done");
     }
     Ok(samples)
-}
-
-/// Index of the beacon with the lowest configured delay: the right answer.
-fn true_best(scenario: &Scenario) -> usize {
-    (0..scenario.beacons.len())
-        .min_by(|&a, &b| {
-            scenario.beacons[a]
-                .delay_ms
-                .total_cmp(&scenario.beacons[b].delay_ms)
-        })
-        .expect("the scenario has beacons")
 }
 
 /// One run of `contender` against the started simulation.
@@ -189,7 +178,7 @@ async fn run_once(
                 right: chosen == Some(best),
                 answer_ms: report.decision_ms.unwrap_or(report.duration_ms),
                 done_ms: report.duration_ms,
-                probes_per_location: f64::from(probes_sent(&report)) / locations,
+                probes_per_location: f64::from(report.probes_sent()) / locations,
             })
         }
         Contender::Peer(peer) => {
@@ -223,13 +212,6 @@ async fn run_facade(
         .config(config)
         .run()
         .await?)
-}
-
-/// Every probe the report accounts for: ranked, excluded and unreachable locations.
-fn probes_sent(report: &Report) -> u32 {
-    let reachable = report.locations.iter().chain(&report.excluded);
-    let unreachable = report.unreachable.iter().flat_map(|u| &u.beacons);
-    reachable.map(|l| l.counts.sent).sum::<u32>() + unreachable.map(|b| b.counts.sent).sum::<u32>()
 }
 
 /// The simulation's beacons as the peers' targets, in scenario order.

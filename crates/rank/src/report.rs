@@ -159,6 +159,15 @@ impl Report {
         }
     }
 
+    /// Every probe the report accounts for: those of the ranked, excluded and unreachable
+    /// locations.
+    pub fn probes_sent(&self) -> u32 {
+        let reachable = self.locations.iter().chain(&self.excluded);
+        let unreachable = self.unreachable.iter().flat_map(|u| &u.beacons);
+        reachable.map(|l| l.counts.sent).sum::<u32>()
+            + unreachable.map(|b| b.counts.sent).sum::<u32>()
+    }
+
     /// The best location, if any.
     pub fn best(&self) -> Option<&LocationReport> {
         self.locations.first()

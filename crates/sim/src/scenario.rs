@@ -87,6 +87,18 @@ impl Serialize for Scenario {
 }
 
 impl Scenario {
+    /// The position of the answering beacon (not `down`, not `silent`) with the lowest
+    /// configured delay: the right answer of a probe run against this scenario.
+    pub fn closest(&self) -> Option<usize> {
+        (0..self.beacons.len())
+            .filter(|&i| !self.beacons[i].down && !self.beacons[i].silent)
+            .min_by(|&a, &b| {
+                self.beacons[a]
+                    .delay_ms
+                    .total_cmp(&self.beacons[b].delay_ms)
+            })
+    }
+
     /// Parses and validates a scenario written in TOML.
     pub fn from_toml(text: &str) -> Result<Scenario, SimError> {
         let scenario: Scenario = toml::from_str(text).map_err(Box::new)?;

@@ -479,3 +479,15 @@ async fn beacon_lists_in_both_shapes() {
     assert_eq!(sim.beacon_list(ListShape::Matchmaker), mm);
     sim.shutdown().await;
 }
+
+#[test]
+fn the_closest_beacon_is_the_fastest_that_answers() {
+    let twelve = Scenario::twelve_locations(0);
+    assert_eq!(twelve.beacons[twelve.closest().unwrap()].city, "Montreal");
+    let harsh = Scenario::harsh_contest(3);
+    assert_eq!(harsh.beacons[harsh.closest().unwrap()].city, "Frankfurt");
+    let mut down = Scenario::twelve_locations(0);
+    down.beacons[0].down = true;
+    down.beacons[1].silent = true;
+    assert_eq!(down.beacons[down.closest().unwrap()].city, "New York");
+}
