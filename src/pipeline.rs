@@ -482,30 +482,26 @@ impl Job {
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {
-                _ = tick.tick(), if sampling.is_some() => {
-                    let actions = live.evaluate(Instant::now(), &self.config.rank, thresholds, false);
-                    if self.config.early_decision {
-                        apply(&control, actions);
-                    }
-                }
+                _ = tick.tick(), if sampling.is_some() => {}
                 event = run.events.recv() => {
                     let Some(event) = event else { break };
                     count(counters, &event);
                     live.observe(&event);
-                    let actions = live.evaluate(Instant::now(), &self.config.rank, thresholds, false);
-                    if live.decided_at().is_some() {
-                        counters.decided.store(true, Ordering::Relaxed);
-                    }
-                    if self.config.early_decision {
-                        apply(&control, actions);
-                    }
                 }
                 changed = self.cancel.changed(), if !cancelled => {
                     if changed.is_err() || *self.cancel.borrow() {
                         cancelled = true;
                         control.cancel();
                     }
+                    continue;
                 }
+            }
+            let actions = live.evaluate(Instant::now(), &self.config.rank, thresholds, false);
+            if live.decided_at().is_some() {
+                counters.decided.store(true, Ordering::Relaxed);
+            }
+            if self.config.early_decision {
+                apply(&control, actions);
             }
         }
         // A last look, so a decision that came between two throttled evaluations counts.
