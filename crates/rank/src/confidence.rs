@@ -1,7 +1,5 @@
 //! How sure the choice is: the best location against the runner-up, stated in the report.
 
-use std::fmt;
-
 use serde::{Deserialize, Serialize};
 
 use crate::significance::{Interval, median_with_interval, rank_sum_p};
@@ -145,54 +143,73 @@ impl Confidence {
     /// One line for people: "Frankfurt, ahead of Amsterdam by 7.8 ms, 95 % confident, after
     /// 410 ms".
     pub fn describe(&self, best: &str, decision_ms: Option<f64>) -> String {
-        Sentence {
-            confidence: self,
-            best,
-            decision_ms,
+        let percent = self.level * 100.0;
+        let second = self.runner_up.as_deref().unwrap_or("");
+        let margin = self.margin_ms.unwrap_or(0.0);
+        let how = match (self.verdict, self.decided_by) {
+            (Verdict::Single, _) => "the only reachable location".to_owned(),
+            (Verdict::Separated, Some(DecidingTerm::Loss)) => {
+                format!("ahead of {second} on loss, {percent:.0} % confident")
+            }
+            (Verdict::Separated, Some(DecidingTerm::Jitter)) => {
+                format!("ahead of {second} on jitter, {percent:.0} % confident")
+            }
+            (Verdict::Separated, _) => {
+                format!("ahead of {second} by {margin:.1} ms, {percent:.0} % confident")
+            }
+            (Verdict::NearTie, _) => {
+                format!("a near tie with {second} ({margin:+.1} ms), {percent:.0} % confident")
+            }
+            (Verdict::BudgetExhausted, _) => format!(
+                "ahead of {second} by {margin:.1} ms, not {percent:.0} % confident (probe budget reached)"
+            ),
+        };
+        match decision_ms {
+            Some(ms) => format!("{best}, {how}, after {ms:.0} ms"),
+            None => format!("{best}, {how}"),
         }
-        .to_string()
     }
 }
 
-struct Sentence<'a> {
-    confidence: &'a Confidence,
-    best: &'a str,
-    decision_ms: Option<f64>,
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-impl fmt::Display for Sentence<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let c = self.confidence;
-        let percent = c.level * 100.0;
-        let second = c.runner_up.as_deref().unwrap_or("");
-        let margin = c.margin_ms.unwrap_or(0.0);
-        write!(f, "{}", self.best)?;
-        match c.verdict {
-            Verdict::Single => write!(f, ", the only reachable location")?,
-            Verdict::Separated => match c.decided_by {
-                Some(DecidingTerm::Loss) => {
-                    write!(f, ", ahead of {second} on loss, {percent:.0} % confident")?;
-                }
-                Some(DecidingTerm::Jitter) => {
-                    write!(f, ", ahead of {second} on jitter, {percent:.0} % confident")?;
-                }
-                _ => write!(
-                    f,
-                    ", ahead of {second} by {margin:.1} ms, {percent:.0} % confident"
-                )?,
-            },
-            Verdict::NearTie => write!(
-                f,
-                ", a near tie with {second} ({margin:+.1} ms), {percent:.0} % confident"
-            )?,
-            Verdict::BudgetExhausted => write!(
-                f,
-                ", ahead of {second} by {margin:.1} ms, not {percent:.0} % confident (probe budget reached)"
-            )?,
+    fn confidence(verdict: Verdict, decided_by: Option<DecidingTerm>) -> Confidence {
+        Confidence {
+            verdict,
+            level: 0.95,
+            runner_up: Some("Amsterdam".to_owned()),
+            margin_ms: Some(7.84),
+            interval_ms: None,
+            pairs: 12,
+            decided_by,
         }
-        if let Some(ms) = self.decision_ms {
-            write!(f, ", after {ms:.0} ms")?;
-        }
-        Ok(())
+    }
+
+    #[test]
+    fn each_verdict_reads_as_one_line() {
+        let line = |v, d, ms| confidence(v, d).describe("Frankfurt", ms);
+        assert_eq!(
+            line(
+                Verdict::Separated,
+                Some(DecidingTerm::Statistic),
+                Some(410.2)
+            ),
+            "Frankfurt, ahead of Amsterdam by 7.8 ms, 95 % confident, after 410 ms"
+        );
+        assert_eq!(
+            line(Verdict::Separated, Some(DecidingTerm::Loss), None),
+            "Frankfurt, ahead of Amsterdam on loss, 95 % confident"
+        );
+        assert_eq!(
+            line(Verdict::NearTie, None, None),
+            "Frankfurt, a near tie with Amsterdam (+7.8 ms), 95 % confident"
+        );
+        assert!(line(Verdict::BudgetExhausted, None, None).contains("not 95 % confident"));
+        assert_eq!(
+            line(Verdict::Single, None, None),
+            "Frankfurt, the only reachable location"
+        );
     }
 }
