@@ -347,17 +347,21 @@ impl Job {
             measured.decided_at,
         );
         if let [best, second, ..] = report.locations.as_slice() {
-            let trace = |key: LocationKey| {
+            // The samples of a location's beacons, by send time (no key is built per beacon).
+            let trace = |l: &edgegap_rank::LocationReport| {
                 let mut out: Vec<(u64, f64)> = measured
                     .beacons
                     .iter()
-                    .filter(|(b, _)| location_key(&self.beacons[**b]) == key)
+                    .filter(|(b, _)| {
+                        let at = &self.beacons[**b].location;
+                        at.city == l.city && at.country == l.country
+                    })
                     .flat_map(|(_, r)| r.trace.samples.iter().copied())
                     .collect();
                 out.sort_by_key(|&(at, _)| at);
                 out
             };
-            let (a, b) = (trace(best.key()), trace(second.key()));
+            let (a, b) = (trace(best), trace(second));
             let differences = differences(&a, &b);
             let rtts = |t: &[(u64, f64)]| t.iter().map(|&(_, rtt)| rtt).collect::<Vec<f64>>();
             let (ra, rb) = (rtts(&a), rtts(&b));
