@@ -86,53 +86,104 @@ const MAX_CONTENDERS: usize = 8;
 /// the engine keeps its interval whatever the round-trip time.
 const EXTEND_BY: u32 = 2;
 
+/// One probe of a target as the controller saw it: 16 bytes, one vector per target, so a run
+/// over tens of thousands of beacons keeps little per beacon (`benches/scale.sh`).
+#[derive(Debug, Clone, Copy)]
+struct Note {
+    seq: Seq,
+    /// When it was sent, in µs from the run's start (saturating, at 71 minutes).
+    sent_us: u32,
+    /// [`IN_FLIGHT`], [`LOSSY`] (lost or late), or its round-trip time in nanoseconds.
+    outcome: u64,
+}
+
+/// [`Note::outcome`] of a probe not answered yet (a round-trip time is never zero).
+const IN_FLIGHT: u64 = 0;
+/// [`Note::outcome`] of a probe lost or answered late.
+const LOSSY: u64 = u64::MAX;
+
+impl Note {
+    /// Its round-trip time in milliseconds, when it was answered in time.
+    fn rtt_ms(self) -> Option<f64> {
+        (self.outcome != IN_FLIGHT && self.outcome != LOSSY)
+            .then(|| Duration::from_nanos(self.outcome).as_secs_f64() * 1000.0)
+    }
+
+    /// Its sample as `(send µs from the run's start, rtt ms)`, when answered in time.
+    fn sample(self) -> Option<(u64, f64)> {
+        self.rtt_ms().map(|rtt| (u64::from(self.sent_us), rtt))
+    }
+}
+
 #[derive(Debug, Default)]
 struct TargetLive {
-    stats: Stats,
-    outstanding: Vec<(Seq, Instant)>,
+    /// Its probes in send order.
+    notes: Vec<Note>,
+    /// Its own statistics when its location has other beacons too; a single-beacon
+    /// location's statistics are its beacon's, kept once, in the location.
+    own: Option<Box<Stats>>,
+    /// Probes sent and not yet answered or lost.
+    in_flight: u32,
+    /// Samples asked of the engine so far (`count` plus the extensions).
+    wanted: u32,
+    /// Runs of consecutive lost or late probes in send order (see
+    /// `edgegap_rank::Stats::loss_events`).
+    loss_events: u32,
+    /// The location (position in `LiveRun::live`) the target belongs to.
+    location: u32,
     done: bool,
     stop_requested: bool,
     released: bool,
-    /// Samples asked of the engine so far (`count` plus the extensions).
-    wanted: u32,
-    /// When its last probe was sent.
-    last_sent: Option<Instant>,
-    /// Its samples as `(send instant in µs from the run's start, rtt in ms)`, in arrival
-    /// order: the pairs of the adaptive comparison and the report's confidence.
-    trace: Vec<(u64, f64)>,
-    /// Its probes in send order, and whether each was lost or late: loss events are runs of
-    /// those (see `edgegap_rank::Stats::loss_events`).
-    sent_seqs: Vec<(Seq, bool)>,
-    loss_events: u32,
-    /// The location (position in `LiveRun::live`) the target belongs to.
-    location: usize,
 }
 
 impl TargetLive {
     /// Marks the probe `seq` lost or late: a new loss event unless it joins a run of them
-    /// (in send order, whatever order the losses are learnt in).
-    fn mark_lossy(&mut self, seq: Seq) {
-        let Some(i) = self.sent_seqs.iter().rposition(|(s, _)| *s == seq) else {
-            return;
+    /// (in send order, whatever order the losses are learnt in). Returns whether it was in
+    /// flight.
+    fn mark_lossy(notes: &mut [Note], loss_events: &mut u32, seq: Seq) -> bool {
+        let Some(i) = notes.iter().rposition(|n| n.seq == seq) else {
+            return false;
         };
-        if self.sent_seqs[i].1 {
-            return;
+        let was = notes[i].outcome;
+        if was == LOSSY {
+            return false;
         }
-        self.sent_seqs[i].1 = true;
-        let before = i > 0 && self.sent_seqs[i - 1].1;
-        let after = self.sent_seqs.get(i + 1).is_some_and(|(_, lossy)| *lossy);
-        self.loss_events =
-            (self.loss_events + 1).saturating_sub(u32::from(before) + u32::from(after));
-        self.stats.set_loss_events(self.loss_events);
+        notes[i].outcome = LOSSY;
+        let before = i > 0 && notes[i - 1].outcome == LOSSY;
+        let after = notes.get(i + 1).is_some_and(|n| n.outcome == LOSSY);
+        *loss_events = (*loss_events + 1).saturating_sub(u32::from(before) + u32::from(after));
+        was == IN_FLIGHT
+    }
+
+    /// Records the reply to probe `seq` after `rtt`; returns whether it was in flight.
+    fn mark_answered(notes: &mut [Note], seq: Seq, rtt: Duration) -> bool {
+        let Some(note) = notes.iter_mut().rev().find(|n| n.seq == seq) else {
+            return false;
+        };
+        let was = note.outcome;
+        if was == IN_FLIGHT {
+            note.outcome = u64::try_from(rtt.as_nanos()).unwrap_or(LOSSY - 1).max(1);
+        }
+        was == IN_FLIGHT
+    }
+
+    /// When its oldest probe in flight was sent, in µs from the run's start.
+    fn oldest_in_flight_us(&self) -> Option<u32> {
+        if self.in_flight == 0 {
+            return None;
+        }
+        self.notes
+            .iter()
+            .find(|n| n.outcome == IN_FLIGHT)
+            .map(|n| n.sent_us)
     }
 
     /// Whether it has nothing in flight and wants nothing more from the engine.
-    fn idle(&self, sampling: &Sampling) -> bool {
-        let received = self.stats.counts().received;
-        let sent = self.stats.counts().sent;
-        self.outstanding.is_empty()
-            && (received >= self.wanted
-                || sent >= self.wanted.saturating_add(sampling.extra_probes))
+    fn idle(&self, stats: &Stats, sampling: &Sampling) -> bool {
+        let counts = stats.counts();
+        self.in_flight == 0
+            && (counts.received >= self.wanted
+                || counts.sent >= self.wanted.saturating_add(sampling.extra_probes))
     }
 }
 
@@ -141,8 +192,9 @@ impl TargetLive {
 pub(crate) struct LiveRun {
     start: Instant,
     targets: Vec<TargetLive>,
-    /// The indices of each location's targets, by location position.
-    members: Vec<Vec<usize>>,
+    /// Location `l`'s targets are `member_list[member_start[l]..member_start[l + 1]]`.
+    member_start: Vec<u32>,
+    member_list: Vec<u32>,
     /// What each location has seen so far, kept between evaluations.
     live: Vec<LiveLocation>,
     /// Locations whose stats changed since the last evaluation.
@@ -165,9 +217,8 @@ impl LiveRun {
         start: Instant,
         sampling: Option<Sampling>,
     ) -> Self {
-        let mut slots: HashMap<&LocationKey, usize> = HashMap::new();
+        let mut slots: HashMap<&LocationKey, u32> = HashMap::new();
         let mut live: Vec<LiveLocation> = Vec::new();
-        let mut groups: Vec<Vec<usize>> = Vec::new();
         let wanted = sampling.map_or(0, |s| s.count);
         let mut targets: Vec<TargetLive> = (0..beacons)
             .map(|_| TargetLive {
@@ -175,22 +226,46 @@ impl LiveRun {
                 ..TargetLive::default()
             })
             .collect();
+        let mut sizes: Vec<u32> = Vec::new();
+        let mut placed: Vec<(usize, u32)> = Vec::with_capacity(members.len());
         for (i, key) in members {
             let slot = *slots.entry(key).or_insert_with(|| {
                 live.push(LiveLocation::new(key.clone()));
-                groups.push(Vec::new());
-                live.len() - 1
+                sizes.push(0);
+                u32::try_from(live.len() - 1).unwrap_or(u32::MAX)
             });
-            groups[slot].push(*i);
-            if let Some(t) = targets.get_mut(*i) {
-                t.location = slot;
+            if *i < targets.len() {
+                sizes[slot as usize] += 1;
+                placed.push((*i, slot));
+            }
+        }
+        drop(slots);
+        // The members of each location side by side, in one list.
+        let mut member_start = Vec::with_capacity(sizes.len() + 1);
+        let mut next = 0u32;
+        for size in &sizes {
+            member_start.push(next);
+            next += size;
+        }
+        member_start.push(next);
+        let mut fill = member_start.clone();
+        let mut member_list = vec![0u32; placed.len()];
+        for (i, slot) in placed {
+            let at = &mut fill[slot as usize];
+            member_list[*at as usize] = u32::try_from(i).unwrap_or(u32::MAX);
+            *at += 1;
+            targets[i].location = slot;
+            if sizes[slot as usize] > 1 {
+                targets[i].own = Some(Box::default());
             }
         }
         let n = live.len();
+        live.shrink_to_fit();
         Self {
             start,
             targets,
-            members: groups,
+            member_start,
+            member_list,
             live,
             dirty: (0..n).collect(),
             is_dirty: vec![true; n],
@@ -201,6 +276,25 @@ impl LiveRun {
         }
     }
 
+    /// The beacon indices of a location's targets.
+    fn members(&self, location: usize) -> impl Iterator<Item = usize> + '_ {
+        let range = self.member_start[location] as usize..self.member_start[location + 1] as usize;
+        self.member_list[range].iter().map(|&i| i as usize)
+    }
+
+    /// The statistics of target `i` (its location's, when it is the location's only beacon).
+    fn stats(&self, i: usize) -> &Stats {
+        let t = &self.targets[i];
+        t.own
+            .as_deref()
+            .unwrap_or(&self.live[t.location as usize].stats)
+    }
+
+    /// The instant `us` µs after the run's start.
+    fn instant(&self, us: u32) -> Instant {
+        self.start + Duration::from_micros(u64::from(us))
+    }
+
     /// Takes what each beacon that sent a probe saw beyond its summary: its samples as
     /// `(send µs, rtt ms)`, with `offset_us` added to the send instants (from this run's
     /// start to the job's), and its loss events, by beacon index.
@@ -208,12 +302,13 @@ impl LiveRun {
         self.targets
             .iter_mut()
             .enumerate()
-            .filter(|(_, t)| !t.sent_seqs.is_empty())
+            .filter(|(_, t)| !t.notes.is_empty())
             .map(|(i, t)| {
-                let mut samples = std::mem::take(&mut t.trace);
-                for (at, _) in &mut samples {
-                    *at = at.saturating_add(offset_us);
-                }
+                let samples = std::mem::take(&mut t.notes)
+                    .into_iter()
+                    .filter_map(Note::sample)
+                    .map(|(at, rtt)| (at.saturating_add(offset_us), rtt))
+                    .collect();
                 let trace = BeaconTrace {
                     samples,
                     loss_events: t.loss_events,
@@ -224,9 +319,9 @@ impl LiveRun {
     }
 
     fn location_trace(&self, location: usize) -> Vec<(u64, f64)> {
-        let mut out: Vec<(u64, f64)> = self.members[location]
-            .iter()
-            .flat_map(|&i| self.targets[i].trace.iter().copied())
+        let mut out: Vec<(u64, f64)> = self
+            .members(location)
+            .flat_map(|i| self.targets[i].notes.iter().filter_map(|n| n.sample()))
             .collect();
         out.sort_by_key(|&(at, _)| at);
         out
@@ -237,50 +332,69 @@ impl LiveRun {
         self.decided_at
     }
 
-    /// Takes one engine event into account: O(1).
+    /// Takes one engine event into account: O(1) (a reply or a loss looks its probe up among
+    /// the target's own, from the latest).
     pub(crate) fn observe(&mut self, event: &Event) {
-        let Some(t) = self.targets.get_mut(index_of(event.target())) else {
+        let Self {
+            targets,
+            live,
+            start,
+            ..
+        } = self;
+        let Some(t) = targets.get_mut(index_of(event.target())) else {
             return;
+        };
+        let location = t.location as usize;
+        let Some(here) = live.get_mut(location) else {
+            return;
+        };
+        let stats = match t.own.as_deref_mut() {
+            Some(own) => own,
+            None => &mut here.stats,
         };
         match event {
             Event::Sent { seq, at, .. } => {
-                t.outstanding.push((*seq, *at));
-                t.sent_seqs.push((*seq, false));
-                t.last_sent = Some(*at);
-                t.stats.counts_mut().sent += 1;
+                if t.notes.capacity() == 0 {
+                    // Most targets send exactly what they were asked: no growth, no slack.
+                    t.notes.reserve_exact(t.wanted.max(1) as usize);
+                }
+                let us = at.saturating_duration_since(*start).as_micros();
+                t.notes.push(Note {
+                    seq: *seq,
+                    sent_us: u32::try_from(us).unwrap_or(u32::MAX),
+                    outcome: IN_FLIGHT,
+                });
+                t.in_flight += 1;
+                stats.counts_mut().sent += 1;
             }
             Event::Received { seq, rtt, .. } => {
-                if let Some(&(_, at)) = t.outstanding.iter().find(|(s, _)| s == seq) {
-                    let us = at.saturating_duration_since(self.start).as_micros();
-                    t.trace.push((
-                        u64::try_from(us).unwrap_or(u64::MAX),
-                        rtt.as_secs_f64() * 1000.0,
-                    ));
+                if TargetLive::mark_answered(&mut t.notes, *seq, *rtt) {
+                    t.in_flight -= 1;
                 }
-                t.outstanding.retain(|(s, _)| s != seq);
-                t.stats.record(*rtt);
-                t.stats.counts_mut().received += 1;
+                stats.record(*rtt);
+                stats.counts_mut().received += 1;
             }
             Event::Lost { seq, .. } => {
-                t.outstanding.retain(|(s, _)| s != seq);
-                t.stats.counts_mut().lost += 1;
-                t.mark_lossy(*seq);
+                if TargetLive::mark_lossy(&mut t.notes, &mut t.loss_events, *seq) {
+                    t.in_flight -= 1;
+                }
+                stats.counts_mut().lost += 1;
+                stats.set_loss_events(t.loss_events);
             }
             Event::Late { .. } => {
-                let counts = t.stats.counts_mut();
+                let counts = stats.counts_mut();
                 counts.lost = counts.lost.saturating_sub(1);
                 counts.late += 1;
             }
-            Event::Duplicate { .. } => t.stats.counts_mut().duplicates += 1,
+            Event::Duplicate { .. } => stats.counts_mut().duplicates += 1,
             Event::Done { summary } => {
                 t.done = true;
-                t.outstanding.clear();
+                t.in_flight = 0;
                 // The engine's own counts are final (they include the cancelled probes).
-                *t.stats.counts_mut() = summary.counts;
+                *stats.counts_mut() = summary.counts;
             }
             _ => return,
         }
-        let location = t.location;
         if let Some(flag) = self.is_dirty.get_mut(location)
             && !*flag
         {
@@ -326,9 +440,9 @@ impl LiveRun {
         let mut hopeless = vec![false; self.live.len()];
         for &location in &decision.hopeless {
             hopeless[location] = true;
-            for &i in &self.members[location] {
+            for i in self.members(location).collect::<Vec<_>>() {
+                let samples = usize::try_from(self.stats(i).samples().len()).unwrap_or(usize::MAX);
                 let t = &mut self.targets[i];
-                let samples = usize::try_from(t.stats.samples().len()).unwrap_or(usize::MAX);
                 if !t.done && !t.stop_requested && samples >= thresholds.min_samples.max(1) {
                     t.stop_requested = true;
                     actions.push(Action::Stop(target_id(i)));
@@ -406,16 +520,18 @@ impl LiveRun {
         // already in it (or the latest of theirs), so that the pairs share the last hop.
         let align_at = (0..self.live.len())
             .filter(|&l| in_play[l])
-            .flat_map(|l| self.members[l].iter())
-            .filter_map(|&i| self.targets[i].last_sent)
+            .flat_map(|l| self.members(l))
+            .filter_map(|i| self.targets[i].notes.last().map(|n| n.sent_us))
             .max()
-            .map(|last| (last + sampling.interval).max(now));
+            .map(|last| (self.instant(last) + sampling.interval).max(now));
         for (location, &playing) in in_play.iter().enumerate() {
             let joining = playing && !self.aligned[location];
             if joining {
                 self.aligned[location] = true;
             }
-            for &i in &self.members[location] {
+            for i in self.members(location).collect::<Vec<_>>() {
+                let counts = self.stats(i).counts();
+                let idle = self.targets[i].idle(self.stats(i), &sampling);
                 let t = &mut self.targets[i];
                 if t.done || t.released || t.stop_requested {
                     continue;
@@ -423,9 +539,7 @@ impl LiveRun {
                 if playing {
                     // The engine sends while `in flight + received < wanted` and `sent <
                     // wanted + extra_probes`: keep one probe waiting on both counts.
-                    let counts = t.stats.counts();
-                    let ahead =
-                        counts.received + u32::try_from(t.outstanding.len()).unwrap_or(u32::MAX);
+                    let ahead = counts.received + t.in_flight;
                     let starved = t.wanted <= ahead + 1
                         || t.wanted.saturating_add(sampling.extra_probes) <= counts.sent + 1;
                     let more = if starved { EXTEND_BY } else { 0 };
@@ -437,7 +551,7 @@ impl LiveRun {
                             not_before: if joining { align_at } else { None },
                         });
                     }
-                } else if t.idle(&sampling) || t.wanted > sampling.count {
+                } else if idle || t.wanted > sampling.count {
                     // Done with its first samples, or extended and now settled or out of
                     // budget: nothing more to send. (A target still taking its first samples
                     // keeps them: every reachable location gets its `count`.)
@@ -450,38 +564,35 @@ impl LiveRun {
 
     /// Whether a location has a target that can still send.
     fn can_probe(&self, location: usize) -> bool {
-        self.members[location]
-            .iter()
-            .any(|&i| !self.targets[i].done && !self.targets[i].released)
+        self.members(location)
+            .any(|i| !self.targets[i].done && !self.targets[i].released)
     }
 
     /// Whether a location may still send: fewer than `max_probes` probes sent or asked.
     fn has_budget(&self, location: usize, sampling: Sampling) -> bool {
-        let asked: u32 = self.members[location]
-            .iter()
-            .map(|&i| {
-                let t = &self.targets[i];
-                t.wanted.max(t.stats.counts().sent)
-            })
+        let asked: u32 = self
+            .members(location)
+            .map(|i| self.targets[i].wanted.max(self.stats(i).counts().sent))
             .sum();
         asked < sampling.max_probes
     }
 
-    /// Merges a location's targets again (after an event touched one of them) and re-scores it.
+    /// Merges a location's targets again (after an event touched one of them) and re-scores
+    /// it. A single-beacon location's statistics are already its beacon's.
     fn rebuild(&mut self, location: usize, config: &RankConfig) {
-        let members = &self.members[location];
+        let range = self.member_start[location] as usize..self.member_start[location + 1] as usize;
+        let members = &self.member_list[range];
         let live = &mut self.live[location];
-        live.stats = match members.as_slice() {
-            [one] => self.targets[*one].stats.clone(),
-            many => {
-                let mut merged = Stats::new();
-                for &i in many {
-                    merged.merge(&self.targets[i].stats);
+        if members.len() > 1 {
+            let mut merged = Stats::new();
+            for &i in members {
+                if let Some(own) = &self.targets[i as usize].own {
+                    merged.merge(own);
                 }
-                merged
             }
-        };
-        live.finished = members.iter().all(|&i| self.targets[i].done);
+            live.stats = merged;
+        }
+        live.finished = members.iter().all(|&i| self.targets[i as usize].done);
         live.unreachable = live.finished && !live.stats.has_samples();
         live.refresh(config);
     }
@@ -492,14 +603,17 @@ impl LiveRun {
     fn bound(&mut self, location: usize, now: Instant) {
         let mut bound_ms: Option<f64> = None;
         let mut unbounded = false;
-        for &i in &self.members[location] {
+        for i in self.members(location) {
             let t = &self.targets[i];
-            if t.done || t.stats.has_samples() {
+            if t.done || self.stats(i).has_samples() {
                 continue;
             }
-            match t.outstanding.iter().map(|(_, at)| *at).min() {
+            match t.oldest_in_flight_us() {
                 Some(oldest) => {
-                    let age = now.saturating_duration_since(oldest).as_secs_f64() * 1000.0;
+                    let age = now
+                        .saturating_duration_since(self.instant(oldest))
+                        .as_secs_f64()
+                        * 1000.0;
                     bound_ms = Some(bound_ms.map_or(age, |b: f64| b.min(age)));
                 }
                 None => unbounded = true,
@@ -690,21 +804,33 @@ mod tests {
 
     #[test]
     fn a_burst_of_losses_is_one_event_whatever_order_they_are_learnt_in() {
-        let mut t = TargetLive::default();
+        let t0 = Instant::now();
+        let mut live = LiveRun::new(1, &[(0, key("Lossy"))], t0, None);
         for seq in 0..8 {
-            t.sent_seqs.push((Seq(seq), false));
+            probe(&mut live, t0, 0, seq, u64::from(seq) * 20, None);
         }
+        let lose = |live: &mut LiveRun, seq: u32| {
+            live.observe(&Event::Lost {
+                target: target_id(0),
+                seq: Seq(seq),
+                cause: edgegap_ping::LossCause::Timeout,
+            });
+        };
         // Probes 1, 2, 3 lost (learnt 3, 1, 2), then 6 alone.
         for seq in [3, 1] {
-            t.mark_lossy(Seq(seq));
+            lose(&mut live, seq);
         }
-        assert_eq!(t.loss_events, 2, "two runs so far");
-        t.mark_lossy(Seq(2));
-        assert_eq!(t.loss_events, 1, "2 joins them");
-        t.mark_lossy(Seq(6));
-        t.mark_lossy(Seq(6));
-        assert_eq!(t.loss_events, 2);
-        assert_eq!(t.stats.loss_events(), 2);
+        assert_eq!(live.targets[0].loss_events, 2, "two runs so far");
+        lose(&mut live, 2);
+        assert_eq!(live.targets[0].loss_events, 1, "2 joins them");
+        lose(&mut live, 6);
+        assert_eq!(live.targets[0].loss_events, 2);
+        assert_eq!(live.stats(0).loss_events(), 2);
+        assert_eq!(
+            live.targets[0].in_flight, 4,
+            "0, 4, 5 and 7 are still in flight"
+        );
+        assert_eq!(live.stats(0).counts().lost, 4);
     }
 
     #[test]

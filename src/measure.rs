@@ -10,7 +10,7 @@ use crate::targets::location_key;
 /// before this one without a sample (UDP before the TCP fallback), and why.
 pub(crate) fn measurement(
     beacon: &Beacon,
-    summary: &TargetSummary,
+    summary: TargetSummary,
     earlier: Vec<(Protocol, Unreachable)>,
 ) -> BeaconMeasurement {
     let mut m = BeaconMeasurement::new(location_key(beacon), beacon.host.clone());
@@ -20,9 +20,9 @@ pub(crate) fn measurement(
         Some(Protocol::Icmp) | None => None,
     };
     m.protocol = summary.protocol;
-    m.rtts.clone_from(&summary.rtts);
     m.counts = summary.counts;
     m.unreachable = summary.unreachable();
+    m.rtts = summary.rtts;
     m.earlier = earlier;
     m
 }

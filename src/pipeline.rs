@@ -260,7 +260,7 @@ impl Job {
         let all: Vec<usize> = (0..self.beacons.len()).collect();
         let measured = self.measure_all_ways(&all, started).await?;
         Ok(self.report(
-            &measured,
+            measured,
             CarriedLocations::default(),
             sticky.as_ref(),
             started,
@@ -303,7 +303,8 @@ impl Job {
         }
         let carried = carry_over(previous, &top, &self.beacons, now_ms);
         let measured = self.measure_all_ways(&subset, started).await?;
-        let report = self.report(&measured, carried, sticky, started);
+        let ended_early = measured.ended_early;
+        let report = self.report(measured, carried, sticky, started);
         let holds = report.best().is_some_and(|best| {
             best.key() == saved_best.key()
                 && best.carried_over.is_none()
@@ -315,7 +316,7 @@ impl Job {
                 )
         });
         tracing::debug!(holds, "fast re-probe of the saved best locations");
-        if holds || measured.ended_early {
+        if holds || ended_early {
             Ok(Some(report))
         } else {
             self.counters.decided.store(false, Ordering::Relaxed);
@@ -325,38 +326,40 @@ impl Job {
 
     fn report(
         &self,
-        measured: &Measured,
+        measured: Measured,
         carried: CarriedLocations,
         sticky: Option<&LocationKey>,
         started: Instant,
     ) -> Report {
+        // The engine's summaries become measurements one by one (each freed as it goes, its
+        // samples moved, not copied); only the traces stay, for the confidence below.
+        let decided_at = measured.decided_at;
+        let mut traces: Vec<(usize, Vec<(u64, f64)>)> = Vec::new();
         let measurements: Vec<_> = measured
             .beacons
-            .iter()
-            .map(|(&b, result)| {
-                let mut m = measurement(&self.beacons[b], &result.summary, result.earlier.clone());
+            .into_iter()
+            .map(|(b, result)| {
+                let mut m = measurement(&self.beacons[b], result.summary, result.earlier);
                 m.loss_events = Some(result.trace.loss_events);
+                if !result.trace.samples.is_empty() {
+                    traces.push((b, result.trace.samples));
+                }
                 m
             })
             .collect();
         let ranking = rank_with_carried(&measurements, carried, &self.config.rank, sticky);
-        let mut report = Report::new(
-            ranking,
-            &self.config.rank,
-            started.elapsed(),
-            measured.decided_at,
-        );
+        drop(measurements);
+        let mut report = Report::new(ranking, &self.config.rank, started.elapsed(), decided_at);
         if let [best, second, ..] = report.locations.as_slice() {
             // The samples of a location's beacons, by send time (no key is built per beacon).
             let trace = |l: &edgegap_rank::LocationReport| {
-                let mut out: Vec<(u64, f64)> = measured
-                    .beacons
+                let mut out: Vec<(u64, f64)> = traces
                     .iter()
                     .filter(|(b, _)| {
-                        let at = &self.beacons[**b].location;
+                        let at = &self.beacons[*b].location;
                         at.city == l.city && at.country == l.country
                     })
-                    .flat_map(|(_, r)| r.trace.samples.iter().copied())
+                    .flat_map(|(_, samples)| samples.iter().copied())
                     .collect();
                 out.sort_by_key(|&(at, _)| at);
                 out
@@ -472,6 +475,8 @@ impl Job {
         let mut run = edgegap_ping::start(targets, engine)?;
         let control = run.control();
         let mut live = LiveRun::new(self.beacons.len(), &members, run_start, sampling);
+        // The live state keeps one key per location: these copies go before the run grows.
+        drop(members);
         let thresholds = Thresholds {
             leader_samples: self.config.engine.count as usize,
             min_samples: self.config.early_decision_min_samples as usize,
@@ -484,13 +489,19 @@ impl Job {
         // events: nothing the engine does (or does not do) can leave a held target waiting.
         let mut tick = tokio::time::interval(TICK);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        // Events are taken as many as are waiting at a time: one evaluation per batch.
+        let mut events = Vec::with_capacity(EVENT_BATCH);
         loop {
             tokio::select! {
                 _ = tick.tick(), if sampling.is_some() => {}
-                event = run.events.recv() => {
-                    let Some(event) = event else { break };
-                    count(counters, &event);
-                    live.observe(&event);
+                taken = run.events.recv_many(&mut events, EVENT_BATCH) => {
+                    if taken == 0 {
+                        break;
+                    }
+                    for event in events.drain(..) {
+                        count(counters, &event);
+                        live.observe(&event);
+                    }
                 }
                 changed = self.cancel.changed(), if !cancelled => {
                     if changed.is_err() || *self.cancel.borrow() {
@@ -597,6 +608,10 @@ fn carry_over(
 
 /// How often a run with adaptive sampling looks at its decision without an event.
 const TICK: Duration = Duration::from_millis(10);
+
+/// The most engine events taken from the channel at once (then observed one by one and
+/// evaluated once).
+const EVENT_BATCH: usize = 256;
 
 /// Tells the engine what the live decision asked.
 fn apply(control: &RunControl, actions: Vec<Action>) {
