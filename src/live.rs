@@ -218,7 +218,9 @@ impl LiveRun {
         sampling: Option<Sampling>,
     ) -> Self {
         let mut slots: HashMap<&LocationKey, u32> = HashMap::new();
-        let mut live: Vec<LiveLocation> = Vec::new();
+        // At most one location per member (each beacon its own, in a large list): sized
+        // once, trimmed after.
+        let mut live: Vec<LiveLocation> = Vec::with_capacity(members.len());
         let wanted = sampling.map_or(0, |s| s.count);
         let mut targets: Vec<TargetLive> = (0..beacons)
             .map(|_| TargetLive {

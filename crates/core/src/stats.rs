@@ -4,8 +4,9 @@
 //! [`Samples`] keeps round-trip times exactly (sorted, in nanoseconds) up to [`EXACT_LIMIT`]
 //! of them, and moves them into an HdrHistogram (microseconds, 1 µs to 60 s, 3 significant
 //! figures) above that, so a beacon probed a handful of times costs a few bytes and a huge run
-//! stays bounded. Beside them run exact integer sums (count, sum, sum of squares, min, max)
-//! for min, max, mean, standard deviation and trimmed mean. [`Stats`] adds an RFC 3550-style
+//! stays bounded. Min, max, mean, standard deviation and trimmed mean come from exact integer
+//! totals (count, sum, sum of squares, min, max): computed from the samples while they are
+//! exact, kept beside the histogram once spilled. [`Stats`] adds an RFC 3550-style
 //! jitter accumulator and the [`ProbeCounts`]. Everything is integer, so merging is exact and
 //! independent of the order of the merges.
 
@@ -52,13 +53,9 @@ fn us_of(ns: u64) -> u64 {
     (ns.saturating_add(500) / 1_000).clamp(HIST_LOW_US, HIST_HIGH_US)
 }
 
-/// A multiset of round-trip times: exact up to [`EXACT_LIMIT`], a histogram above.
-#[derive(Clone, Debug)]
-pub struct Samples {
-    /// The samples in nanoseconds, sorted ascending, while exact.
-    exact: Vec<u64>,
-    /// The histogram, once there were more than [`EXACT_LIMIT`] samples.
-    hist: Option<Box<Histogram<u64>>>,
+/// Exact integer totals of a multiset of samples: count, sum, sum of squares, min, max.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Totals {
     count: u64,
     sum_ns: u128,
     sum_sq_ns: u128,
@@ -66,45 +63,25 @@ pub struct Samples {
     max_ns: u64,
 }
 
-impl Default for Samples {
-    fn default() -> Self {
-        Self::new()
-    }
-}
+impl Totals {
+    const EMPTY: Totals = Totals {
+        count: 0,
+        sum_ns: 0,
+        sum_sq_ns: 0,
+        min_ns: u64::MAX,
+        max_ns: 0,
+    };
 
-impl PartialEq for Samples {
-    /// Equal when they hold the same samples (as a multiset, at the same precision).
-    fn eq(&self, other: &Self) -> bool {
-        self.exact == other.exact
-            && self.hist == other.hist
-            && self.count == other.count
-            && self.sum_ns == other.sum_ns
-            && self.sum_sq_ns == other.sum_sq_ns
-            && self.min_ns == other.min_ns
-            && self.max_ns == other.max_ns
-    }
-}
-
-impl Samples {
-    /// No sample.
-    pub fn new() -> Self {
-        Self {
-            exact: Vec::new(),
-            hist: None,
-            count: 0,
-            sum_ns: 0,
-            sum_sq_ns: 0,
-            min_ns: u64::MAX,
-            max_ns: 0,
+    /// The totals of `samples`.
+    fn of(samples: &[u64]) -> Totals {
+        let mut totals = Totals::EMPTY;
+        for &ns in samples {
+            totals.add(ns);
         }
+        totals
     }
 
-    /// Adds one round-trip time.
-    pub fn record(&mut self, rtt: Duration) {
-        self.record_ns(ns_of(rtt));
-    }
-
-    fn record_ns(&mut self, ns: u64) {
+    fn add(&mut self, ns: u64) {
         self.count += 1;
         self.sum_ns = self.sum_ns.saturating_add(u128::from(ns));
         self.sum_sq_ns = self
@@ -112,164 +89,14 @@ impl Samples {
             .saturating_add(u128::from(ns).saturating_mul(u128::from(ns)));
         self.min_ns = self.min_ns.min(ns);
         self.max_ns = self.max_ns.max(ns);
-        if let Some(hist) = &mut self.hist {
-            hist.saturating_record(us_of(ns));
-        } else {
-            let at = self.exact.partition_point(|&s| s <= ns);
-            self.exact.insert(at, ns);
-            if self.exact.len() > EXACT_LIMIT {
-                self.spill_to_histogram();
-            }
-        }
     }
 
-    /// Moves the exact samples into a histogram.
-    fn spill_to_histogram(&mut self) {
-        let mut hist = self
-            .hist
-            .take()
-            .unwrap_or_else(|| Box::new(new_histogram()));
-        for &ns in &self.exact {
-            hist.saturating_record(us_of(ns));
-        }
-        self.exact = Vec::new();
-        self.hist = Some(hist);
-    }
-
-    /// Adds every sample of `other`.
-    pub fn merge(&mut self, other: &Samples) {
-        if other.count == 0 {
-            return;
-        }
+    fn merge(&mut self, other: &Totals) {
         self.count += other.count;
         self.sum_ns = self.sum_ns.saturating_add(other.sum_ns);
         self.sum_sq_ns = self.sum_sq_ns.saturating_add(other.sum_sq_ns);
         self.min_ns = self.min_ns.min(other.min_ns);
         self.max_ns = self.max_ns.max(other.max_ns);
-        let exact_fits = self.hist.is_none()
-            && other.hist.is_none()
-            && self.exact.len() + other.exact.len() <= EXACT_LIMIT;
-        if exact_fits {
-            let mut merged = Vec::with_capacity(self.exact.len() + other.exact.len());
-            let (mut a, mut b) = (self.exact.iter().peekable(), other.exact.iter().peekable());
-            while let (Some(&&x), Some(&&y)) = (a.peek(), b.peek()) {
-                if x <= y {
-                    merged.push(x);
-                    a.next();
-                } else {
-                    merged.push(y);
-                    b.next();
-                }
-            }
-            merged.extend(a);
-            merged.extend(b);
-            self.exact = merged;
-            return;
-        }
-        self.spill_to_histogram();
-        let hist = self.hist.get_or_insert_with(|| Box::new(new_histogram()));
-        if let Some(theirs) = &other.hist
-            && hist.add(theirs.as_ref()).is_err()
-        {
-            // Cannot happen (same bounds everywhere), but never lose samples if it did.
-            for v in theirs.iter_recorded() {
-                hist.saturating_record_n(v.value_iterated_to(), v.count_at_value());
-            }
-        }
-        for &ns in &other.exact {
-            hist.saturating_record(us_of(ns));
-        }
-    }
-
-    /// How many samples.
-    pub fn len(&self) -> u64 {
-        self.count
-    }
-
-    /// Whether there is no sample.
-    pub fn is_empty(&self) -> bool {
-        self.count == 0
-    }
-
-    /// Whether the percentiles are exact order statistics (at most [`EXACT_LIMIT`] samples).
-    pub fn is_exact(&self) -> bool {
-        self.hist.is_none()
-    }
-
-    /// The smallest sample.
-    pub fn min(&self) -> Option<Duration> {
-        (self.count > 0).then(|| Duration::from_nanos(self.min_ns))
-    }
-
-    /// The largest sample.
-    pub fn max(&self) -> Option<Duration> {
-        (self.count > 0).then(|| Duration::from_nanos(self.max_ns))
-    }
-
-    /// The nearest-rank quantile `q` (0..=1): the sample of rank `ceil(q × n)` (at least 1) in
-    /// ascending order, so the median of `[10, 20]` is 10. Exact up to [`EXACT_LIMIT`]
-    /// samples; above, the lower edge of that sample's histogram bucket (within 0.1 %),
-    /// clamped into `[min, max]`.
-    pub fn quantile(&self, q: f64) -> Option<Duration> {
-        if self.count == 0 {
-            return None;
-        }
-        let ns = match &self.hist {
-            None => {
-                let rank = nearest_rank(q, self.exact.len() as u64);
-                self.exact[usize::try_from(rank - 1).unwrap_or(0)]
-            }
-            Some(hist) => {
-                let us = hist.lowest_equivalent(hist.value_at_quantile(q.clamp(0.0, 1.0)));
-                us.saturating_mul(1_000).clamp(self.min_ns, self.max_ns)
-            }
-        };
-        Some(Duration::from_nanos(ns))
-    }
-
-    /// Every sample in milliseconds, ascending: exact while the samples are, the histogram's
-    /// bucket values (within 0.1 %) above.
-    pub fn sorted_ms(&self) -> Vec<f64> {
-        match &self.hist {
-            None => self.exact.iter().map(|&ns| ns as f64 / NS_PER_MS).collect(),
-            Some(hist) => {
-                let mut out = Vec::with_capacity(usize::try_from(self.count).unwrap_or(0));
-                for v in hist.iter_recorded() {
-                    let ms = hist.lowest_equivalent(v.value_iterated_to()) as f64 / 1000.0;
-                    for _ in 0..v.count_at_value() {
-                        out.push(ms);
-                    }
-                }
-                out
-            }
-        }
-    }
-
-    /// The `k`-th smallest sample (1-based): exact while the samples are, the nearest-rank
-    /// quantile `k / n` of the histogram above.
-    pub fn kth(&self, k: usize) -> Option<Duration> {
-        if k == 0 || k as u64 > self.count {
-            return None;
-        }
-        self.order_statistic(k)
-            .or_else(|| self.quantile(k as f64 / self.count as f64))
-    }
-
-    /// The exact `k`-th smallest sample (1-based), while the samples are exact.
-    pub fn order_statistic(&self, k: usize) -> Option<Duration> {
-        if self.hist.is_some() || k == 0 {
-            return None;
-        }
-        self.exact.get(k - 1).map(|&ns| Duration::from_nanos(ns))
-    }
-
-    /// The mean.
-    pub fn mean(&self) -> Option<Duration> {
-        (self.count > 0).then(|| {
-            Duration::from_nanos(
-                u64::try_from(self.sum_ns / u128::from(self.count)).unwrap_or(u64::MAX),
-            )
-        })
     }
 
     fn mean_ms(&self) -> f64 {
@@ -298,6 +125,229 @@ impl Samples {
         } else {
             self.mean_ms()
         }
+    }
+}
+
+/// Samples past [`EXACT_LIMIT`]: the histogram and the exact totals beside it.
+#[derive(Clone, Debug, PartialEq)]
+struct Spilled {
+    hist: Histogram<u64>,
+    totals: Totals,
+}
+
+/// A multiset of round-trip times: exact up to [`EXACT_LIMIT`], a histogram above.
+///
+/// 32 bytes while exact (the sorted samples, from which the totals are computed when asked):
+/// a run keeps one per beacon and per location, tens of thousands of them.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Samples {
+    /// The samples in nanoseconds, sorted ascending, while exact.
+    exact: Vec<u64>,
+    /// The histogram and totals, once there were more than [`EXACT_LIMIT`] samples.
+    spilled: Option<Box<Spilled>>,
+}
+
+impl Samples {
+    /// No sample.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds one round-trip time.
+    pub fn record(&mut self, rtt: Duration) {
+        self.record_ns(ns_of(rtt));
+    }
+
+    fn record_ns(&mut self, ns: u64) {
+        if let Some(spilled) = &mut self.spilled {
+            spilled.totals.add(ns);
+            spilled.hist.saturating_record(us_of(ns));
+        } else {
+            let at = self.exact.partition_point(|&s| s <= ns);
+            self.exact.insert(at, ns);
+            if self.exact.len() > EXACT_LIMIT {
+                self.spill_to_histogram();
+            }
+        }
+    }
+
+    /// The exact totals: kept once spilled, computed from the samples while exact.
+    fn totals(&self) -> Totals {
+        match &self.spilled {
+            Some(spilled) => spilled.totals,
+            None => Totals::of(&self.exact),
+        }
+    }
+
+    /// Moves the exact samples into a histogram (with their totals).
+    fn spill_to_histogram(&mut self) {
+        let totals = Totals::of(&self.exact);
+        let spilled = self.spilled.get_or_insert_with(|| {
+            Box::new(Spilled {
+                hist: new_histogram(),
+                totals: Totals::EMPTY,
+            })
+        });
+        spilled.totals.merge(&totals);
+        for &ns in &self.exact {
+            spilled.hist.saturating_record(us_of(ns));
+        }
+        self.exact = Vec::new();
+    }
+
+    /// Adds every sample of `other`.
+    pub fn merge(&mut self, other: &Samples) {
+        if other.is_empty() {
+            return;
+        }
+        let exact_fits = self.spilled.is_none()
+            && other.spilled.is_none()
+            && self.exact.len() + other.exact.len() <= EXACT_LIMIT;
+        if exact_fits {
+            let mut merged = Vec::with_capacity(self.exact.len() + other.exact.len());
+            let (mut a, mut b) = (self.exact.iter().peekable(), other.exact.iter().peekable());
+            while let (Some(&&x), Some(&&y)) = (a.peek(), b.peek()) {
+                if x <= y {
+                    merged.push(x);
+                    a.next();
+                } else {
+                    merged.push(y);
+                    b.next();
+                }
+            }
+            merged.extend(a);
+            merged.extend(b);
+            self.exact = merged;
+            return;
+        }
+        self.spill_to_histogram();
+        let Some(spilled) = self.spilled.as_deref_mut() else {
+            return;
+        };
+        spilled.totals.merge(&other.totals());
+        let hist = &mut spilled.hist;
+        if let Some(theirs) = &other.spilled
+            && hist.add(&theirs.hist).is_err()
+        {
+            // Cannot happen (same bounds everywhere), but never lose samples if it did.
+            for v in theirs.hist.iter_recorded() {
+                hist.saturating_record_n(v.value_iterated_to(), v.count_at_value());
+            }
+        }
+        for &ns in &other.exact {
+            hist.saturating_record(us_of(ns));
+        }
+    }
+
+    /// How many samples.
+    pub fn len(&self) -> u64 {
+        match &self.spilled {
+            Some(spilled) => spilled.totals.count,
+            None => self.exact.len() as u64,
+        }
+    }
+
+    /// Whether there is no sample.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Whether the percentiles are exact order statistics (at most [`EXACT_LIMIT`] samples).
+    pub fn is_exact(&self) -> bool {
+        self.spilled.is_none()
+    }
+
+    /// The smallest sample.
+    pub fn min(&self) -> Option<Duration> {
+        let ns = match &self.spilled {
+            Some(spilled) => spilled.totals.min_ns,
+            None => *self.exact.first()?,
+        };
+        Some(Duration::from_nanos(ns))
+    }
+
+    /// The largest sample.
+    pub fn max(&self) -> Option<Duration> {
+        let ns = match &self.spilled {
+            Some(spilled) => spilled.totals.max_ns,
+            None => *self.exact.last()?,
+        };
+        Some(Duration::from_nanos(ns))
+    }
+
+    /// The nearest-rank quantile `q` (0..=1): the sample of rank `ceil(q × n)` (at least 1) in
+    /// ascending order, so the median of `[10, 20]` is 10. Exact up to [`EXACT_LIMIT`]
+    /// samples; above, the lower edge of that sample's histogram bucket (within 0.1 %),
+    /// clamped into `[min, max]`.
+    pub fn quantile(&self, q: f64) -> Option<Duration> {
+        if self.is_empty() {
+            return None;
+        }
+        let ns = match &self.spilled {
+            None => {
+                let rank = nearest_rank(q, self.exact.len() as u64);
+                self.exact[usize::try_from(rank - 1).unwrap_or(0)]
+            }
+            Some(spilled) => {
+                let hist = &spilled.hist;
+                let us = hist.lowest_equivalent(hist.value_at_quantile(q.clamp(0.0, 1.0)));
+                us.saturating_mul(1_000)
+                    .clamp(spilled.totals.min_ns, spilled.totals.max_ns)
+            }
+        };
+        Some(Duration::from_nanos(ns))
+    }
+
+    /// Every sample in milliseconds, ascending: exact while the samples are, the histogram's
+    /// bucket values (within 0.1 %) above.
+    pub fn sorted_ms(&self) -> Vec<f64> {
+        match &self.spilled {
+            None => self.exact.iter().map(|&ns| ns as f64 / NS_PER_MS).collect(),
+            Some(spilled) => {
+                let hist = &spilled.hist;
+                let mut out = Vec::with_capacity(usize::try_from(self.len()).unwrap_or(0));
+                for v in hist.iter_recorded() {
+                    let ms = hist.lowest_equivalent(v.value_iterated_to()) as f64 / 1000.0;
+                    for _ in 0..v.count_at_value() {
+                        out.push(ms);
+                    }
+                }
+                out
+            }
+        }
+    }
+
+    /// The `k`-th smallest sample (1-based): exact while the samples are, the nearest-rank
+    /// quantile `k / n` of the histogram above.
+    pub fn kth(&self, k: usize) -> Option<Duration> {
+        let n = self.len();
+        if k == 0 || k as u64 > n {
+            return None;
+        }
+        self.order_statistic(k)
+            .or_else(|| self.quantile(k as f64 / n as f64))
+    }
+
+    /// The exact `k`-th smallest sample (1-based), while the samples are exact.
+    pub fn order_statistic(&self, k: usize) -> Option<Duration> {
+        if self.spilled.is_some() || k == 0 {
+            return None;
+        }
+        self.exact.get(k - 1).map(|&ns| Duration::from_nanos(ns))
+    }
+
+    /// The mean.
+    pub fn mean(&self) -> Option<Duration> {
+        let totals = self.totals();
+        (totals.count > 0).then(|| {
+            Duration::from_nanos(
+                u64::try_from(totals.sum_ns / u128::from(totals.count)).unwrap_or(u64::MAX),
+            )
+        })
+    }
+
+    fn mean_ms(&self) -> f64 {
+        self.totals().mean_ms()
     }
 }
 
@@ -491,20 +541,21 @@ impl Stats {
             return RttSummary::default();
         }
         let ms = |d: Option<Duration>| d.map(|d| d.as_secs_f64() * 1000.0);
+        let totals = s.totals();
         RttSummary {
             min: ms(s.min()),
             p50: ms(s.quantile(0.50)),
             p90: ms(s.quantile(0.90)),
             p99: ms(s.quantile(0.99)),
             max: ms(s.max()),
-            mean: Some(s.mean_ms()),
-            stddev: Some(s.variance_ns2().sqrt() / NS_PER_MS),
+            mean: Some(totals.mean_ms()),
+            stddev: Some(totals.variance_ns2().sqrt() / NS_PER_MS),
             jitter: self
                 .jitter
                 .as_deref()
                 .filter(|j| !j.is_empty())
                 .map(Samples::mean_ms),
-            trimmed_mean: Some(s.trimmed_mean_ms()),
+            trimmed_mean: Some(totals.trimmed_mean_ms()),
         }
     }
 }

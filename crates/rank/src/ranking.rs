@@ -241,9 +241,18 @@ pub fn rank_with_carried(
     sorted.sort_unstable_by(|a, b| a.canonical_cmp(b));
     let measured = |key: &LocationKey| sorted.binary_search_by(|m| m.location.cmp(key)).is_ok();
 
-    let mut ranked = Vec::new();
+    // Sized once from a first pass (a location with a sample is ranked, or excluded, which is
+    // rare): growing by doubling would hold the old and the new buffer of the largest vectors
+    // of the report at once, and leave the old one as a hole in the heap.
+    let (mut locations, mut with_samples) = (0, 0);
+    for beacons in sorted.chunk_by(|a, b| a.location == b.location) {
+        locations += 1;
+        with_samples += usize::from(beacons.iter().any(|b| b.is_reachable()));
+    }
+    let mut ranked = Vec::with_capacity(with_samples + carried.reachable.len());
     let mut excluded = Vec::new();
-    let mut unreachable = Vec::new();
+    let mut unreachable =
+        Vec::with_capacity(locations - with_samples + carried.unreachable.len());
     let mut place = |report: LocationReport| {
         let over = config
             .max_latency_ms

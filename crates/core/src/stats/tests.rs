@@ -254,3 +254,26 @@ mod properties {
         }
     }
 }
+
+#[test]
+fn totals_stay_exact_across_the_spill_and_exact_samples_take_32_bytes() {
+    let values: Vec<f64> = (0..=EXACT_LIMIT).map(|i| 1.0 + i as f64 * 0.37).collect();
+    let below = stats_of(&values[..EXACT_LIMIT]);
+    let above = stats_of(&values);
+    assert!(below.samples().is_exact());
+    assert!(!above.samples().is_exact(), "{} samples spill", values.len());
+    let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
+    close(below.metrics().rtt.mean, mean(&values[..EXACT_LIMIT]));
+    close(above.metrics().rtt.mean, mean(&values));
+    close(above.metrics().rtt.min, values[0]);
+    close(above.metrics().rtt.max, values[EXACT_LIMIT]);
+    // Two exact halves that spill when merged keep the same totals as one stream.
+    let mut merged = stats_of(&values[..200]);
+    merged.merge(&stats_of(&values[200..]));
+    assert!(!merged.samples().is_exact());
+    let (m, a) = (merged.metrics().rtt, above.metrics().rtt);
+    assert_eq!((m.mean, m.stddev, m.min, m.max), (a.mean, a.stddev, a.min, a.max));
+    assert_eq!(m.trimmed_mean, a.trimmed_mean);
+    // Kept once per beacon and per location: the sorted samples and a pointer, nothing more.
+    assert_eq!(std::mem::size_of::<Samples>(), 32);
+}
