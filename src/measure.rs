@@ -2,18 +2,18 @@
 
 use edgegap_api::Beacon;
 use edgegap_ping::{Protocol, TargetSummary, Unreachable};
-use edgegap_rank::BeaconMeasurement;
+use edgegap_rank::{BeaconMeasurement, LocationKey};
 
-use crate::targets::location_key;
-
-/// What `beacon` measured, from its target's summary. `earlier` lists the transports tried
-/// before this one without a sample (UDP before the TCP fallback), and why.
+/// What `beacon` measured, from its target's summary (the beacon's names and the summary's
+/// samples move into it). `earlier` lists the transports tried before this one without a
+/// sample (UDP before the TCP fallback), and why.
 pub(crate) fn measurement(
-    beacon: &Beacon,
+    beacon: Beacon,
     summary: TargetSummary,
     earlier: Vec<(Protocol, Unreachable)>,
 ) -> BeaconMeasurement {
-    let mut m = BeaconMeasurement::new(location_key(beacon), beacon.host.clone());
+    let location = LocationKey::new(beacon.location.city, beacon.location.country);
+    let mut m = BeaconMeasurement::new(location, beacon.host);
     m.port = match summary.protocol {
         Some(Protocol::Udp) => beacon.udp_port,
         Some(Protocol::Tcp) => beacon.tcp_port,
@@ -23,6 +23,8 @@ pub(crate) fn measurement(
     m.counts = summary.counts;
     m.unreachable = summary.unreachable();
     m.rtts = summary.rtts;
+    // Kept until the ranking is built: no slack beyond the samples.
+    m.rtts.shrink_to_fit();
     m.earlier = earlier;
     m
 }

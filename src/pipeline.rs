@@ -212,6 +212,13 @@ struct BeaconResult {
     trace: BeaconTrace,
 }
 
+/// Whether a report is the job's last (which may take the beacon list apart).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Last {
+    Yes,
+    No,
+}
+
 /// What the engine runs of a job measured, by beacon index.
 struct Measured {
     beacons: BTreeMap<usize, BeaconResult>,
@@ -264,6 +271,7 @@ impl Job {
             CarriedLocations::default(),
             sticky.as_ref(),
             started,
+            Last::Yes,
         ))
     }
 
@@ -304,7 +312,7 @@ impl Job {
         let carried = carry_over(previous, &top, &self.beacons, now_ms);
         let measured = self.measure_all_ways(&subset, started).await?;
         let ended_early = measured.ended_early;
-        let report = self.report(measured, carried, sticky, started);
+        let report = self.report(measured, carried, sticky, started, Last::No);
         let holds = report.best().is_some_and(|best| {
             best.key() == saved_best.key()
                 && best.carried_over.is_none()
@@ -324,40 +332,53 @@ impl Job {
         }
     }
 
+    /// The report of what was measured. The job's last report takes the beacon list apart
+    /// (its names move into the measurements, nothing is copied), so a run over a long list
+    /// never holds the list, the measurements and the ranking at once.
     fn report(
-        &self,
+        &mut self,
         measured: Measured,
         carried: CarriedLocations,
         sticky: Option<&LocationKey>,
         started: Instant,
+        last: Last,
     ) -> Report {
         // The engine's summaries become measurements one by one (each freed as it goes, its
         // samples moved, not copied); only the traces stay, for the confidence below.
         let decided_at = measured.decided_at;
+        let mut beacons = match last {
+            Last::Yes => std::mem::take(&mut self.beacons),
+            Last::No => Vec::new(),
+        };
         let mut traces: Vec<(usize, Vec<(u64, f64)>)> = Vec::new();
         let measurements: Vec<_> = measured
             .beacons
             .into_iter()
-            .map(|(b, result)| {
-                let mut m = measurement(&self.beacons[b], result.summary, result.earlier);
+            .enumerate()
+            .map(|(at, (b, result))| {
+                let beacon = match beacons.get_mut(b) {
+                    Some(beacon) => std::mem::take(beacon),
+                    None => self.beacons[b].clone(),
+                };
+                let mut m = measurement(beacon, result.summary, result.earlier);
                 m.loss_events = Some(result.trace.loss_events);
                 if !result.trace.samples.is_empty() {
-                    traces.push((b, result.trace.samples));
+                    traces.push((at, result.trace.samples));
                 }
                 m
             })
             .collect();
+        drop(beacons);
         let ranking = rank_with_carried(&measurements, carried, &self.config.rank, sticky);
-        drop(measurements);
         let mut report = Report::new(ranking, &self.config.rank, started.elapsed(), decided_at);
         if let [best, second, ..] = report.locations.as_slice() {
             // The samples of a location's beacons, by send time (no key is built per beacon).
             let trace = |l: &edgegap_rank::LocationReport| {
                 let mut out: Vec<(u64, f64)> = traces
                     .iter()
-                    .filter(|(b, _)| {
-                        let at = &self.beacons[*b].location;
-                        at.city == l.city && at.country == l.country
+                    .filter(|(at, _)| {
+                        let key = &measurements[*at].location;
+                        key.city == l.city && key.country == l.country
                     })
                     .flat_map(|(_, samples)| samples.iter().copied())
                     .collect();

@@ -38,7 +38,7 @@ pub struct LocationData {
 }
 
 /// A ping beacon, whichever list it came from.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct Beacon {
     /// Address to probe: the public IP when the list gives one, else the FQDN.
     pub host: String,

@@ -251,8 +251,7 @@ pub fn rank_with_carried(
     }
     let mut ranked = Vec::with_capacity(with_samples + carried.reachable.len());
     let mut excluded = Vec::new();
-    let mut unreachable =
-        Vec::with_capacity(locations - with_samples + carried.unreachable.len());
+    let mut unreachable = Vec::with_capacity(locations - with_samples + carried.unreachable.len());
     let mut place = |report: LocationReport| {
         let over = config
             .max_latency_ms

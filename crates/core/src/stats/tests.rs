@@ -261,7 +261,11 @@ fn totals_stay_exact_across_the_spill_and_exact_samples_take_32_bytes() {
     let below = stats_of(&values[..EXACT_LIMIT]);
     let above = stats_of(&values);
     assert!(below.samples().is_exact());
-    assert!(!above.samples().is_exact(), "{} samples spill", values.len());
+    assert!(
+        !above.samples().is_exact(),
+        "{} samples spill",
+        values.len()
+    );
     let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
     close(below.metrics().rtt.mean, mean(&values[..EXACT_LIMIT]));
     close(above.metrics().rtt.mean, mean(&values));
@@ -272,7 +276,10 @@ fn totals_stay_exact_across_the_spill_and_exact_samples_take_32_bytes() {
     merged.merge(&stats_of(&values[200..]));
     assert!(!merged.samples().is_exact());
     let (m, a) = (merged.metrics().rtt, above.metrics().rtt);
-    assert_eq!((m.mean, m.stddev, m.min, m.max), (a.mean, a.stddev, a.min, a.max));
+    assert_eq!(
+        (m.mean, m.stddev, m.min, m.max),
+        (a.mean, a.stddev, a.min, a.max)
+    );
     assert_eq!(m.trimmed_mean, a.trimmed_mean);
     // Kept once per beacon and per location: the sorted samples and a pointer, nothing more.
     assert_eq!(std::mem::size_of::<Samples>(), 32);
