@@ -563,7 +563,12 @@ mod tests {
             let srtt = smoothed.map_or(rtt, |s| (s * 7 + rtt) / 8);
             smoothed = Some(srtt);
             assert_eq!(matches!(stats, RttStats::One(_)), i == 0);
-            assert_eq!(stats.p90(), samples.quantile(0.9), "after {} samples", i + 1);
+            assert_eq!(
+                stats.p90(),
+                samples.quantile(0.9),
+                "after {} samples",
+                i + 1
+            );
             assert_eq!(
                 stats.reorder_threshold(),
                 Some((srtt.max(rtt) * 9 / 8).max(ms(1)))
