@@ -90,8 +90,13 @@ pub(crate) struct ProbeRef {
 /// and a sequence number is never handed out while an answer to it may still come.
 #[derive(Debug, Default)]
 pub(crate) struct ProbeTable {
-    entries: HashMap<ProbeKey, ProbeRef>,
-    expiry: VecDeque<(Instant, ProbeKey)>,
+    /// Target and probe index of each key (as `u32`s: 16 bytes an entry with the key).
+    entries: HashMap<ProbeKey, (u32, u32)>,
+    /// The keys in the order they were inserted, each with its expiry as [`ProbeTable::offset`]
+    /// (16 bytes an entry, where an `Instant` would make 24).
+    expiry: VecDeque<(i64, ProbeKey)>,
+    /// The instant the expiry offsets count from: the first expiry inserted.
+    epoch: Option<Instant>,
     next_seq: HashMap<Channel, u64>,
     /// Shrinks every channel's sequence space (tests of wraparound).
     space_override: Option<u64>,
@@ -126,19 +131,43 @@ impl ProbeTable {
         None
     }
 
+    /// `at` in signed nanoseconds from the epoch (exact for 292 years either side).
+    fn offset(epoch: Instant, at: Instant) -> i64 {
+        let ns = |d: std::time::Duration| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX);
+        match at.checked_duration_since(epoch) {
+            Some(after) => ns(after),
+            None => -ns(epoch - at),
+        }
+    }
+
+    /// The instant of an offset from the epoch.
+    fn instant(epoch: Instant, offset: i64) -> Instant {
+        let d = std::time::Duration::from_nanos(offset.unsigned_abs());
+        if offset >= 0 { epoch + d } else { epoch - d }
+    }
+
     /// Records a probe until `expires_at`.
     pub(crate) fn insert(&mut self, key: ProbeKey, at: ProbeRef, expires_at: Instant) {
-        self.entries.insert(key, at);
-        self.expiry.push_back((expires_at, key));
+        let epoch = *self.epoch.get_or_insert(expires_at);
+        let to_u32 = |i: usize| u32::try_from(i).expect("fewer than 2^32 targets and probes");
+        self.entries
+            .insert(key, (to_u32(at.target), to_u32(at.probe)));
+        self.expiry
+            .push_back((Self::offset(epoch, expires_at), key));
     }
 
     /// The probe a key belongs to.
     pub(crate) fn get(&self, key: ProbeKey) -> Option<ProbeRef> {
-        self.entries.get(&key).copied()
+        self.entries.get(&key).map(|&(target, probe)| ProbeRef {
+            target: target as usize,
+            probe: probe as usize,
+        })
     }
 
     /// Forgets probes whose hard timeout has passed.
     pub(crate) fn purge(&mut self, now: Instant) {
+        let Some(epoch) = self.epoch else { return };
+        let now = Self::offset(epoch, now);
         while let Some(&(expires_at, key)) = self.expiry.front() {
             if expires_at > now {
                 break;
@@ -150,7 +179,8 @@ impl ProbeTable {
 
     /// When the oldest entry expires.
     pub(crate) fn next_expiry(&self) -> Option<Instant> {
-        self.expiry.front().map(|&(at, _)| at)
+        let epoch = self.epoch?;
+        self.expiry.front().map(|&(at, _)| Self::instant(epoch, at))
     }
 
     /// Entries held.
@@ -203,6 +233,36 @@ mod tests {
         assert_eq!(table.allocate(Channel::Icmp(Family::V4)), Some(Seq(0)));
         assert_eq!(table.allocate(CH), Some(Seq(1)));
         assert_eq!(Channel::Icmp(Family::V6).seq_space(), 65_536);
+    }
+
+    #[test]
+    fn expiries_before_and_after_the_first_are_kept_exactly() {
+        let t0 = Instant::now() + Duration::from_secs(10);
+        let mut table = ProbeTable::default();
+        let key = |seq| ProbeKey {
+            channel: CH,
+            seq: Seq(seq),
+        };
+        let at = |probe| ProbeRef { target: 1, probe };
+        // The epoch is the first expiry; a later insert may expire earlier (tests do this).
+        table.insert(key(0), at(0), t0);
+        table.insert(key(1), at(1), t0 - Duration::from_nanos(1_500));
+        table.insert(key(2), at(2), t0 + Duration::from_nanos(7));
+        assert_eq!(table.next_expiry(), Some(t0));
+        assert_eq!(table.get(key(1)), Some(at(1)));
+        table.purge(t0 - Duration::from_nanos(1));
+        assert_eq!(table.len(), 3, "the front is not due: nothing goes");
+        table.purge(t0);
+        assert_eq!(table.len(), 1, "the front and the earlier one behind it go");
+        assert_eq!(table.next_expiry(), Some(t0 + Duration::from_nanos(7)));
+        table.purge(t0 + Duration::from_nanos(6));
+        assert_eq!(table.get(key(2)), Some(at(2)));
+        table.purge(t0 + Duration::from_nanos(7));
+        assert_eq!((table.len(), table.next_expiry()), (0, None));
+        assert_eq!(
+            ProbeTable::instant(t0, ProbeTable::offset(t0, t0 - Duration::from_nanos(3))),
+            t0 - Duration::from_nanos(3)
+        );
     }
 
     #[test]
