@@ -876,23 +876,32 @@ impl Machine {
     }
 
     /// The run's figures at its end, taking what the machine holds: the indexes, queues and
-    /// table are freed before the summaries are built, and each target's probes as soon as
-    /// its summary is (the end of a run is when the most is held).
+    /// table are freed before the summaries are built, and the targets (their probes, and the
+    /// vector that holds them, a slice at a time) as their summaries are: the end of a run is
+    /// when the most is held, and the summaries are about as large as the targets.
     pub(crate) fn into_summary(mut self, now: Instant) -> RunSummary {
-        let targets = std::mem::take(&mut self.targets);
+        /// Targets summarised between two shrinks of the targets' vector.
+        const SHRINK_EVERY: usize = 4096;
+        let mut targets = std::mem::take(&mut self.targets);
         let figures = self.run_figures(now);
         let v6 = std::mem::take(&mut self.v6);
         let mut details = std::mem::take(&mut self.details);
         drop(self);
+        // From the last target to the first, so the vector can give its memory back as it
+        // goes; the summaries are put back in input order at the end.
+        let mut summaries = Vec::with_capacity(targets.len());
+        while let Some(t) = targets.pop() {
+            let index = targets.len();
+            let status = status_of(&t, || details.remove(&(index as u32)));
+            summaries.push(t.summary(t.addr.get(&v6), status));
+            drop(t);
+            if targets.capacity() - targets.len() >= SHRINK_EVERY {
+                targets.shrink_to_fit();
+            }
+        }
+        summaries.reverse();
         RunSummary {
-            targets: targets
-                .into_iter()
-                .enumerate()
-                .map(|(index, t)| {
-                    let status = status_of(&t, || details.remove(&(index as u32)));
-                    t.summary(t.addr.get(&v6), status)
-                })
-                .collect(),
+            targets: summaries,
             ..figures
         }
     }
