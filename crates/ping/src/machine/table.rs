@@ -143,7 +143,14 @@ impl ProbeTable {
     /// The instant of an offset from the epoch.
     fn instant(epoch: Instant, offset: i64) -> Instant {
         let d = std::time::Duration::from_nanos(offset.unsigned_abs());
-        if offset >= 0 { epoch + d } else { epoch - d }
+        if offset >= 0 {
+            epoch + d
+        } else {
+            // The offset was made from an instant this far before the epoch.
+            epoch
+                .checked_sub(d)
+                .expect("an offset before the epoch comes from an instant")
+        }
     }
 
     /// Records a probe until `expires_at`.
@@ -244,13 +251,14 @@ mod tests {
             seq: Seq(seq),
         };
         let at = |probe| ProbeRef { target: 1, probe };
+        let before = |ns| t0.checked_sub(Duration::from_nanos(ns)).unwrap();
         // The epoch is the first expiry; a later insert may expire earlier (tests do this).
         table.insert(key(0), at(0), t0);
-        table.insert(key(1), at(1), t0 - Duration::from_nanos(1_500));
+        table.insert(key(1), at(1), before(1_500));
         table.insert(key(2), at(2), t0 + Duration::from_nanos(7));
         assert_eq!(table.next_expiry(), Some(t0));
         assert_eq!(table.get(key(1)), Some(at(1)));
-        table.purge(t0 - Duration::from_nanos(1));
+        table.purge(before(1));
         assert_eq!(table.len(), 3, "the front is not due: nothing goes");
         table.purge(t0);
         assert_eq!(table.len(), 1, "the front and the earlier one behind it go");
@@ -260,8 +268,8 @@ mod tests {
         table.purge(t0 + Duration::from_nanos(7));
         assert_eq!((table.len(), table.next_expiry()), (0, None));
         assert_eq!(
-            ProbeTable::instant(t0, ProbeTable::offset(t0, t0 - Duration::from_nanos(3))),
-            t0 - Duration::from_nanos(3)
+            ProbeTable::instant(t0, ProbeTable::offset(t0, before(3))),
+            before(3)
         );
     }
 
