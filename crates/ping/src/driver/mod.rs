@@ -297,22 +297,24 @@ impl Engine {
                         Command::Release(id) => self.machine.release_target(now, id),
                     }
                 }
-                () = readable(udp4) => {
+                // A branch whose socket is missing is not polled at all (`if`): every pass
+                // of the loop builds and polls the enabled branches afresh.
+                () = readable(udp4), if udp4.is_some() => {
                     drain_datagrams(&mut self.machine, Family::V4, udp4, &mut buf4);
                 }
-                () = readable(udp6) => {
+                () = readable(udp6), if udp6.is_some() => {
                     drain_datagrams(&mut self.machine, Family::V6, udp6, &mut buf6);
                 }
-                () = error_ready(udp4) => {
+                () = error_ready(udp4), if udp4.is_some() => {
                     drain_errors(&mut self.machine, Family::V4, udp4, &mut buf4);
                 }
-                () = error_ready(udp6) => {
+                () = error_ready(udp6), if udp6.is_some() => {
                     drain_errors(&mut self.machine, Family::V6, udp6, &mut buf6);
                 }
-                () = readable(icmp4.map(|s| &s.socket)) => {
+                () = readable(icmp4.map(|s| &s.socket)), if icmp4.is_some() => {
                     drain_echoes(&mut self.machine, icmp4, &mut icmp_buf);
                 }
-                () = readable(icmp6.map(|s| &s.socket)) => {
+                () = readable(icmp6.map(|s| &s.socket)), if icmp6.is_some() => {
                     drain_echoes(&mut self.machine, icmp6, &mut icmp_buf);
                 }
                 Some(msg) = self.inbound.recv() => {

@@ -3,6 +3,7 @@
 //! still be answered.
 
 use std::collections::{HashMap, VecDeque};
+use std::hash::{BuildHasherDefault, Hasher};
 use std::time::Instant;
 
 use crate::event::Seq;
@@ -85,19 +86,59 @@ pub(crate) struct ProbeRef {
     pub(crate) probe: usize,
 }
 
+/// Hashes a [`ProbeKey`] with one multiplication (Fibonacci hashing of its channel and
+/// number) instead of SipHash: the keys are the table's own (a reply's number is only looked
+/// up), consecutive numbers spread over every bucket, and a lookup is on the path of every
+/// probe sent and every reply.
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct KeyHasher(u64);
+
+impl Hasher for KeyHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.write_u64(u64::from(b));
+        }
+    }
+
+    fn write_u8(&mut self, n: u8) {
+        self.write_u64(u64::from(n));
+    }
+
+    fn write_u32(&mut self, n: u32) {
+        self.write_u64(u64::from(n));
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+
+    fn write_usize(&mut self, n: usize) {
+        self.write_u64(n as u64);
+    }
+
+    fn write_isize(&mut self, n: isize) {
+        self.write_u64(n as u64);
+    }
+}
+
 /// Keys stay in the table until their probe's hard timeout has passed, whatever
 /// their state, so a late or duplicate answer is recognised instead of being foreign,
 /// and a sequence number is never handed out while an answer to it may still come.
 #[derive(Debug, Default)]
 pub(crate) struct ProbeTable {
     /// Target and probe index of each key (as `u32`s: 16 bytes an entry with the key).
-    entries: HashMap<ProbeKey, (u32, u32)>,
+    entries: HashMap<ProbeKey, (u32, u32), BuildHasherDefault<KeyHasher>>,
     /// The keys in the order they were inserted, each with its expiry as [`ProbeTable::offset`]
     /// (16 bytes an entry, where an `Instant` would make 24).
     expiry: VecDeque<(i64, ProbeKey)>,
     /// The instant the expiry offsets count from: the first expiry inserted.
     epoch: Option<Instant>,
-    next_seq: HashMap<Channel, u64>,
+    /// The next number to try on each channel, by [`Channel::slot`].
+    next_seq: [u64; Channel::COUNT],
     /// Shrinks every channel's sequence space (tests of wraparound).
     space_override: Option<u64>,
 }
@@ -115,7 +156,7 @@ impl ProbeTable {
     /// A free sequence number on `channel`, or `None` when every number is still in use.
     pub(crate) fn allocate(&mut self, channel: Channel) -> Option<Seq> {
         let space = self.space_override.unwrap_or_else(|| channel.seq_space());
-        let next = self.next_seq.entry(channel).or_insert(0);
+        let next = &mut self.next_seq[channel.slot()];
         let tries = space.min(self.entries.len() as u64 + 1);
         for step in 0..tries {
             let candidate = (*next + step) % space;
@@ -200,6 +241,7 @@ impl ProbeTable {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::HashSet;
     use std::time::Duration;
 
     const CH: Channel = Channel::Udp(Family::V4);
@@ -271,6 +313,26 @@ mod tests {
             ProbeTable::instant(t0, ProbeTable::offset(t0, before(3))),
             before(3)
         );
+    }
+
+    #[test]
+    fn the_key_hasher_spreads_consecutive_numbers_and_tells_channels_apart() {
+        use std::hash::{BuildHasher, BuildHasherDefault};
+        let build = BuildHasherDefault::<KeyHasher>::default();
+        let hash = |channel, seq| {
+            build.hash_one(ProbeKey {
+                channel,
+                seq: Seq(seq),
+            })
+        };
+        assert_ne!(hash(CH, 1), hash(Channel::Icmp(Family::V4), 1));
+        assert_ne!(hash(CH, 1), hash(Channel::Udp(Family::V6), 1));
+        // hashbrown picks a bucket from the low bits and a tag from the top 7: 4096
+        // consecutive numbers land in 4096 distinct buckets of 4096, with varied tags.
+        let buckets: HashSet<u64> = (0..4096).map(|s| hash(CH, s) & 4095).collect();
+        assert_eq!(buckets.len(), 4096);
+        let tags: HashSet<u64> = (0..4096).map(|s| hash(CH, s) >> 57).collect();
+        assert!(tags.len() > 100, "{} tags", tags.len());
     }
 
     #[test]
