@@ -351,7 +351,9 @@ impl Machine {
         self.requeue(index);
     }
 
-    /// The tick of an instant of this run.
+    /// The tick of an instant of this run. The machine is never given an instant before the
+    /// one it was made at (the driver's clock only goes forward), so the queues can compare
+    /// ticks where they compared instants, with the same results.
     fn tick(&self, at: Instant) -> Tick {
         Tick::of(at, self.started)
     }
@@ -392,6 +394,7 @@ impl Machine {
         {
             return None;
         }
+        let now_tick = self.tick(now);
         loop {
             // The due target that has waited longest; ties go to input order. Each channel's
             // queue is in that order: the target is the least of the first entries of the
@@ -403,7 +406,7 @@ impl Machine {
                 }
                 self.visit(1);
                 if let Some(&first) = queue.first()
-                    && first.0.instant(self.started) <= now
+                    && first.0 <= now_tick
                     && order.is_none_or(|(best, _)| first < best)
                 {
                     order = Some((first, channel));
@@ -478,15 +481,21 @@ impl Machine {
         };
         let pacing = self.last_send.map(|last| last + self.config.min_gap);
         if self.stopped.is_none() {
+            // The earliest first entry of the channels not blocked, paced (pacing is the same
+            // for all, so it applies to their minimum).
+            let mut first: Option<Tick> = None;
             for (channel, queue) in Channel::ALL.into_iter().zip(&self.send_queues) {
                 if queue.is_empty() || self.blocked.contains(&channel) {
                     continue;
                 }
                 self.visit(1);
                 if let Some(&(at, _)) = queue.first() {
-                    let at = at.instant(self.started);
-                    consider(pacing.map_or(at, |p| p.max(at)));
+                    first = Some(first.map_or(at, |f| f.min(at)));
                 }
+            }
+            if let Some(at) = first {
+                let at = at.instant(self.started);
+                consider(pacing.map_or(at, |p| p.max(at)));
             }
         }
         if let Some(&(at, _)) = self.timeouts.first() {
@@ -518,8 +527,9 @@ impl Machine {
         // The targets whose oldest probe has timed out, handled in input order (as the
         // events always were).
         let mut due = Vec::new();
+        let now_tick = self.tick(now);
         while let Some(&(at, index)) = self.timeouts.first() {
-            if at.instant(self.started) > now {
+            if at > now_tick {
                 break;
             }
             self.timeouts.pop_first();
@@ -535,7 +545,7 @@ impl Machine {
                 .probes
                 .iter()
                 .enumerate()
-                .filter(|(_, p)| p.in_flight() && p.sent_at.instant(self.started) + timeout <= now)
+                .filter(|(_, p)| p.in_flight() && p.sent_at.plus(timeout) <= now_tick)
                 .map(|(i, _)| i)
                 .collect();
             for probe in expired {
@@ -553,7 +563,6 @@ impl Machine {
     /// index)`, exactly while it wants to send, and in the timeout queue, under the instant
     /// its oldest probe in flight times out, exactly while it is active with a probe in flight.
     fn requeue(&mut self, index: usize) {
-        let epoch = self.started;
         let t = &mut self.targets[index];
         #[cfg(test)]
         self.visits
@@ -571,12 +580,8 @@ impl Machine {
             t.queued_send = send;
         }
         let expiry = if t.phase == Phase::Active {
-            t.oldest_in_flight().map(|(_, oldest)| {
-                Tick::of(
-                    oldest.sent_at.instant(epoch) + t.rtt.timeout(&self.config),
-                    epoch,
-                )
-            })
+            t.oldest_in_flight()
+                .map(|(_, oldest)| oldest.sent_at.plus(t.rtt.timeout(&self.config)))
         } else {
             None
         };

@@ -33,6 +33,13 @@ impl Tick {
     pub(crate) fn instant(self, epoch: Instant) -> Instant {
         epoch + Duration::from_nanos(self.0.get() - 1)
     }
+
+    /// The tick `d` after this one: `Tick::of(self.instant(epoch) + d, epoch)` without the
+    /// clock arithmetic (saturating after 584 years).
+    pub(crate) fn plus(self, d: Duration) -> Tick {
+        let ns = u64::try_from(d.as_nanos()).unwrap_or(u64::MAX);
+        Tick(self.0.saturating_add(ns))
+    }
 }
 
 /// Where a target is in its life.
@@ -504,6 +511,24 @@ impl RttStats {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ticks_round_trip_exactly_and_add_as_instants_do() {
+        let epoch = Instant::now();
+        assert_eq!(Tick::of(epoch, epoch), Tick::EPOCH);
+        assert_eq!(std::mem::size_of::<Option<Tick>>(), 8);
+        for ns in [0, 1, 999, 1_000_000_007, 86_400_000_000_000] {
+            let at = epoch + Duration::from_nanos(ns);
+            let tick = Tick::of(at, epoch);
+            assert_eq!(tick.instant(epoch), at);
+            let d = Duration::new(3, 17);
+            assert_eq!(tick.plus(d), Tick::of(at + d, epoch));
+            assert!(tick < tick.plus(Duration::from_nanos(1)));
+        }
+        // An instant before the epoch counts as the epoch.
+        let later = epoch + Duration::from_secs(1);
+        assert_eq!(Tick::of(epoch, later), Tick::EPOCH);
+    }
 
     fn ms(x: u64) -> Duration {
         Duration::from_millis(x)
