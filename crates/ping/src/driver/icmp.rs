@@ -191,15 +191,13 @@ fn echo_data(family: Family, ident: Option<u16>, buf: &[u8]) -> Option<&[u8]> {
 
 /// The Internet checksum (RFC 1071) of `data`.
 fn checksum(data: &[u8]) -> u16 {
-    let mut sum: u32 = data
-        .chunks(2)
-        .map(|pair| {
-            u32::from(u16::from_be_bytes([
-                pair[0],
-                pair.get(1).copied().unwrap_or(0),
-            ]))
-        })
-        .sum();
+    let pairs = data.chunks_exact(2);
+    // An odd last byte is padded with zero.
+    let last = pairs.remainder().first().map_or(0, |&b| u32::from(b) << 8);
+    let mut sum: u32 = pairs
+        .map(|pair| u32::from(u16::from_be_bytes([pair[0], pair[1]])))
+        .sum::<u32>()
+        + last;
     while sum >> 16 != 0 {
         sum = (sum & 0xffff) + (sum >> 16);
     }
