@@ -68,10 +68,12 @@ pub(crate) fn encode_into(nonce: u64, seq: Seq, secret: u64, len: usize, out: &m
 struct Padding(u64);
 
 impl Padding {
+    /// The padding of probe `seq` of session `nonce` carrying `secret`.
     fn new(nonce: u64, seq: Seq, secret: u64) -> Padding {
         Padding(nonce ^ secret ^ (u64::from(seq.0) << 32 | u64::from(seq.0)))
     }
 
+    /// Its next eight bytes.
     fn next_word(&mut self) -> [u8; 8] {
         splitmix64(&mut self.0).to_le_bytes()
     }

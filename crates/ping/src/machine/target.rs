@@ -76,11 +76,17 @@ pub(crate) enum ProbeState {
 /// A [`ProbeState`] without its round-trip time (kept apart in [`Probe`], in nanoseconds).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum StateTag {
+    /// [`ProbeState::InFlight`].
     InFlight,
+    /// [`ProbeState::Received`], its round trip in [`Probe::rtt_ns`].
     Received,
+    /// [`ProbeState::TimedOut`].
     TimedOut,
+    /// [`ProbeState::Late`], its round trip in [`Probe::rtt_ns`].
     Late,
+    /// [`ProbeState::Failed`].
     Failed,
+    /// [`ProbeState::Cancelled`].
     Cancelled,
 }
 
@@ -89,6 +95,7 @@ enum StateTag {
 pub(crate) struct Probe {
     /// Its sequence number on its target's channel.
     pub(crate) seq: Seq,
+    /// Its state, but for the round trip.
     state: StateTag,
     /// The instant the core handed it to the driver; the driver sends it right after, so
     /// nothing that answers it can arrive at or before this instant.
@@ -155,15 +162,20 @@ impl Probe {
 pub(crate) struct Addr {
     /// The IPv4 address's bits, or the index of the IPv6 address.
     ip: u32,
+    /// The port (0 for ICMP).
     port: u16,
+    /// Which kind of address it is.
     kind: AddrKind,
 }
 
 /// What [`Addr::ip`] holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum AddrKind {
+    /// No address yet.
     None,
+    /// IPv4: `ip` holds its bits.
     V4,
+    /// IPv6: `ip` is its index in the machine's table.
     V6,
 }
 
@@ -223,13 +235,21 @@ pub(crate) fn v4_key(addr: SocketAddr) -> Option<u64> {
 /// name) are [`Ended::Detailed`]: the machine keeps them in a side table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Ended {
+    /// [`TargetStatus::Complete`].
     Complete,
+    /// [`TargetStatus::Stopped`].
     Stopped,
+    /// [`TargetStatus::Cancelled`].
     Cancelled,
+    /// [`TargetStatus::Deadline`].
     Deadline,
+    /// Unreachable: [`Unreachable::NoReply`].
     NoReply,
+    /// Unreachable: [`Unreachable::Refused`].
     Refused,
+    /// Unreachable: [`Unreachable::NoPort`].
     NoPort(Protocol),
+    /// Any other status, kept whole in the machine's side table.
     Detailed,
 }
 
@@ -267,15 +287,21 @@ impl Ended {
 /// an error, an IPv6 address, live in the machine's side tables).
 #[derive(Debug)]
 pub(crate) struct Target {
+    /// Its probes, in the order they were sent.
     pub(crate) probes: Vec<Probe>,
+    /// Its round-trip statistics.
     pub(crate) rtt: RttStats,
     /// What became of its probes (`sent` grows with `probes`).
     pub(crate) counts: ProbeCounts,
+    /// When it may send next (the per-target interval).
     pub(crate) next_send_at: Tick,
     /// Its key in the timeout queue (when its oldest probe in flight times out), while there.
     pub(crate) queued_timeout: Option<Tick>,
+    /// Its address, once resolved.
     pub(crate) addr: Addr,
+    /// Its id.
     pub(crate) id: TargetId,
+    /// Its probes in flight.
     pub(crate) in_flight: u32,
     /// Probes that timed out (whether answered late or not): a target without a sample and
     /// with one of these got no reply, not a send failure.
@@ -283,8 +309,11 @@ pub(crate) struct Target {
     /// Samples (and budget) added to `count` by the run's controller
     /// ([`crate::RunControl::extend_target`]).
     pub(crate) extra: u32,
+    /// Its transport, once chosen.
     pub(crate) protocol: Option<Protocol>,
+    /// Its sequence space, once resolved.
     pub(crate) channel: Option<Channel>,
+    /// Where it is in its life.
     pub(crate) phase: Phase,
     /// How it ended, once it did.
     pub(crate) status: Option<Ended>,
@@ -444,8 +473,11 @@ pub(crate) enum RttStats {
 /// The statistics of a target with two samples or more.
 #[derive(Debug, Clone)]
 pub(crate) struct Sampled {
+    /// Every sample.
     samples: Samples,
+    /// QUIC's smoothed RTT.
     smoothed: Duration,
+    /// The latest sample.
     latest: Duration,
 }
 
@@ -511,6 +543,66 @@ impl RttStats {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn probes_and_targets_stay_small() {
+        // A large run holds one `Target` per target and one `Probe` per probe sent.
+        assert_eq!(std::mem::size_of::<Probe>(), 32);
+        assert_eq!(std::mem::size_of::<Addr>(), 8);
+        assert!(std::mem::size_of::<Option<Ended>>() <= 2);
+        assert!(
+            std::mem::size_of::<Target>() <= 120,
+            "{}",
+            std::mem::size_of::<Target>()
+        );
+    }
+
+    #[test]
+    fn probe_states_keep_their_round_trips() {
+        let mut p = Probe::sent(Seq(3), Tick::EPOCH, 7);
+        assert!(p.in_flight());
+        assert_eq!(p.state(), ProbeState::InFlight);
+        let rtt = Duration::new(1, 234_567_891);
+        for state in [
+            ProbeState::Received(rtt),
+            ProbeState::TimedOut,
+            ProbeState::Late(rtt * 2),
+            ProbeState::Failed,
+            ProbeState::Cancelled,
+        ] {
+            p.set_state(state);
+            assert_eq!(p.state(), state);
+            assert!(!p.in_flight());
+        }
+    }
+
+    #[test]
+    fn addresses_and_statuses_round_trip_through_their_compact_forms() {
+        let mut v6 = Vec::new();
+        let a4: SocketAddr = "127.1.2.3:9000".parse().unwrap();
+        let a6: SocketAddr = "[::1]:53".parse().unwrap();
+        let (c4, c6) = (Addr::new(a4, &mut v6), Addr::new(a6, &mut v6));
+        assert_eq!(
+            (c4.get(&v6), c6.get(&v6), Addr::NONE.get(&v6)),
+            (Some(a4), Some(a6), None)
+        );
+        assert_eq!(c4.v4_key(), v4_key(a4));
+        assert_eq!((c6.v4_key(), v4_key(a6)), (None, None));
+        for status in [
+            TargetStatus::Complete,
+            TargetStatus::Stopped,
+            TargetStatus::Cancelled,
+            TargetStatus::Deadline,
+            TargetStatus::Unreachable(Unreachable::NoReply),
+            TargetStatus::Unreachable(Unreachable::Refused),
+            TargetStatus::Unreachable(Unreachable::NoPort(Protocol::Tcp)),
+        ] {
+            assert_eq!(Ended::of(&status).status(), Some(status));
+        }
+        let detailed = TargetStatus::Unreachable(Unreachable::SendFailed("no route".into()));
+        assert_eq!(Ended::of(&detailed), Ended::Detailed);
+        assert_eq!(Ended::Detailed.status(), None);
+    }
 
     #[test]
     fn ticks_round_trip_exactly_and_add_as_instants_do() {
