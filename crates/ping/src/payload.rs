@@ -41,19 +41,42 @@ pub struct Header {
 /// The bytes of probe `seq` of the session `nonce`, carrying `secret`, `len` bytes long
 /// (at least [`HEADER_LEN`]).
 pub fn encode(nonce: u64, seq: Seq, secret: u64, len: usize) -> Vec<u8> {
+    let mut out = Vec::with_capacity(len.max(HEADER_LEN));
+    encode_into(nonce, seq, secret, len, &mut out);
+    out
+}
+
+/// [`encode`], appended to `out` (the driver reuses one buffer for every probe it sends).
+pub(crate) fn encode_into(nonce: u64, seq: Seq, secret: u64, len: usize, out: &mut Vec<u8>) {
     let len = len.max(HEADER_LEN);
-    let mut out = Vec::with_capacity(len);
+    out.reserve(len);
     out.extend_from_slice(&MAGIC);
     out.extend_from_slice(&nonce.to_be_bytes());
     out.extend_from_slice(&seq.0.to_be_bytes());
     out.extend_from_slice(&secret.to_be_bytes());
-    let mut state = nonce ^ secret ^ (u64::from(seq.0) << 32 | u64::from(seq.0));
-    while out.len() < len {
-        let word = splitmix64(&mut state).to_le_bytes();
-        let take = (len - out.len()).min(word.len());
+    let mut padding = Padding::new(nonce, seq, secret);
+    let mut left = len - HEADER_LEN;
+    while left > 0 {
+        let word = padding.next_word();
+        let take = left.min(word.len());
         out.extend_from_slice(&word[..take]);
+        left -= take;
     }
-    out
+}
+
+/// The padding of a probe: its SplitMix64 words, little endian.
+struct Padding(u64);
+
+impl Padding {
+    /// The padding of probe `seq` of session `nonce` carrying `secret`.
+    fn new(nonce: u64, seq: Seq, secret: u64) -> Padding {
+        Padding(nonce ^ secret ^ (u64::from(seq.0) << 32 | u64::from(seq.0)))
+    }
+
+    /// Its next eight bytes.
+    fn next_word(&mut self) -> [u8; 8] {
+        splitmix64(&mut self.0).to_le_bytes()
+    }
 }
 
 /// The sequence number and secret of `data` if it is a well-formed probe of this session
@@ -67,7 +90,12 @@ pub fn decode(nonce: u64, len: usize, data: &[u8]) -> Option<Header> {
     }
     let seq = Seq(u32::from_be_bytes(data[12..16].try_into().ok()?));
     let secret = u64::from_be_bytes(data[16..24].try_into().ok()?);
-    (encode(nonce, seq, secret, len) == data).then_some(Header { seq, secret })
+    // The padding is compared word by word as it is generated: no copy of the probe is built.
+    let mut padding = Padding::new(nonce, seq, secret);
+    data[HEADER_LEN..]
+        .chunks(8)
+        .all(|chunk| padding.next_word()[..chunk.len()] == *chunk)
+        .then_some(Header { seq, secret })
 }
 
 /// The sequence number in a datagram that starts like ours (magic and nonce),
@@ -109,6 +137,24 @@ mod tests {
         );
         assert_eq!(peek_seq(42, &bytes[..20]), Some(Seq(7)));
         assert_eq!(peek_seq(42, &bytes[..15]), None);
+    }
+
+    #[test]
+    fn encode_into_appends_what_encode_returns_and_decode_checks_every_padding_byte() {
+        let mut buf = b"xy".to_vec();
+        for len in [1, HEADER_LEN, 25, 31, 32, 33, 100] {
+            buf.truncate(2);
+            encode_into(42, Seq(9), SECRET, len, &mut buf);
+            let whole = encode(42, Seq(9), SECRET, len);
+            assert_eq!(&buf[2..], &whole[..], "len {len}");
+            assert!(decode(42, len, &whole).is_some());
+            // The last padding byte (a partial word when len % 8 != 0) is checked too.
+            let mut bad = whole.clone();
+            if bad.len() > HEADER_LEN {
+                *bad.last_mut().unwrap() ^= 1;
+                assert_eq!(decode(42, len, &bad), None, "len {len}");
+            }
+        }
     }
 
     #[test]

@@ -33,7 +33,7 @@ const ECHO_REPLY_V4: u8 = 0;
 const ECHO_REQUEST_V6: u8 = 128;
 const ECHO_REPLY_V6: u8 = 129;
 /// Type, code, checksum, identifier, sequence number.
-const ECHO_HEADER_LEN: usize = 8;
+pub(crate) const ECHO_HEADER_LEN: usize = 8;
 
 /// What an ICMP target on Windows ends with.
 #[cfg(windows)]
@@ -122,11 +122,13 @@ fn classify(e: &io::Error) -> Unreachable {
 }
 
 impl IcmpSocket {
-    /// Sends the echo request for sequence number `seq` carrying `data` to `dest`.
-    pub(crate) async fn send(&self, dest: IpAddr, seq: u16, data: &[u8]) -> io::Result<()> {
-        let packet = request(self.family, self.ident, seq, data);
+    /// Sends the echo request for sequence number `seq` to `dest`; `packet` holds its echo
+    /// data behind [`ECHO_HEADER_LEN`] bytes of room for the header, which this fills in
+    /// (the driver builds every probe in one buffer this way).
+    pub(crate) async fn send(&self, dest: IpAddr, seq: u16, packet: &mut [u8]) -> io::Result<()> {
+        write_header(self.family, self.ident, seq, packet);
         self.socket
-            .send_to(&packet, SocketAddr::new(dest, 0))
+            .send_to(packet, SocketAddr::new(dest, 0))
             .await
             .map(drop)
     }
@@ -140,22 +142,30 @@ impl IcmpSocket {
 
 /// The echo request of `family` with identifier `ident` and sequence number `seq`, carrying
 /// `data`.
+#[cfg(test)]
 fn request(family: Family, ident: u16, seq: u16, data: &[u8]) -> Vec<u8> {
+    let mut packet = vec![0; ECHO_HEADER_LEN];
+    packet.extend_from_slice(data);
+    write_header(family, ident, seq, &mut packet);
+    packet
+}
+
+/// Writes the echo request header (type, code, checksum, identifier `ident`, sequence number
+/// `seq`) of `family` into the first [`ECHO_HEADER_LEN`] bytes of `packet`, whose rest is the
+/// echo data.
+pub(crate) fn write_header(family: Family, ident: u16, seq: u16, packet: &mut [u8]) {
     let kind = match family {
         Family::V4 => ECHO_REQUEST_V4,
         Family::V6 => ECHO_REQUEST_V6,
     };
-    let mut packet = Vec::with_capacity(ECHO_HEADER_LEN + data.len());
-    packet.extend_from_slice(&[kind, 0, 0, 0]);
-    packet.extend_from_slice(&ident.to_be_bytes());
-    packet.extend_from_slice(&seq.to_be_bytes());
-    packet.extend_from_slice(data);
+    packet[..4].copy_from_slice(&[kind, 0, 0, 0]);
+    packet[4..6].copy_from_slice(&ident.to_be_bytes());
+    packet[6..8].copy_from_slice(&seq.to_be_bytes());
     // ICMPv6 checksums cover a pseudo-header the kernel knows: it always fills them in.
     if family == Family::V4 {
-        let sum = checksum(&packet);
+        let sum = checksum(packet);
         packet[2..4].copy_from_slice(&sum.to_be_bytes());
     }
-    packet
 }
 
 /// The echo data of an ICMP message of `family` (behind its IPv4 header, if any), or `None`
@@ -181,15 +191,13 @@ fn echo_data(family: Family, ident: Option<u16>, buf: &[u8]) -> Option<&[u8]> {
 
 /// The Internet checksum (RFC 1071) of `data`.
 fn checksum(data: &[u8]) -> u16 {
-    let mut sum: u32 = data
-        .chunks(2)
-        .map(|pair| {
-            u32::from(u16::from_be_bytes([
-                pair[0],
-                pair.get(1).copied().unwrap_or(0),
-            ]))
-        })
-        .sum();
+    let pairs = data.chunks_exact(2);
+    // An odd last byte is padded with zero.
+    let last = pairs.remainder().first().map_or(0, |&b| u32::from(b) << 8);
+    let mut sum: u32 = pairs
+        .map(|pair| u32::from(u16::from_be_bytes([pair[0], pair[1]])))
+        .sum::<u32>()
+        + last;
     while sum >> 16 != 0 {
         sum = (sum & 0xffff) + (sum >> 16);
     }

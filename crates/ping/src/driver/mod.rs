@@ -114,6 +114,7 @@ pub fn start(targets: Vec<TargetSpec>, config: EngineConfig) -> Result<Run, Engi
         events: Some(events_tx),
         token: token.clone(),
         timer: timer::Timer::new(),
+        packet: Vec::new(),
     };
     let handle = runtime.spawn(engine.run());
     Ok(Run {
@@ -237,6 +238,8 @@ struct Engine {
     token: CancellationToken,
     /// Waits for the core's next deadline with microsecond precision (pacing).
     timer: timer::Timer,
+    /// The probe being sent (UDP payload, or ICMP header and payload), reused for every probe.
+    packet: Vec<u8>,
 }
 
 impl Engine {
@@ -294,22 +297,24 @@ impl Engine {
                         Command::Release(id) => self.machine.release_target(now, id),
                     }
                 }
-                () = readable(udp4) => {
+                // A branch whose socket is missing is not polled at all (`if`): every pass
+                // of the loop builds and polls the enabled branches afresh.
+                () = readable(udp4), if udp4.is_some() => {
                     drain_datagrams(&mut self.machine, Family::V4, udp4, &mut buf4);
                 }
-                () = readable(udp6) => {
+                () = readable(udp6), if udp6.is_some() => {
                     drain_datagrams(&mut self.machine, Family::V6, udp6, &mut buf6);
                 }
-                () = error_ready(udp4) => {
+                () = error_ready(udp4), if udp4.is_some() => {
                     drain_errors(&mut self.machine, Family::V4, udp4, &mut buf4);
                 }
-                () = error_ready(udp6) => {
+                () = error_ready(udp6), if udp6.is_some() => {
                     drain_errors(&mut self.machine, Family::V6, udp6, &mut buf6);
                 }
-                () = readable(icmp4.map(|s| &s.socket)) => {
+                () = readable(icmp4.map(|s| &s.socket)), if icmp4.is_some() => {
                     drain_echoes(&mut self.machine, icmp4, &mut icmp_buf);
                 }
-                () = readable(icmp6.map(|s| &s.socket)) => {
+                () = readable(icmp6.map(|s| &s.socket)), if icmp6.is_some() => {
                     drain_echoes(&mut self.machine, icmp6, &mut icmp_buf);
                 }
                 Some(msg) = self.inbound.recv() => {
@@ -349,8 +354,9 @@ impl Engine {
                 };
                 let Ok(socket) = socket else { return };
                 self.udp_sent = true;
-                let data = payload::encode(nonce, tx.key.seq, tx.secret, size);
-                if let Err(e) = socket.send_to(&data, tx.dest).await {
+                self.packet.clear();
+                payload::encode_into(nonce, tx.key.seq, tx.secret, size, &mut self.packet);
+                if let Err(e) = socket.send_to(&self.packet, tx.dest).await {
                     if e.kind() == io::ErrorKind::ConnectionRefused {
                         // A port unreachable for an earlier probe surfaced here.
                         drain_errors(
@@ -381,9 +387,13 @@ impl Engine {
                 let Some(Ok(socket)) = &self.icmp[family_slot(family)] else {
                     return;
                 };
-                let data = payload::encode(nonce, tx.key.seq, tx.secret, size);
+                // The echo header goes in front of the payload, in the same buffer.
+                self.packet.clear();
+                self.packet.resize(icmp::ECHO_HEADER_LEN, 0);
+                payload::encode_into(nonce, tx.key.seq, tx.secret, size, &mut self.packet);
                 // The channel's sequence space is 16 bits wide: the number fits the header.
-                if let Err(e) = socket.send(tx.dest.ip(), tx.key.seq.0 as u16, &data).await {
+                let seq = tx.key.seq.0 as u16;
+                if let Err(e) = socket.send(tx.dest.ip(), seq, &mut self.packet).await {
                     self.machine.on_send_failed(
                         Instant::now(),
                         tx.key,

@@ -116,6 +116,15 @@ mod linux {
     /// Arming resets any earlier expiry (the kernel clears the count), so a wait abandoned by
     /// `select!` leaves nothing behind but the armed deadline, which the next wait for the
     /// same instant reuses.
+    ///
+    /// The descriptor is never read: tokio's reactor watches it edge-triggered, and the kernel
+    /// signals every expiry to epoll (each one wakes the timerfd's wait queue), whether or not
+    /// the count of earlier ones was read; arming anew clears that count. So a readiness tokio
+    /// reports is taken for an expiry only once the deadline has passed by the clock (the
+    /// monotonic one the timer runs on): a readiness left from an earlier expiry (of a wait
+    /// abandoned by `select!`) is cleared and the timer armed again for what is left. Clearing is safe: tokio clears
+    /// a readiness only if no new event came since it was reported, so an expiry between the
+    /// clock check and the clearing is not lost. This saves a `read` per wait.
     pub(super) async fn wait(
         fd: &AsyncFd<OwnedFd>,
         at: Instant,
@@ -133,31 +142,17 @@ mod linux {
         }
         loop {
             let mut guard = fd.readable().await?;
-            match guard.try_io(|inner| {
-                let mut expirations = [0u8; 8];
-                // SAFETY: the buffer is 8 writable bytes, the size a timerfd read needs.
-                let n = unsafe {
-                    libc::read(
-                        inner.as_raw_fd(),
-                        expirations.as_mut_ptr().cast(),
-                        expirations.len(),
-                    )
-                };
-                if n < 0 {
-                    Err(io::Error::last_os_error())
-                } else {
-                    Ok(())
-                }
-            }) {
-                Ok(result) => {
-                    // The read took every expiration: the descriptor is not readable until the
-                    // next arming fires, so the next wait need not find that out with a read.
-                    guard.clear_ready();
-                    *armed = None;
-                    return result;
-                }
-                Err(_would_block) => {}
-            }
+            // Not ready again until a new expiry: the next arming clears the kernel's count,
+            // and its expiry is a new edge.
+            guard.clear_ready();
+            let now = Instant::now();
+            let Some(left) = at.checked_duration_since(now).filter(|d| !d.is_zero()) else {
+                *armed = None;
+                return Ok(());
+            };
+            // A readiness left from an earlier expiry: arm again (rare), so that an edge is
+            // sure to come for this deadline whatever happened to the earlier arming.
+            arm(fd, left)?;
         }
     }
 

@@ -18,7 +18,7 @@ pub(crate) mod target;
 
 use std::collections::hash_map::Entry;
 use std::collections::{BTreeSet, HashMap, VecDeque};
-use std::net::{IpAddr, SocketAddr};
+use std::net::{IpAddr, Ipv6Addr, SocketAddr};
 use std::time::{Duration, Instant};
 
 use rand::rngs::StdRng;
@@ -26,14 +26,14 @@ use rand::{RngCore, SeedableRng};
 use tracing::{debug, trace};
 
 use crate::config::{EngineConfig, IpVersion, MAX_PROBES};
-use crate::event::{Event, LossCause, RunStop, RunSummary, TargetStatus};
+use crate::event::{Event, LossCause, RunStop, RunSummary, TargetStatus, TargetSummary};
 use crate::payload;
 use crate::types::{Protocol, TargetId, TargetSpec};
 use edgegap_core::Unreachable;
 
 pub(crate) use table::{Channel, Family, ProbeKey};
 use table::{ProbeRef, ProbeTable};
-use target::{Phase, Probe, ProbeState, Target};
+use target::{Addr, Ended, Phase, Probe, ProbeState, Target, Tick};
 
 /// Room for events kept between two drains once a burst has gone.
 const EVENTS_KEPT: usize = 1024;
@@ -67,15 +67,25 @@ pub(crate) struct Machine {
     /// first entry of a channel that is not blocked is the target that has waited longest,
     /// ties in input order. A target is in its channel's queue exactly while it wants to send
     /// (`Target::queued_send`). Indexed by `Channel::slot`.
-    send_queues: [BTreeSet<(Instant, usize)>; Channel::COUNT],
+    send_queues: [BTreeSet<(Tick, usize)>; Channel::COUNT],
     /// The active targets with probes in flight, ordered by the instant their oldest probe
     /// times out (`Target::queued_timeout`).
-    timeouts: BTreeSet<(Instant, usize)>,
+    timeouts: BTreeSet<(Tick, usize)>,
     table: ProbeTable,
-    /// UDP targets by address, for lenient matching and refusals: the first target of each
+    /// The UDP targets with an IPv4 address resolved by `new` (literal addresses: all of a
+    /// large run's), for lenient matching and refusals: `(Addr::v4_key, index)`, sorted once
+    /// at the end of `new` (12 bytes a target where a hash map takes about 80).
+    udp_v4: Vec<(u64, u32)>,
+    /// The other UDP targets by address (IPv6, or resolved later): the first target of each
     /// address here, the others of an address several targets share (rare) in `udp_shared`.
     udp_by_addr: HashMap<SocketAddr, u32>,
     udp_shared: HashMap<SocketAddr, Vec<u32>>,
+    /// The IPv6 addresses of the targets (a target's [`Addr`] holds an index here).
+    v6: Vec<Ipv6Addr>,
+    /// The statuses that carry text ([`Ended::Detailed`]), by target index.
+    details: HashMap<u32, TargetStatus>,
+    /// Each target's last send error, by target index (rare: kept out of the targets).
+    errors: HashMap<u32, String>,
     events: VecDeque<Event>,
     /// The targets whose event from `new` (`Resolved` for an address, `Done` for a target that
     /// cannot be probed) is still to be reported, in input order, before any in `events`. The
@@ -121,8 +131,12 @@ impl Machine {
             send_queues: Default::default(),
             timeouts: BTreeSet::new(),
             table: ProbeTable::default(),
+            udp_v4: Vec::new(),
             udp_by_addr: HashMap::new(),
             udp_shared: HashMap::new(),
+            v6: Vec::new(),
+            details: HashMap::new(),
+            errors: HashMap::new(),
             events: VecDeque::new(),
             startup: VecDeque::new(),
             starting: true,
@@ -151,7 +165,7 @@ impl Machine {
         }
         for (index, spec) in specs.iter().enumerate() {
             let protocol = spec.ports.resolve(spec.protocol);
-            machine.targets.push(Target::new(spec.id, protocol, now));
+            machine.targets.push(Target::new(spec.id, protocol));
             match (protocol, &spec.host) {
                 (None, _) => {
                     let wanted = spec.protocol.only().unwrap_or(Protocol::Udp);
@@ -168,6 +182,9 @@ impl Machine {
             }
         }
         machine.starting = false;
+        // Stable in input order (the order `new` resolved them) within an address.
+        machine.udp_v4.sort_unstable();
+        machine.udp_v4.shrink_to_fit();
         machine
     }
 
@@ -210,17 +227,18 @@ impl Machine {
             if self.startup.is_empty() {
                 self.startup = VecDeque::new();
             }
-            let t = &self.targets[index as usize];
+            let index = index as usize;
+            let t = &self.targets[index];
             // What `new` did to the target: resolved it (its address and protocol never change
             // after), or ended it (its summary is final).
-            return Some(match (t.addr, t.protocol) {
+            return Some(match (self.addr_of(index), t.protocol) {
                 (Some(addr), Some(protocol)) => Event::Resolved {
                     target: t.id,
                     addr,
                     protocol,
                 },
                 _ => Event::Done {
-                    summary: t.summary(),
+                    summary: self.summary_of(index),
                 },
             });
         }
@@ -294,19 +312,30 @@ impl Machine {
             return;
         };
         let addr = SocketAddr::new(ip, port);
+        let next_send_at = self.tick(now);
+        let targets = self.targets.capacity();
         let t = &mut self.targets[index];
         debug_assert!(!t.queued_send, "a resolving target waits in no queue");
-        t.addr = Some(addr);
+        t.addr = Addr::new(addr, &mut self.v6);
         t.channel = Some(channel);
         t.phase = Phase::Active;
-        t.next_send_at = now;
+        t.next_send_at = next_send_at;
         if protocol == Protocol::Udp {
             let index = index as u32;
-            match self.udp_by_addr.entry(addr) {
-                Entry::Vacant(first) => {
-                    first.insert(index);
+            if self.starting
+                && let Some(key) = t.addr.v4_key()
+            {
+                if self.udp_v4.capacity() == 0 {
+                    self.udp_v4.reserve_exact(targets);
                 }
-                Entry::Occupied(_) => self.udp_shared.entry(addr).or_default().push(index),
+                self.udp_v4.push((key, index));
+            } else {
+                match self.udp_by_addr.entry(addr) {
+                    Entry::Vacant(first) => {
+                        first.insert(index);
+                    }
+                    Entry::Occupied(_) => self.udp_shared.entry(addr).or_default().push(index),
+                }
             }
         }
         debug!(target_id = %t.id, %addr, %protocol, "target resolved");
@@ -320,6 +349,25 @@ impl Machine {
             });
         }
         self.requeue(index);
+    }
+
+    /// The tick of an instant of this run. The machine is never given an instant before the
+    /// one it was made at (the driver's clock only goes forward), so the queues can compare
+    /// ticks where they compared instants, with the same results.
+    fn tick(&self, at: Instant) -> Tick {
+        Tick::of(at, self.started)
+    }
+
+    /// A target's address, once it has one.
+    fn addr_of(&self, index: usize) -> Option<SocketAddr> {
+        self.targets[index].addr.get(&self.v6)
+    }
+
+    /// A target's figures so far.
+    fn summary_of(&self, index: usize) -> TargetSummary {
+        let t = &self.targets[index];
+        let status = status_of(t, || self.details.get(&(index as u32)).cloned());
+        t.summary(self.addr_of(index), status)
     }
 
     /// Ends a target that cannot be probed (no socket for its family, ICMP not permitted...).
@@ -346,18 +394,19 @@ impl Machine {
         {
             return None;
         }
+        let now_tick = self.tick(now);
         loop {
             // The due target that has waited longest; ties go to input order. Each channel's
             // queue is in that order: the target is the least of the first entries of the
             // channels not found out of sequence numbers.
-            let mut order: Option<((Instant, usize), Channel)> = None;
+            let mut order: Option<((Tick, usize), Channel)> = None;
             for (channel, queue) in Channel::ALL.into_iter().zip(&self.send_queues) {
                 if queue.is_empty() || self.blocked.contains(&channel) {
                     continue;
                 }
                 self.visit(1);
                 if let Some(&first) = queue.first()
-                    && first.0 <= now
+                    && first.0 <= now_tick
                     && order.is_none_or(|(best, _)| first < best)
                 {
                     order = Some((first, channel));
@@ -379,8 +428,10 @@ impl Machine {
         let seq = key.seq;
         let retention = self.retention();
         let secret = self.secrets.next_u64();
+        let dest = self.addr_of(index)?;
+        let sent_at = self.tick(now);
+        let next_send_at = self.tick(now + self.config.interval);
         let t = &mut self.targets[index];
-        let dest = t.addr?;
         if t.queued_send {
             // Out of the queue under its old key before `next_send_at` changes.
             self.send_queues[key.channel.slot()].remove(&(t.next_send_at, index));
@@ -388,15 +439,10 @@ impl Machine {
         }
         let probe = t.probes.len();
         t.reserve_probe(&self.config);
-        t.probes.push(Probe {
-            key,
-            sent_at: now,
-            secret,
-            state: ProbeState::InFlight,
-        });
+        t.probes.push(Probe::sent(seq, sent_at, secret));
         t.in_flight += 1;
         t.counts.sent += 1;
-        t.next_send_at = now + self.config.interval;
+        t.next_send_at = next_send_at;
         self.table.insert(
             key,
             ProbeRef {
@@ -435,19 +481,26 @@ impl Machine {
         };
         let pacing = self.last_send.map(|last| last + self.config.min_gap);
         if self.stopped.is_none() {
+            // The earliest first entry of the channels not blocked, paced (pacing is the same
+            // for all, so it applies to their minimum).
+            let mut first: Option<Tick> = None;
             for (channel, queue) in Channel::ALL.into_iter().zip(&self.send_queues) {
                 if queue.is_empty() || self.blocked.contains(&channel) {
                     continue;
                 }
                 self.visit(1);
                 if let Some(&(at, _)) = queue.first() {
-                    consider(pacing.map_or(at, |p| p.max(at)));
+                    first = Some(first.map_or(at, |f| f.min(at)));
                 }
+            }
+            if let Some(at) = first {
+                let at = at.instant(self.started);
+                consider(pacing.map_or(at, |p| p.max(at)));
             }
         }
         if let Some(&(at, _)) = self.timeouts.first() {
             self.visit(1);
-            consider(at);
+            consider(at.instant(self.started));
         }
         if let Some(at) = self
             .table
@@ -474,8 +527,9 @@ impl Machine {
         // The targets whose oldest probe has timed out, handled in input order (as the
         // events always were).
         let mut due = Vec::new();
+        let now_tick = self.tick(now);
         while let Some(&(at, index)) = self.timeouts.first() {
-            if at > now {
+            if at > now_tick {
                 break;
             }
             self.timeouts.pop_first();
@@ -491,7 +545,7 @@ impl Machine {
                 .probes
                 .iter()
                 .enumerate()
-                .filter(|(_, p)| p.state == ProbeState::InFlight && p.sent_at + timeout <= now)
+                .filter(|(_, p)| p.in_flight() && p.sent_at.plus(timeout) <= now_tick)
                 .map(|(i, _)| i)
                 .collect();
             for probe in expired {
@@ -527,7 +581,7 @@ impl Machine {
         }
         let expiry = if t.phase == Phase::Active {
             t.oldest_in_flight()
-                .map(|(_, oldest)| oldest.sent_at + t.rtt.timeout(&self.config))
+                .map(|(_, oldest)| oldest.sent_at.plus(t.rtt.timeout(&self.config)))
         } else {
             None
         };
@@ -611,7 +665,7 @@ impl Machine {
     ) {
         let seq = header.seq;
         match self.table.get(ProbeKey { channel, seq }) {
-            Some(at) if self.targets[at.target].addr != Some(from) => {
+            Some(at) if self.addr_of(at.target) != Some(from) => {
                 debug!(%from, %seq, "our probe came back from the wrong address: foreign");
             }
             Some(at) if self.targets[at.target].probes[at.probe].secret != header.secret => {
@@ -628,9 +682,22 @@ impl Machine {
 
     /// The UDP targets probing `addr`, in the order they resolved.
     fn udp_targets(&self, addr: SocketAddr) -> impl Iterator<Item = usize> + '_ {
+        let resolved_by_new = match target::v4_key(addr) {
+            Some(key) => {
+                let from = self.udp_v4.partition_point(|&(k, _)| k < key);
+                let to = from + self.udp_v4[from..].partition_point(|&(k, _)| k == key);
+                &self.udp_v4[from..to]
+            }
+            None => &[],
+        };
         let first = self.udp_by_addr.get(&addr).copied();
         let others = self.udp_shared.get(&addr).into_iter().flatten().copied();
-        first.into_iter().chain(others).map(|index| index as usize)
+        resolved_by_new
+            .iter()
+            .map(|&(_, index)| index)
+            .chain(first)
+            .chain(others)
+            .map(|index| index as usize)
     }
 
     fn lenient_match(&self, from: SocketAddr) -> Option<ProbeRef> {
@@ -656,7 +723,7 @@ impl Machine {
         let channel = Channel::Udp(family);
         let by_seq = payload::peek_seq(self.nonce, original)
             .and_then(|seq| self.table.get(ProbeKey { channel, seq }))
-            .filter(|at| self.targets[at.target].addr == Some(dest));
+            .filter(|at| self.addr_of(at.target) == Some(dest));
         if let Some(at) = by_seq {
             self.refuse(now, at.target, Some(at.probe));
             return;
@@ -694,11 +761,11 @@ impl Machine {
             return;
         };
         let t = &mut self.targets[at.target];
-        if t.phase == Phase::Done || t.probes[at.probe].state != ProbeState::InFlight {
+        if t.phase == Phase::Done || !t.probes[at.probe].in_flight() {
             return;
         }
         debug!(target_id = %t.id, seq = %key.seq, %error, "probe failed");
-        t.probes[at.probe].state = ProbeState::Failed;
+        t.probes[at.probe].set_state(ProbeState::Failed);
         t.in_flight -= 1;
         t.counts.lost += 1;
         self.events.push_back(Event::Lost {
@@ -706,7 +773,8 @@ impl Machine {
             seq: key.seq,
             cause: LossCause::SendFailed(error.clone()),
         });
-        t.last_error = Some(error);
+        t.has_error = true;
+        self.errors.insert(at.target as u32, error);
         self.check_done(now, at.target);
         self.requeue(at.target);
     }
@@ -757,7 +825,7 @@ impl Machine {
         let cap = MAX_PROBES.saturating_sub(self.config.count);
         t.extra = t.extra.saturating_add(more).min(cap);
         if let Some(at) = not_before {
-            t.next_send_at = t.next_send_at.max(at);
+            t.next_send_at = t.next_send_at.max(Tick::of(at, self.started));
         }
         self.check_done(now, index);
         self.requeue(index);
@@ -805,20 +873,40 @@ impl Machine {
     #[cfg(test)]
     pub(crate) fn summary(&self, now: Instant) -> RunSummary {
         RunSummary {
-            targets: self.targets.iter().map(Target::summary).collect(),
+            targets: (0..self.targets.len())
+                .map(|i| self.summary_of(i))
+                .collect(),
             ..self.run_figures(now)
         }
     }
 
     /// The run's figures at its end, taking what the machine holds: the indexes, queues and
-    /// table are freed before the summaries are built, and each target's probes as soon as
-    /// its summary is (the end of a run is when the most is held).
+    /// table are freed before the summaries are built, and the targets (their probes, and the
+    /// vector that holds them, a slice at a time) as their summaries are: the end of a run is
+    /// when the most is held, and the summaries are about as large as the targets.
     pub(crate) fn into_summary(mut self, now: Instant) -> RunSummary {
-        let targets = std::mem::take(&mut self.targets);
+        /// Targets summarised between two shrinks of the targets' vector.
+        const SHRINK_EVERY: usize = 4096;
+        let mut targets = std::mem::take(&mut self.targets);
         let figures = self.run_figures(now);
+        let v6 = std::mem::take(&mut self.v6);
+        let mut details = std::mem::take(&mut self.details);
         drop(self);
+        // From the last target to the first, so the vector can give its memory back as it
+        // goes; the summaries are put back in input order at the end.
+        let mut summaries = Vec::with_capacity(targets.len());
+        while let Some(t) = targets.pop() {
+            let index = targets.len();
+            let status = status_of(&t, || details.remove(&(index as u32)));
+            summaries.push(t.summary(t.addr.get(&v6), status));
+            drop(t);
+            if targets.capacity() - targets.len() >= SHRINK_EVERY {
+                targets.shrink_to_fit();
+            }
+        }
+        summaries.reverse();
         RunSummary {
-            targets: targets.into_iter().map(Target::into_summary).collect(),
+            targets: summaries,
             ..figures
         }
     }
@@ -847,9 +935,9 @@ impl Machine {
     fn answer(&mut self, now: Instant, at: ProbeRef, measured: Option<Duration>) {
         let t = &mut self.targets[at.target];
         let probe = t.probes[at.probe];
-        let seq = probe.key.seq;
+        let seq = probe.seq;
         let elapsed = now
-            .checked_duration_since(probe.sent_at)
+            .checked_duration_since(probe.sent_at.instant(self.started))
             .unwrap_or_default();
         let rtt = measured.unwrap_or(elapsed);
         if elapsed.is_zero() || rtt.is_zero() {
@@ -862,9 +950,9 @@ impl Machine {
             self.stale += 1;
             return;
         }
-        match probe.state {
+        match probe.state() {
             ProbeState::InFlight => {
-                t.probes[at.probe].state = ProbeState::Received(rtt);
+                t.probes[at.probe].set_state(ProbeState::Received(rtt));
                 t.in_flight -= 1;
                 t.counts.received += 1;
                 t.rtt.add(rtt);
@@ -879,7 +967,7 @@ impl Machine {
                 self.requeue(at.target);
             }
             ProbeState::TimedOut => {
-                t.probes[at.probe].state = ProbeState::Late(rtt);
+                t.probes[at.probe].set_state(ProbeState::Late(rtt));
                 t.counts.lost -= 1;
                 t.counts.late += 1;
                 debug!(target_id = %t.id, %seq, ?rtt, "late reply");
@@ -909,12 +997,12 @@ impl Machine {
         let Some(threshold) = t.rtt.reorder_threshold() else {
             return;
         };
+        let epoch = self.started;
         let lost: Vec<usize> = t.probes[..answered.probe]
             .iter()
             .enumerate()
             .filter(|(_, p)| {
-                p.state == ProbeState::InFlight
-                    && now.saturating_duration_since(p.sent_at) > threshold
+                p.in_flight() && now.saturating_duration_since(p.sent_at.instant(epoch)) > threshold
             })
             .map(|(i, _)| i)
             .collect();
@@ -925,14 +1013,14 @@ impl Machine {
 
     fn time_out(&mut self, index: usize, probe: usize, cause: LossCause) {
         let t = &mut self.targets[index];
-        if t.probes[probe].state != ProbeState::InFlight {
+        if !t.probes[probe].in_flight() {
             return;
         }
-        t.probes[probe].state = ProbeState::TimedOut;
+        t.probes[probe].set_state(ProbeState::TimedOut);
         t.in_flight -= 1;
         t.counts.lost += 1;
         t.timeouts += 1;
-        let seq = t.probes[probe].key.seq;
+        let seq = t.probes[probe].seq;
         debug!(target_id = %t.id, %seq, ?cause, "probe lost");
         self.events.push_back(Event::Lost {
             target: t.id,
@@ -948,13 +1036,13 @@ impl Machine {
             return;
         }
         let probe = probe
-            .filter(|&p| t.probes[p].state == ProbeState::InFlight)
+            .filter(|&p| t.probes[p].in_flight())
             .or_else(|| t.oldest_in_flight().map(|(p, _)| p));
         if let Some(p) = probe {
-            t.probes[p].state = ProbeState::Failed;
+            t.probes[p].set_state(ProbeState::Failed);
             t.in_flight -= 1;
             t.counts.lost += 1;
-            let seq = t.probes[p].key.seq;
+            let seq = t.probes[p].seq;
             self.events.push_back(Event::Lost {
                 target: t.id,
                 seq,
@@ -975,7 +1063,12 @@ impl Machine {
         if t.phase != Phase::Active {
             return;
         }
-        if let Some(status) = t.natural_end(&self.config) {
+        let last_error = if t.has_error {
+            self.errors.get(&(index as u32))
+        } else {
+            None
+        };
+        if let Some(status) = t.natural_end(&self.config, last_error) {
             self.finish(now, index, status);
         }
     }
@@ -987,21 +1080,29 @@ impl Machine {
             return;
         }
         for p in &mut t.probes {
-            if p.state == ProbeState::InFlight {
-                p.state = ProbeState::Cancelled;
+            if p.in_flight() {
+                p.set_state(ProbeState::Cancelled);
                 t.counts.cancelled += 1;
             }
         }
         t.in_flight = 0;
         t.phase = Phase::Done;
         debug!(target_id = %t.id, %status, received = t.counts.received, "target done");
-        t.status = Some(status);
+        let ended = Ended::of(&status);
+        t.status = Some(ended);
+        if ended == Ended::Detailed {
+            self.details.insert(index as u32, status);
+        }
+        if t.has_error {
+            // Only `natural_end` reads it, and never again.
+            self.errors.remove(&(index as u32));
+            self.targets[index].has_error = false;
+        }
         if self.starting {
             self.startup.push_back(index as u32);
         } else {
-            self.events.push_back(Event::Done {
-                summary: t.summary(),
-            });
+            let summary = self.summary_of(index);
+            self.events.push_back(Event::Done { summary });
         }
         self.open -= 1;
         if self.open == 0 {
@@ -1043,7 +1144,12 @@ impl Machine {
             let expiry = (t.phase == Phase::Active)
                 .then(|| t.oldest_in_flight())
                 .flatten()
-                .map(|(_, p)| p.sent_at + t.rtt.timeout(&self.config));
+                .map(|(_, p)| {
+                    Tick::of(
+                        p.sent_at.instant(self.started) + t.rtt.timeout(&self.config),
+                        self.started,
+                    )
+                });
             assert_eq!(t.queued_timeout, expiry, "timeout key of target {index}");
             if let Some(at) = expiry {
                 assert!(
@@ -1060,6 +1166,17 @@ impl Machine {
             waiting,
             "stale entries in the timeout queue"
         );
+    }
+}
+
+/// A target's status: `Cancelled` before it ends, `detailed` gives those kept whole.
+fn status_of(t: &Target, detailed: impl FnOnce() -> Option<TargetStatus>) -> TargetStatus {
+    match t.status {
+        None => TargetStatus::Cancelled,
+        Some(ended) => ended
+            .status()
+            .or_else(detailed)
+            .unwrap_or(TargetStatus::Cancelled),
     }
 }
 

@@ -3,6 +3,7 @@
 //! still be answered.
 
 use std::collections::{HashMap, VecDeque};
+use std::hash::{BuildHasherDefault, Hasher};
 use std::time::Instant;
 
 use crate::event::Seq;
@@ -85,14 +86,59 @@ pub(crate) struct ProbeRef {
     pub(crate) probe: usize,
 }
 
+/// Hashes a [`ProbeKey`] with one multiplication (Fibonacci hashing of its channel and
+/// number) instead of SipHash: the keys are the table's own (a reply's number is only looked
+/// up), consecutive numbers spread over every bucket, and a lookup is on the path of every
+/// probe sent and every reply.
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct KeyHasher(u64);
+
+impl Hasher for KeyHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.write_u64(u64::from(b));
+        }
+    }
+
+    fn write_u8(&mut self, n: u8) {
+        self.write_u64(u64::from(n));
+    }
+
+    fn write_u32(&mut self, n: u32) {
+        self.write_u64(u64::from(n));
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+
+    fn write_usize(&mut self, n: usize) {
+        self.write_u64(n as u64);
+    }
+
+    fn write_isize(&mut self, n: isize) {
+        self.write_u64(n as u64);
+    }
+}
+
 /// Keys stay in the table until their probe's hard timeout has passed, whatever
 /// their state, so a late or duplicate answer is recognised instead of being foreign,
 /// and a sequence number is never handed out while an answer to it may still come.
 #[derive(Debug, Default)]
 pub(crate) struct ProbeTable {
-    entries: HashMap<ProbeKey, ProbeRef>,
-    expiry: VecDeque<(Instant, ProbeKey)>,
-    next_seq: HashMap<Channel, u64>,
+    /// Target and probe index of each key (as `u32`s: 16 bytes an entry with the key).
+    entries: HashMap<ProbeKey, (u32, u32), BuildHasherDefault<KeyHasher>>,
+    /// The keys in the order they were inserted, each with its expiry as [`ProbeTable::offset`]
+    /// (16 bytes an entry, where an `Instant` would make 24).
+    expiry: VecDeque<(i64, ProbeKey)>,
+    /// The instant the expiry offsets count from: the first expiry inserted.
+    epoch: Option<Instant>,
+    /// The next number to try on each channel, by [`Channel::slot`].
+    next_seq: [u64; Channel::COUNT],
     /// Shrinks every channel's sequence space (tests of wraparound).
     space_override: Option<u64>,
 }
@@ -110,7 +156,7 @@ impl ProbeTable {
     /// A free sequence number on `channel`, or `None` when every number is still in use.
     pub(crate) fn allocate(&mut self, channel: Channel) -> Option<Seq> {
         let space = self.space_override.unwrap_or_else(|| channel.seq_space());
-        let next = self.next_seq.entry(channel).or_insert(0);
+        let next = &mut self.next_seq[channel.slot()];
         let tries = space.min(self.entries.len() as u64 + 1);
         for step in 0..tries {
             let candidate = (*next + step) % space;
@@ -126,19 +172,50 @@ impl ProbeTable {
         None
     }
 
+    /// `at` in signed nanoseconds from the epoch (exact for 292 years either side).
+    fn offset(epoch: Instant, at: Instant) -> i64 {
+        let ns = |d: std::time::Duration| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX);
+        match at.checked_duration_since(epoch) {
+            Some(after) => ns(after),
+            None => -ns(epoch - at),
+        }
+    }
+
+    /// The instant of an offset from the epoch.
+    fn instant(epoch: Instant, offset: i64) -> Instant {
+        let d = std::time::Duration::from_nanos(offset.unsigned_abs());
+        if offset >= 0 {
+            epoch + d
+        } else {
+            // The offset was made from an instant this far before the epoch.
+            epoch
+                .checked_sub(d)
+                .expect("an offset before the epoch comes from an instant")
+        }
+    }
+
     /// Records a probe until `expires_at`.
     pub(crate) fn insert(&mut self, key: ProbeKey, at: ProbeRef, expires_at: Instant) {
-        self.entries.insert(key, at);
-        self.expiry.push_back((expires_at, key));
+        let epoch = *self.epoch.get_or_insert(expires_at);
+        let to_u32 = |i: usize| u32::try_from(i).expect("fewer than 2^32 targets and probes");
+        self.entries
+            .insert(key, (to_u32(at.target), to_u32(at.probe)));
+        self.expiry
+            .push_back((Self::offset(epoch, expires_at), key));
     }
 
     /// The probe a key belongs to.
     pub(crate) fn get(&self, key: ProbeKey) -> Option<ProbeRef> {
-        self.entries.get(&key).copied()
+        self.entries.get(&key).map(|&(target, probe)| ProbeRef {
+            target: target as usize,
+            probe: probe as usize,
+        })
     }
 
     /// Forgets probes whose hard timeout has passed.
     pub(crate) fn purge(&mut self, now: Instant) {
+        let Some(epoch) = self.epoch else { return };
+        let now = Self::offset(epoch, now);
         while let Some(&(expires_at, key)) = self.expiry.front() {
             if expires_at > now {
                 break;
@@ -150,7 +227,8 @@ impl ProbeTable {
 
     /// When the oldest entry expires.
     pub(crate) fn next_expiry(&self) -> Option<Instant> {
-        self.expiry.front().map(|&(at, _)| at)
+        let epoch = self.epoch?;
+        self.expiry.front().map(|&(at, _)| Self::instant(epoch, at))
     }
 
     /// Entries held.
@@ -163,6 +241,7 @@ impl ProbeTable {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::HashSet;
     use std::time::Duration;
 
     const CH: Channel = Channel::Udp(Family::V4);
@@ -203,6 +282,57 @@ mod tests {
         assert_eq!(table.allocate(Channel::Icmp(Family::V4)), Some(Seq(0)));
         assert_eq!(table.allocate(CH), Some(Seq(1)));
         assert_eq!(Channel::Icmp(Family::V6).seq_space(), 65_536);
+    }
+
+    #[test]
+    fn expiries_before_and_after_the_first_are_kept_exactly() {
+        let t0 = Instant::now() + Duration::from_secs(10);
+        let mut table = ProbeTable::default();
+        let key = |seq| ProbeKey {
+            channel: CH,
+            seq: Seq(seq),
+        };
+        let at = |probe| ProbeRef { target: 1, probe };
+        let before = |ns| t0.checked_sub(Duration::from_nanos(ns)).unwrap();
+        // The epoch is the first expiry; a later insert may expire earlier (tests do this).
+        table.insert(key(0), at(0), t0);
+        table.insert(key(1), at(1), before(1_500));
+        table.insert(key(2), at(2), t0 + Duration::from_nanos(7));
+        assert_eq!(table.next_expiry(), Some(t0));
+        assert_eq!(table.get(key(1)), Some(at(1)));
+        table.purge(before(1));
+        assert_eq!(table.len(), 3, "the front is not due: nothing goes");
+        table.purge(t0);
+        assert_eq!(table.len(), 1, "the front and the earlier one behind it go");
+        assert_eq!(table.next_expiry(), Some(t0 + Duration::from_nanos(7)));
+        table.purge(t0 + Duration::from_nanos(6));
+        assert_eq!(table.get(key(2)), Some(at(2)));
+        table.purge(t0 + Duration::from_nanos(7));
+        assert_eq!((table.len(), table.next_expiry()), (0, None));
+        assert_eq!(
+            ProbeTable::instant(t0, ProbeTable::offset(t0, before(3))),
+            before(3)
+        );
+    }
+
+    #[test]
+    fn the_key_hasher_spreads_consecutive_numbers_and_tells_channels_apart() {
+        use std::hash::{BuildHasher, BuildHasherDefault};
+        let build = BuildHasherDefault::<KeyHasher>::default();
+        let hash = |channel, seq| {
+            build.hash_one(ProbeKey {
+                channel,
+                seq: Seq(seq),
+            })
+        };
+        assert_ne!(hash(CH, 1), hash(Channel::Icmp(Family::V4), 1));
+        assert_ne!(hash(CH, 1), hash(Channel::Udp(Family::V6), 1));
+        // hashbrown picks a bucket from the low bits and a tag from the top 7: 4096
+        // consecutive numbers land in 4096 distinct buckets of 4096, with varied tags.
+        let buckets: HashSet<u64> = (0..4096).map(|s| hash(CH, s) & 4095).collect();
+        assert_eq!(buckets.len(), 4096);
+        let tags: HashSet<u64> = (0..4096).map(|s| hash(CH, s) >> 57).collect();
+        assert!(tags.len() > 100, "{} tags", tags.len());
     }
 
     #[test]

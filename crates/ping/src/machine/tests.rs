@@ -533,6 +533,51 @@ fn targets_sharing_an_address_are_all_found_by_it() {
 }
 
 #[test]
+fn udp_targets_are_found_by_address_in_resolve_order_whether_resolved_by_new_or_later() {
+    let t0 = Instant::now();
+    let named = |id: u32, host: &str| TargetSpec {
+        id: TargetId(id),
+        host: Host::Name(host.to_owned()),
+        ..udp_target(1)
+    };
+    let v6 = SocketAddr::new("::1".parse().unwrap(), 4001);
+    let specs = vec![
+        named(0, "later.example"),
+        udp_target(3),
+        TargetSpec {
+            id: TargetId(2),
+            ..udp_target(1)
+        },
+        named(3, "six.example"),
+        TargetSpec {
+            id: TargetId(4),
+            ..udp_target(1)
+        },
+    ];
+    let mut m = Machine::new(&specs, config(), NONCE, SEED, t0);
+    // Resolved by `new`, in the sorted table: targets 2 and 4 at addr(1), target 1 at addr(3).
+    assert_eq!(m.udp_v4.len(), 3);
+    assert!(m.udp_v4.is_sorted());
+    // Resolved later, in the map: target 0 at addr(1) too, target 3 at an IPv6 address.
+    m.on_resolved(t0, 0, Ok(vec![addr(1).ip()]), specs[0].ports);
+    m.on_resolved(t0, 3, Ok(vec![v6.ip()]), specs[3].ports);
+    assert_eq!(m.udp_targets(addr(1)).collect::<Vec<_>>(), vec![2, 4, 0]);
+    assert_eq!(m.udp_targets(addr(3)).collect::<Vec<_>>(), vec![1]);
+    assert_eq!(m.udp_targets(v6).collect::<Vec<_>>(), vec![3]);
+    assert_eq!(m.udp_targets(addr(2)).count(), 0);
+    let other_port = SocketAddr::new(addr(1).ip(), 9);
+    assert_eq!(m.udp_targets(other_port).count(), 0);
+    // A refusal naming no probe ends every target at the address, in that order.
+    m.on_udp_refused(t0 + ms(1), Family::V4, addr(1), &[]);
+    let ids: Vec<TargetId> = done(&drain(&mut m)).iter().map(|s| s.id).collect();
+    assert_eq!(ids, vec![TargetId(2), TargetId(4), TargetId(0)]);
+    let summary = m.summary(t0 + ms(2));
+    assert_eq!(summary.targets[3].addr, Some(v6));
+    assert_eq!(summary.targets[1].addr, Some(addr(3)));
+    m.assert_queues_exact();
+}
+
+#[test]
 fn stop_target_finds_ids_that_are_not_input_positions() {
     let t0 = Instant::now();
     // Ids are input positions (no map)...
@@ -1530,7 +1575,13 @@ fn drive_at_scale(n: usize) -> (u64, u64, RunSummary) {
             t.probes.capacity()
         );
     }
-    (m.visits(), sent.len() as u64, m.into_summary(now))
+    let visits = m.visits();
+    // More targets than `into_summary` takes between two shrinks of their vector: the
+    // summaries still come out whole and in input order.
+    let summary = m.summary(now);
+    let end = m.into_summary(now);
+    assert_eq!(end, summary, "the end-of-run summary says the same");
+    (visits, sent.len() as u64, end)
 }
 
 /// The core does O(log n) work per call, never a pass over every target: driving 20,000

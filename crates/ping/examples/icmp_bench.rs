@@ -1,0 +1,74 @@
+//! The probe engine alone on `benches/fping_compare.sh`'s workload: 256 loopback targets
+//! (127.0.10.2 and up, as the bench numbers them), 10 ICMP echo probes each, 20 ms per-target
+//! interval, 1 ms between sends, a current-thread runtime, every event read until the channel
+//! closes. For measuring the engine's CPU per probe without the facade:
+//!
+//! ```text
+//! cargo build --release -p edgegap-ping --example icmp_bench
+//! perf stat -r 5 -e task-clock target/release/examples/icmp_bench [TARGETS] [COUNT]
+//! ```
+//!
+//! Needs an ICMP socket: root (raw), or `net.ipv4.ping_group_range` covering the user.
+//! Only ever sends to 127.0.0.0/8.
+
+use std::net::{IpAddr, Ipv4Addr};
+use std::time::{Duration, Instant};
+
+use edgegap_ping::{
+    EngineConfig, Event, Host, Ports, ProtocolChoice, TargetId, TargetSpec, TargetStatus,
+};
+
+fn main() {
+    let mut args = std::env::args().skip(1);
+    let n = args
+        .next()
+        .and_then(|a| a.parse::<u32>().ok())
+        .unwrap_or(256);
+    let count = args
+        .next()
+        .and_then(|a| a.parse::<u32>().ok())
+        .unwrap_or(10);
+    let targets: Vec<TargetSpec> = (0..n)
+        .map(|index| {
+            let i = index + 1;
+            // 127.0.(10 + i / 250).(1 + i % 250): loopback only, as the fping bench.
+            let third = u8::try_from(10 + i / 250).expect("at most 61,499 targets");
+            let fourth = u8::try_from(1 + i % 250).expect("below 251");
+            TargetSpec {
+                id: TargetId(index),
+                host: Host::Ip(IpAddr::V4(Ipv4Addr::new(127, 0, third, fourth))),
+                ports: Ports::default(),
+                protocol: ProtocolChoice::Icmp,
+            }
+        })
+        .collect();
+    let mut config = EngineConfig::default();
+    config.count = count;
+    config.interval = Duration::from_millis(20);
+    config.min_gap = Duration::from_millis(1);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a tokio runtime");
+    runtime.block_on(async {
+        let started = Instant::now();
+        let mut run = edgegap_ping::start(targets, config).expect("the run starts");
+        let (mut events, mut samples) = (0u64, 0u64);
+        while let Some(event) = run.events.recv().await {
+            events += 1;
+            if matches!(event, Event::Received { .. }) {
+                samples += 1;
+            }
+        }
+        let summary = run.finish().await;
+        let complete = summary
+            .targets
+            .iter()
+            .filter(|s| s.status == TargetStatus::Complete)
+            .count();
+        eprintln!(
+            "{n} targets: {complete} complete, {samples} samples, {events} events, {:?}",
+            started.elapsed()
+        );
+    });
+}
