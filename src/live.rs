@@ -199,6 +199,8 @@ pub(crate) struct LiveRun {
     live: Vec<LiveLocation>,
     /// Locations whose stats changed since the last evaluation.
     dirty: Vec<usize>,
+    /// Locations with a beacon that may still get its first sample.
+    waiting: Vec<u32>,
     is_dirty: Vec<bool>,
     decided_at: Option<Duration>,
     last_eval: Option<Instant>,
@@ -270,6 +272,7 @@ impl LiveRun {
             member_list,
             live,
             dirty: (0..n).collect(),
+            waiting: (0..u32::try_from(n).unwrap_or(u32::MAX)).collect(),
             is_dirty: vec![true; n],
             decided_at: None,
             last_eval: None,
@@ -431,8 +434,15 @@ impl LiveRun {
             self.is_dirty[location] = false;
             self.rebuild(location, config);
         }
-        for location in 0..self.live.len() {
-            self.bound(location, now);
+        // Only the locations still waiting for a beacon's first sample have a bound to
+        // update; once none of theirs waits, their bound stays `None`.
+        let mut i = 0;
+        while let Some(&location) = self.waiting.get(i) {
+            if self.bound(location as usize, now) {
+                i += 1;
+            } else {
+                self.waiting.swap_remove(i);
+            }
         }
         let decision = decide_at(&self.live, config, thresholds.leader_samples);
         if decision.decided && self.decided_at.is_none() {
@@ -601,15 +611,18 @@ impl LiveRun {
 
     /// The earliest any not-yet-answered beacon of the location could still answer, at `now`:
     /// a beacon with samples is bounded by them; one without by the age of its oldest
-    /// unanswered probe, or not at all when it has none in flight.
-    fn bound(&mut self, location: usize, now: Instant) {
+    /// unanswered probe, or not at all when it has none in flight. Returns whether a beacon
+    /// of the location still waits for its first sample.
+    fn bound(&mut self, location: usize, now: Instant) -> bool {
         let mut bound_ms: Option<f64> = None;
         let mut unbounded = false;
+        let mut waits = false;
         for i in self.members(location) {
             let t = &self.targets[i];
             if t.done || self.stats(i).has_samples() {
                 continue;
             }
+            waits = true;
             match t.oldest_in_flight_us() {
                 Some(oldest) => {
                     let age = now
@@ -622,6 +635,7 @@ impl LiveRun {
             }
         }
         self.live[location].oldest_outstanding_ms = if unbounded { Some(0.0) } else { bound_ms };
+        waits
     }
 }
 

@@ -151,7 +151,14 @@ pub fn block(text: &str) -> String {
 
 fn escape(text: &str, keep_newlines: bool) -> Cow<'_, str> {
     let unsafe_char = |c: char| c.is_control() && !(keep_newlines && c == '\n');
-    if !text.chars().any(unsafe_char) {
+    // Control characters are C0 and DEL (one byte each) and C1 (U+0080..U+009F, encoded
+    // 0xC2 0x80..0x9F): a text without those bytes (a whole JSON report, usually) is kept
+    // as it is after one pass over its bytes, without decoding a character.
+    let maybe_unsafe =
+        |b: u8| (b < 0x20 && !(keep_newlines && b == b'\n')) || b == 0x7f || b == 0xc2;
+    // (A fold without an early exit, which the compiler turns into wide compares.)
+    let suspect = text.bytes().fold(false, |seen, b| seen | maybe_unsafe(b));
+    if !suspect || !text.chars().any(unsafe_char) {
         return Cow::Borrowed(text);
     }
     let mut out = String::with_capacity(text.len() + 8);
