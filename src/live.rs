@@ -300,25 +300,28 @@ impl LiveRun {
         self.start + Duration::from_micros(u64::from(us))
     }
 
-    /// Takes what each beacon that sent a probe saw beyond its summary: its samples as
-    /// `(send µs, rtt ms)`, with `offset_us` added to the send instants (from this run's
-    /// start to the job's), and its loss events, by beacon index.
-    pub(crate) fn take_traces(&mut self, offset_us: u64) -> Vec<(usize, BeaconTrace)> {
-        self.targets
-            .iter_mut()
-            .enumerate()
-            .filter(|(_, t)| !t.notes.is_empty())
-            .map(|(i, t)| {
-                let samples = std::mem::take(&mut t.notes)
-                    .into_iter()
-                    .filter_map(Note::sample)
-                    .map(|(at, rtt)| (at.saturating_add(offset_us), rtt))
-                    .collect();
-                let trace = BeaconTrace {
+    /// What each beacon saw beyond its summary, by beacon index (empty for those that sent
+    /// nothing): its samples as `(send µs, rtt ms)`, with `offset_us` added to the send
+    /// instants (from this run's start to the job's), and its loss events. Consumes the live
+    /// state, each target's notes freed as its trace is made.
+    pub(crate) fn into_traces(self, offset_us: u64) -> Vec<BeaconTrace> {
+        let Self { targets, live, .. } = self;
+        drop(live);
+        targets
+            .into_iter()
+            .map(|t| {
+                let mut samples =
+                    Vec::with_capacity(t.notes.iter().filter(|n| n.rtt_ms().is_some()).count());
+                samples.extend(
+                    t.notes
+                        .into_iter()
+                        .filter_map(Note::sample)
+                        .map(|(at, rtt)| (at.saturating_add(offset_us), rtt)),
+                );
+                BeaconTrace {
                     samples,
                     loss_events: t.loss_events,
-                };
-                (i, trace)
+                }
             })
             .collect()
     }

@@ -1,6 +1,6 @@
 //! The facade: beacons in, a ranked report out.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant, SystemTime};
@@ -542,12 +542,16 @@ impl Job {
         }
         // A last look, so a decision that came between two throttled evaluations counts.
         live.evaluate(Instant::now(), &self.config.rank, thresholds, true);
-        let summary = run.finish().await;
-        let ended_early = summary.ended_early();
+        let decided_at = live
+            .decided_at()
+            .map(|d| d + run_start.duration_since(started));
         let offset_us =
             u64::try_from(run_start.duration_since(started).as_micros()).unwrap_or(u64::MAX);
-        let mut traces: HashMap<usize, BeaconTrace> =
-            live.take_traces(offset_us).into_iter().collect();
+        // The live state goes before the engine builds its summaries (it yields once for
+        // this after its last event): a long list never holds both.
+        let mut traces = live.into_traces(offset_us);
+        let summary = run.finish().await;
+        let ended_early = summary.ended_early();
         let beacons = summary
             .targets
             .into_iter()
@@ -558,16 +562,17 @@ impl Job {
                     BeaconResult {
                         summary: s,
                         earlier: Vec::new(),
-                        trace: traces.remove(&index).unwrap_or_default(),
+                        trace: traces
+                            .get_mut(index)
+                            .map(std::mem::take)
+                            .unwrap_or_default(),
                     },
                 )
             })
             .collect();
         Ok(Measured {
-            decided_at: live
-                .decided_at()
-                .map(|d| d + run_start.duration_since(started)),
             beacons,
+            decided_at,
             ended_early,
         })
     }

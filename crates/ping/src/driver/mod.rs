@@ -326,6 +326,10 @@ impl Engine {
         }
         self.forward_events().await;
         self.tasks.abort_all();
+        // The events are all out and their channel is closed: the reader (on this thread, in
+        // a current-thread runtime) gets a turn to finish with them and free what it kept
+        // before the summaries are built, so a long list does not hold both at once.
+        tokio::task::yield_now().await;
         let summary = self.machine.into_summary(Instant::now());
         debug!(targets = summary.targets.len(), foreign = summary.foreign, elapsed = ?summary.elapsed, "run finished");
         summary
