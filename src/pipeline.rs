@@ -350,7 +350,12 @@ impl Job {
             Last::Yes => std::mem::take(&mut self.beacons),
             Last::No => Vec::new(),
         };
-        let mut traces: Vec<(usize, Vec<(u64, f64)>)> = Vec::new();
+        let with_samples = measured
+            .beacons
+            .values()
+            .filter(|r| !r.trace.samples.is_empty())
+            .count();
+        let mut traces: Vec<(usize, Vec<(u64, f64)>)> = Vec::with_capacity(with_samples);
         let measurements: Vec<_> = measured
             .beacons
             .into_iter()
@@ -370,8 +375,9 @@ impl Job {
             .collect();
         drop(beacons);
         let ranking = rank_with_carried(&measurements, carried, &self.config.rank, sticky);
-        let mut report = Report::new(ranking, &self.config.rank, started.elapsed(), decided_at);
-        if let [best, second, ..] = report.locations.as_slice() {
+        // The paired samples of the best two, taken before the measurements go (and before
+        // the report's payload is built, so the two never coincide).
+        let pairs = if let [best, second, ..] = ranking.locations.as_slice() {
             // The samples of a location's beacons, by send time (no key is built per beacon).
             let trace = |l: &edgegap_rank::LocationReport| {
                 let mut out: Vec<(u64, f64)> = traces
@@ -385,7 +391,13 @@ impl Job {
                 out.sort_by_key(|&(at, _)| at);
                 out
             };
-            let (a, b) = (trace(best), trace(second));
+            Some((trace(best), trace(second)))
+        } else {
+            None
+        };
+        drop((measurements, traces));
+        let mut report = Report::new(ranking, &self.config.rank, started.elapsed(), decided_at);
+        if let Some((a, b)) = pairs {
             let differences = differences(&a, &b);
             let rtts = |t: &[(u64, f64)]| t.iter().map(|&(_, rtt)| rtt).collect::<Vec<f64>>();
             let (ra, rb) = (rtts(&a), rtts(&b));
