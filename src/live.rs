@@ -281,6 +281,15 @@ impl LiveRun {
         }
     }
 
+    /// How often the decision is evaluated, when on a clock (a run of
+    /// [`EVAL_ALWAYS_BELOW`] locations or more); `None` when it is on every event. The engine
+    /// is asked to hand its events over as often (`EngineConfig::forward_every`): they would
+    /// wait for the next evaluation anyway, and the controller is woken once per period
+    /// instead of once per probe.
+    pub(crate) fn evaluation_period(&self) -> Option<Duration> {
+        (self.live.len() >= EVAL_ALWAYS_BELOW).then(|| eval_every(self.live.len()))
+    }
+
     /// The beacon indices of a location's targets.
     fn members(&self, location: usize) -> impl Iterator<Item = usize> + '_ {
         let range = self.member_start[location] as usize..self.member_start[location + 1] as usize;

@@ -505,11 +505,13 @@ impl Job {
         engine.hold_complete = sampling.is_some();
 
         let run_start = Instant::now();
-        let mut run = edgegap_ping::start(targets, engine)?;
-        let control = run.control();
         let mut live = LiveRun::new(self.beacons.len(), &members, run_start, sampling);
         // The live state keeps one key per location: these copies go before the run grows.
         drop(members);
+        // A large run is evaluated on a clock: its events are handed over on the same one.
+        engine.forward_every = live.evaluation_period();
+        let mut run = edgegap_ping::start(targets, engine)?;
+        let control = run.control();
         let thresholds = Thresholds {
             leader_samples: self.config.engine.count as usize,
             min_samples: self.config.early_decision_min_samples as usize,

@@ -68,6 +68,15 @@ pub struct EngineConfig {
     /// with the target's end. A target without any sample still ends at once.
     #[serde(default)]
     pub hold_complete: bool,
+    /// Hand events to the reader at most once per this period (default `None`: as they
+    /// happen). A reader that looks at them on a clock of its own (a large run's controller,
+    /// which evaluates every few milliseconds) is then woken once per period instead of once
+    /// per probe. The engine hands them over on its first wake-up after the period (a busy
+    /// run wakes every `min_gap` anyway), adding one of its own only when none comes within
+    /// another period: an event waits at most two periods. The run's last events are handed
+    /// over at once.
+    #[serde(default)]
+    pub forward_every: Option<Duration>,
 }
 
 impl Default for EngineConfig {
@@ -85,6 +94,7 @@ impl Default for EngineConfig {
             lenient: false,
             max_concurrent_connects: 64,
             hold_complete: false,
+            forward_every: None,
         }
     }
 }

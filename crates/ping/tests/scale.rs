@@ -71,3 +71,38 @@ async fn a_thousand_udp_targets_share_two_sockets() {
         summary.elapsed
     );
 }
+
+/// `forward_every`: the reader gets the events in batches, each held back up to the period
+/// (so a large run's controller is woken once per period, not once per probe), and every
+/// event still arrives, in a run that keeps all its invariants.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_held_back_for_a_period_all_arrive() {
+    let sim = sim((1..=10u8)
+        .map(|i| common::beacon(&format!("b{i}"), 110 + i, 2.0))
+        .collect())
+    .await;
+    let mut config = common::quick(Duration::from_millis(500));
+    config.count = 5;
+    config.extra_probes = 5;
+    config.forward_every = Some(Duration::from_millis(60));
+    let outcome = common::run(targets(&sim, ProtocolChoice::Udp), config.clone()).await;
+    outcome.assert_invariants(&config);
+    for s in &outcome.summary.targets {
+        assert_eq!(s.counts.received, 5, "{s:?}");
+    }
+    let sent: Vec<Duration> = outcome
+        .events
+        .iter()
+        .filter_map(|(read, e)| match e {
+            edgegap_ping::Event::Sent { at, .. } => Some(read.saturating_duration_since(*at)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(sent.len(), 50, "every probe sent is reported");
+    // The first probes are sent right after the run starts and held for the whole period.
+    let held = sent
+        .iter()
+        .filter(|d| **d >= Duration::from_millis(20))
+        .count();
+    assert!(held > 0, "no event was held back: {sent:?}");
+}

@@ -115,6 +115,7 @@ pub fn start(targets: Vec<TargetSpec>, config: EngineConfig) -> Result<Run, Engi
         token: token.clone(),
         timer: timer::Timer::new(),
         packet: Vec::new(),
+        held_since: None,
     };
     let handle = runtime.spawn(engine.run());
     Ok(Run {
@@ -240,6 +241,8 @@ struct Engine {
     timer: timer::Timer,
     /// The probe being sent (UDP payload, or ICMP header and payload), reused for every probe.
     packet: Vec<u8>,
+    /// Since when events are held back ([`EngineConfig::forward_every`]).
+    held_since: Option<Instant>,
 }
 
 impl Engine {
@@ -271,7 +274,13 @@ impl Engine {
             if self.machine.is_finished() {
                 break;
             }
-            let wake = self.machine.poll_timeout();
+            // Events held back (`forward_every`) go out on the first wake-up after their period;
+            // one is added for them only when none comes within another period.
+            let wake = match (self.machine.poll_timeout(), self.flush_deadline()) {
+                (Some(next), Some((flush, every))) if next <= flush + every => Some(next),
+                (Some(next), Some((flush, _))) => Some(next.min(flush)),
+                (next, flush) => next.or(flush.map(|(at, _)| at)),
+            };
             // The UDP sockets are watched once a UDP probe went out: before, nothing on them
             // can be an answer, and a run without UDP targets (ICMP, TCP) saves four polls
             // per pass.
@@ -451,10 +460,27 @@ impl Engine {
         }
     }
 
+    /// When the events held back are due, and the period (see [`EngineConfig::forward_every`]).
+    fn flush_deadline(&self) -> Option<(Instant, Duration)> {
+        let every = self.machine.config().forward_every?;
+        self.held_since.map(|since| (since + every, every))
+    }
+
     /// Hands the core's events to the reader. A burst (a `Resolved` per target at the start, a
     /// `Done` per target at a cancel) goes in batches with a yield between them, so a reader
     /// on the same thread takes them as they come instead of the channel holding them all.
     async fn forward_events(&mut self) {
+        if let Some(every) = self.machine.config().forward_every
+            && !self.machine.is_finished()
+            && self.machine.has_events()
+        {
+            let now = Instant::now();
+            let since = *self.held_since.get_or_insert(now);
+            if now.saturating_duration_since(since) < every {
+                return;
+            }
+        }
+        self.held_since = None;
         let mut batch = 0;
         while let Some(event) = self.machine.poll_event() {
             if self

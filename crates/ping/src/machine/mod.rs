@@ -222,6 +222,11 @@ impl Machine {
     }
 
     /// The next event to report.
+    /// Whether an event waits to be taken by [`Machine::poll_event`].
+    pub(crate) fn has_events(&self) -> bool {
+        !self.startup.is_empty() || !self.events.is_empty()
+    }
+
     pub(crate) fn poll_event(&mut self) -> Option<Event> {
         if let Some(index) = self.startup.pop_front() {
             if self.startup.is_empty() {
