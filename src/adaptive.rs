@@ -56,11 +56,6 @@ pub(crate) fn standing(
     }
 }
 
-/// The paired differences `b − a` of two locations' probes, for the report's confidence.
-pub(crate) fn differences(a: &[(u64, f64)], b: &[(u64, f64)]) -> Vec<f64> {
-    pair_differences(a, b, PAIR_WINDOW_US)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

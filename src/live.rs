@@ -58,8 +58,8 @@ pub(crate) struct Sampling {
 /// What a beacon saw beyond its engine summary.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct BeaconTrace {
-    /// Its samples as `(send µs from the job's start, rtt ms)`: the report's pairs.
-    pub samples: Vec<(u64, f64)>,
+    /// Its samples as (send µs from the job's start, round-trip time): the report's pairs.
+    pub samples: Vec<(u64, Duration)>,
     /// Runs of consecutive lost or late probes, in send order.
     pub loss_events: u32,
 }
@@ -112,6 +112,12 @@ impl Note {
     /// Its sample as `(send µs from the run's start, rtt ms)`, when answered in time.
     fn sample(self) -> Option<(u64, f64)> {
         self.rtt_ms().map(|rtt| (u64::from(self.sent_us), rtt))
+    }
+
+    /// Its sample as (send µs from the run's start, round-trip time), when answered in time.
+    fn timed_sample(self) -> Option<(u64, Duration)> {
+        (self.outcome != IN_FLIGHT && self.outcome != LOSSY)
+            .then(|| (u64::from(self.sent_us), Duration::from_nanos(self.outcome)))
     }
 }
 
@@ -324,7 +330,7 @@ impl LiveRun {
                 samples.extend(
                     t.notes
                         .into_iter()
-                        .filter_map(Note::sample)
+                        .filter_map(Note::timed_sample)
                         .map(|(at, rtt)| (at.saturating_add(offset_us), rtt)),
                 );
                 BeaconTrace {

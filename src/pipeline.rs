@@ -15,7 +15,6 @@ use edgegap_rank::{
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use crate::adaptive::differences;
 use crate::config::ProbeConfig;
 use crate::error::ProbeError;
 use crate::live::{Action, BeaconTrace, LiveRun, Sampling, Thresholds};
@@ -344,67 +343,31 @@ impl Job {
         last: Last,
     ) -> Report {
         // The engine's summaries become measurements one by one (each freed as it goes, its
-        // samples moved, not copied); only the traces stay, for the confidence below.
+        // samples and trace moved, not copied).
         let decided_at = measured.decided_at;
         let mut beacons = match last {
             Last::Yes => std::mem::take(&mut self.beacons),
             Last::No => Vec::new(),
         };
-        let with_samples = measured
-            .beacons
-            .values()
-            .filter(|r| !r.trace.samples.is_empty())
-            .count();
-        let mut traces: Vec<(usize, Vec<(u64, f64)>)> = Vec::with_capacity(with_samples);
         let measurements: Vec<_> = measured
             .beacons
             .into_iter()
-            .enumerate()
-            .map(|(at, (b, result))| {
+            .map(|(b, result)| {
                 let beacon = match beacons.get_mut(b) {
                     Some(beacon) => std::mem::take(beacon),
                     None => self.beacons[b].clone(),
                 };
                 let mut m = measurement(beacon, result.summary, result.earlier);
                 m.loss_events = Some(result.trace.loss_events);
-                if !result.trace.samples.is_empty() {
-                    traces.push((at, result.trace.samples));
-                }
+                m.trace = result.trace.samples;
                 m
             })
             .collect();
         drop(beacons);
-        let ranking = rank_with_carried(&measurements, carried, &self.config.rank, sticky);
-        // The paired samples of the best two, taken before the measurements go (and before
-        // the report's payload is built, so the two never coincide).
-        let pairs = if let [best, second, ..] = ranking.locations.as_slice() {
-            // The samples of a location's beacons, by send time (no key is built per beacon).
-            let trace = |l: &edgegap_rank::LocationReport| {
-                let mut out: Vec<(u64, f64)> = traces
-                    .iter()
-                    .filter(|(at, _)| {
-                        let key = &measurements[*at].location;
-                        key.city == l.city && key.country == l.country
-                    })
-                    .flat_map(|(_, samples)| samples.iter().copied())
-                    .collect();
-                out.sort_by_key(|&(at, _)| at);
-                out
-            };
-            Some((trace(best), trace(second)))
-        } else {
-            None
-        };
-        drop((measurements, traces));
-        let mut report = Report::new(ranking, &self.config.rank, started.elapsed(), decided_at);
-        if let Some((a, b)) = pairs {
-            let differences = differences(&a, &b);
-            let rtts = |t: &[(u64, f64)]| t.iter().map(|&(_, rtt)| rtt).collect::<Vec<f64>>();
-            let (ra, rb) = (rtts(&a), rtts(&b));
-            let both = (!ra.is_empty() && !rb.is_empty()).then_some((ra.as_slice(), rb.as_slice()));
-            report.assess_measured(&differences, both);
-        }
-        report
+        // The ranking takes the measurements apart (their names move into the reports) and
+        // pairs the best two's probes for the report's confidence.
+        let ranking = rank_with_carried(measurements, carried, &self.config.rank, sticky);
+        Report::new(ranking, &self.config.rank, started.elapsed(), decided_at)
     }
 
     /// Measures the beacons at `indices` with the configured protocol; under `auto`, beacons

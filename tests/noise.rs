@@ -38,6 +38,7 @@ async fn probe(sim: &Simulation) -> Report {
 async fn the_closest_location_wins_under_harsh_noise() {
     let mut right = 0;
     let mut wrong = Vec::new();
+    let mut paired = 0;
     for seed in 0..RUNS {
         let scenario = scenario(seed);
         let expected = truth(&scenario);
@@ -52,6 +53,8 @@ async fn the_closest_location_wins_under_harsh_noise() {
             report.locations.iter().all(|l| l.counts.adds_up()),
             "seed {seed}"
         );
+        // The best two are probed side by side: the confidence pairs their probes.
+        paired += u64::from(confidence.pairs > 0);
         if best == expected {
             right += 1;
         } else {
@@ -62,5 +65,11 @@ async fn the_closest_location_wins_under_harsh_noise() {
     assert!(
         right * 100 >= RUNS * 95,
         "right in {right} of {RUNS} runs; wrong: {wrong:?}"
+    );
+    // Runs that compare the best two side by side state paired figures (28 and 29 of 40 in
+    // two runs; the others were decided before any extension).
+    assert!(
+        paired * 2 >= RUNS,
+        "only {paired} of {RUNS} reports pair the best two's probes"
     );
 }

@@ -75,8 +75,8 @@ pub use error::RankError;
 pub use judge::{DecidingTerm, Judged, ahead, compare};
 pub use measurement::{BeaconMeasurement, LocationKey};
 pub use ranking::{
-    BeaconReport, CarriedLocations, CarriedOver, LocationReport, Ranking, UnreachableBeacon,
-    UnreachableLocation, rank, rank_with_carried,
+    BeaconReport, BestTwo, CarriedLocations, CarriedOver, LocationReport, Ranking,
+    UnreachableBeacon, UnreachableLocation, rank, rank_with_carried,
 };
 pub use report::{MAX_REPORT_BYTES, REPORT_SCHEMA_VERSION, Report, degraded, unix_ms};
 

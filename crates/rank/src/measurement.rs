@@ -58,6 +58,10 @@ pub struct BeaconMeasurement {
     /// (see [`edgegap_core::Stats::loss_events`]); `None`: each lost or late probe counts as
     /// its own event.
     pub loss_events: Option<u32>,
+    /// Its samples with the instants their probes were sent, as (µs from the start of the
+    /// run, round-trip time), when known (empty otherwise): the ranking pairs the best two
+    /// locations' probes that were sent side by side (see [`crate::Report::assess_measured`]).
+    pub trace: Vec<(u64, Duration)>,
 }
 
 impl BeaconMeasurement {
@@ -73,6 +77,7 @@ impl BeaconMeasurement {
             unreachable: None,
             earlier: Vec::new(),
             loss_events: None,
+            trace: Vec::new(),
         }
     }
 

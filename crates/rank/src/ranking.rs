@@ -179,6 +179,22 @@ pub struct Ranking {
     /// Which term of the score put the first location ahead of the second (`None` with
     /// fewer than two): see [`crate::judge`].
     pub decided_by: Option<DecidingTerm>,
+    /// What the run saw of the best two locations' probes (`None` with fewer than two), for
+    /// the report's confidence; not part of the ranking's JSON.
+    #[serde(skip)]
+    pub best_two: Option<BestTwo>,
+}
+
+/// The samples of the best two locations with the instants their probes were sent, as (µs
+/// from the start of the run, rtt ms), by send time: empty for a location carried over or
+/// measured without them.
+#[derive(Clone, Debug, Default, PartialEq)]
+#[non_exhaustive]
+pub struct BestTwo {
+    /// The first location's.
+    pub best: Vec<(u64, f64)>,
+    /// The second location's.
+    pub runner_up: Vec<(u64, f64)>,
 }
 
 impl Ranking {
@@ -220,78 +236,91 @@ pub fn rank(
     config: &RankConfig,
     previous: Option<&LocationKey>,
 ) -> Ranking {
-    rank_with_carried(measurements, CarriedLocations::default(), config, previous)
+    rank_with_carried(
+        measurements.to_vec(),
+        CarriedLocations::default(),
+        config,
+        previous,
+    )
 }
 
 /// [`rank`], with locations carried over from a saved report: they are ordered by their saved
 /// score among the measured ones. A location measured in this run always replaces its carried
-/// figures.
+/// figures. Takes the measurements: their names move into the reports (a list of tens of
+/// thousands of beacons is not held twice).
 pub fn rank_with_carried(
-    measurements: &[BeaconMeasurement],
+    measurements: Vec<BeaconMeasurement>,
     carried: CarriedLocations,
     config: &RankConfig,
     previous: Option<&LocationKey>,
 ) -> Ranking {
     // The beacons in canonical order, which starts with the location: each location's beacons
-    // are one run of this list, in the order its report lists them. One pointer per beacon,
-    // where a map of per-location vectors cost about 100 bytes per location (64k locations:
-    // `benches/scale.sh`). Beacons equal in canonical order are equal in everything the report
-    // shows, so the unstable sort (in place, no scratch buffer) gives the same reports.
-    let mut sorted: Vec<&BeaconMeasurement> = measurements.iter().collect();
-    sorted.sort_unstable_by(|a, b| a.canonical_cmp(b));
+    // are one run of this list (a chunk), in the order its report lists them. Sorted in place
+    // (no scratch buffer, no map of per-location vectors); beacons equal in canonical order
+    // are equal in everything the report shows, so the unstable sort gives the same reports.
+    let mut sorted = measurements;
+    sorted.sort_unstable_by(BeaconMeasurement::canonical_cmp);
+    // Carried locations measured again are dropped, looked up while the names are here.
     let measured = |key: &LocationKey| sorted.binary_search_by(|m| m.location.cmp(key)).is_ok();
-
-    // Sized once from a first pass (a location with a sample is ranked, or excluded, which is
-    // rare): growing by doubling would hold the old and the new buffer of the largest vectors
-    // of the report at once, and leave the old one as a hole in the heap.
-    let (mut locations, mut with_samples) = (0, 0);
-    for beacons in sorted.chunk_by(|a, b| a.location == b.location) {
-        locations += 1;
-        with_samples += usize::from(beacons.iter().any(|b| b.is_reachable()));
-    }
-    let mut ranked = Vec::with_capacity(with_samples + carried.reachable.len());
+    let carried_reachable: Vec<LocationReport> = carried
+        .reachable
+        .into_iter()
+        .filter(|l| !measured(&l.key()))
+        .map(|mut l| {
+            l.sticky = false;
+            l
+        })
+        .collect();
+    let carried_unreachable: Vec<UnreachableLocation> = carried
+        .unreachable
+        .into_iter()
+        .filter(|u| !measured(&u.key()))
+        .collect();
+    let chunks = location_chunks(&sorted);
+    // Sized once (a location with a sample is ranked, or excluded, which is rare): growing
+    // by doubling would hold the old and the new buffer of the report's largest vectors at
+    // once, and leave the old one as a hole in the heap.
+    let with_samples = chunks
+        .iter()
+        .filter(|&&(a, b)| sorted[a..b].iter().any(BeaconMeasurement::is_reachable))
+        .count();
+    // Each ranked location with the chunk it was measured from (`None`: carried over).
+    let mut ranked: Vec<(LocationReport, Option<usize>)> =
+        Vec::with_capacity(with_samples + carried_reachable.len());
     let mut excluded = Vec::new();
-    let mut unreachable = Vec::with_capacity(locations - with_samples + carried.unreachable.len());
-    let mut place = |report: LocationReport| {
-        let over = config
+    let mut unreachable =
+        Vec::with_capacity(chunks.len() - with_samples + carried_unreachable.len());
+    let over = |report: &LocationReport| {
+        config
             .max_latency_ms
-            .is_some_and(|max| report.statistic_ms > max);
-        if over {
+            .is_some_and(|max| report.statistic_ms > max)
+    };
+    for (chunk, &(a, b)) in chunks.iter().enumerate() {
+        match location_report(&mut sorted[a..b], config) {
+            Some(report) if over(&report) => excluded.push(report),
+            Some(report) => ranked.push((report, Some(chunk))),
+            None => unreachable.push(unreachable_location(&mut sorted[a..b])),
+        }
+    }
+    for report in carried_reachable {
+        if over(&report) {
             excluded.push(report);
         } else {
-            ranked.push(report);
-        }
-    };
-    for beacons in sorted.chunk_by(|a, b| a.location == b.location) {
-        let key = &beacons[0].location;
-        match location_report(key, beacons, config) {
-            Some(report) => place(report),
-            None => unreachable.push(unreachable_location(key, beacons)),
+            ranked.push((report, None));
         }
     }
-    for mut report in carried.reachable {
-        if !measured(&report.key()) {
-            report.sticky = false;
-            place(report);
-        }
-    }
-    for u in carried.unreachable {
-        if !measured(&u.key()) {
-            unreachable.push(u);
-        }
-    }
+    unreachable.extend(carried_unreachable);
     // Locations are unique in a ranking (a carried one only joins when it was not measured), so
     // these orders are total and sorting in place (no scratch buffer the size of half the list)
     // gives the order a stable sort would.
     unreachable.sort_unstable_by(|a, b| (&a.city, &a.country).cmp(&(&b.city, &b.country)));
-    ranked.sort_unstable_by(order);
+    ranked.sort_unstable_by(|(a, _), (b, _)| order(a, b));
     excluded.sort_unstable_by(order);
     // The statistics of a measured location, merged again from its beacons (only the few
     // locations the first place is judged on need them: no copy per location is kept).
-    let stats = |key: &LocationKey| -> Option<Stats> {
-        let start = sorted.partition_point(|m| m.location < *key);
-        let end = sorted.partition_point(|m| m.location <= *key);
-        let mut beacons = sorted[start..end].iter().map(|b| b.stats());
+    let stats = |chunk: Option<usize>| -> Option<Stats> {
+        let (a, b) = chunks[chunk?];
+        let mut beacons = sorted[a..b].iter().map(BeaconMeasurement::stats);
         let mut merged = beacons.next()?;
         for b in beacons {
             merged.merge(&b);
@@ -301,43 +330,78 @@ pub fn rank_with_carried(
     // The previous choice inside the near-tie band stays first; otherwise the best
     // statistic goes first when it is ahead on significant differences.
     let kept = previous
-        .and_then(|prev| ranked.iter().position(|l| l.is(prev)))
-        .filter(|&i| config.within_band(ranked[i].score_ms, ranked[0].score_ms));
+        .and_then(|prev| ranked.iter().position(|(l, _)| l.is(prev)))
+        .filter(|&i| config.within_band(ranked[i].0.score_ms, ranked[0].0.score_ms));
     if let Some(i) = kept {
         if i > 0 {
             let mut chosen = ranked.remove(i);
-            chosen.sticky = true;
+            chosen.0.sticky = true;
             ranked.insert(0, chosen);
         }
     } else {
         judge_first_place(&mut ranked, &stats, config);
     }
     let mut next = 1u32;
-    for l in ranked.iter_mut().chain(excluded.iter_mut()) {
+    for l in ranked.iter_mut().map(|(l, _)| l).chain(excluded.iter_mut()) {
         l.rank = next;
         next = next.saturating_add(1);
     }
     let decided_by = deciding_term(&ranked, &stats, config);
+    // What the run saw of the best two's probes, for the report's confidence.
+    let trace = |chunk: Option<usize>| chunk.map_or_else(Vec::new, |c| trace(&sorted, chunks[c]));
+    let best_two = match ranked.as_slice() {
+        [(_, a), (_, b), ..] => Some(BestTwo {
+            best: trace(*a),
+            runner_up: trace(*b),
+        }),
+        _ => None,
+    };
     Ranking {
-        locations: ranked,
+        locations: ranked.into_iter().map(|(l, _)| l).collect(),
         unreachable,
         excluded,
         decided_by,
+        best_two,
     }
+}
+
+/// Where each location's beacons are in `sorted` (in canonical order): `(start, end)`.
+fn location_chunks(sorted: &[BeaconMeasurement]) -> Vec<(usize, usize)> {
+    let mut chunks = Vec::new();
+    let mut start = 0;
+    for end in 1..=sorted.len() {
+        if end == sorted.len() || sorted[end].location != sorted[start].location {
+            chunks.push((start, end));
+            start = end;
+        }
+    }
+    chunks
+}
+
+/// The samples of the beacons `sorted[start..end]` with their send instants, as (µs, rtt
+/// ms), by send time.
+fn trace(sorted: &[BeaconMeasurement], (start, end): (usize, usize)) -> Vec<(u64, f64)> {
+    let mut out: Vec<(u64, f64)> = sorted[start..end]
+        .iter()
+        .flat_map(|m| m.trace.iter())
+        .map(|&(sent, rtt)| (sent, rtt.as_secs_f64() * 1000.0))
+        .collect();
+    out.sort_by_key(|&(sent, _)| sent);
+    out
 }
 
 /// Moves the location with the best statistic first when it is ahead of the first on
 /// significant differences only (see [`crate::judge`]); both must have been measured in this
 /// run.
 fn judge_first_place(
-    ranked: &mut [LocationReport],
-    stats: &impl Fn(&LocationKey) -> Option<Stats>,
+    ranked: &mut [(LocationReport, Option<usize>)],
+    stats: &impl Fn(Option<usize>) -> Option<Stats>,
     config: &RankConfig,
 ) {
     let Some(best) = ranked
         .iter()
         .enumerate()
-        .min_by(|(_, a), (_, b)| {
+        .min_by(|(_, (a, _)), (_, (b, _))| {
             a.statistic_ms
                 .total_cmp(&b.statistic_ms)
                 .then_with(|| (&a.city, &a.country).cmp(&(&b.city, &b.country)))
@@ -349,7 +413,7 @@ fn judge_first_place(
     if best == 0 {
         return;
     }
-    if let (Some(b), Some(first)) = (stats(&ranked[best].key()), stats(&ranked[0].key()))
+    if let (Some(b), Some(first)) = (stats(ranked[best].1), stats(ranked[0].1))
         && ahead(&b, &first, config)
     {
         ranked[..=best].rotate_right(1);
@@ -358,14 +422,14 @@ fn judge_first_place(
 
 /// Which term puts the first location ahead of the second (`None` with fewer than two).
 fn deciding_term(
-    ranked: &[LocationReport],
-    stats: &impl Fn(&LocationKey) -> Option<Stats>,
+    ranked: &[(LocationReport, Option<usize>)],
+    stats: &impl Fn(Option<usize>) -> Option<Stats>,
     config: &RankConfig,
 ) -> Option<DecidingTerm> {
-    let [first, second, ..] = ranked else {
+    let [(_, first), (_, second), ..] = ranked else {
         return None;
     };
-    Some(match (stats(&first.key()), stats(&second.key())) {
+    Some(match (stats(*first), stats(*second)) {
         (Some(a), Some(b)) => {
             compare(&a, &b, config).map_or(DecidingTerm::Statistic, |(x, y)| x.ahead_by(&y))
         }
@@ -393,10 +457,9 @@ fn order(a: &LocationReport, b: &LocationReport) -> Ordering {
         .then_with(|| a.country.cmp(&b.country))
 }
 
-/// The report of a location, `None` when it has no sample.
+/// The report of a location (its beacons' names move into it), `None` when it has no sample.
 fn location_report(
-    key: &LocationKey,
-    beacons: &[&BeaconMeasurement],
+    beacons: &mut [BeaconMeasurement],
     config: &RankConfig,
 ) -> Option<LocationReport> {
     // With a single beacon (the usual case) its statistics are the location's: no second
@@ -405,7 +468,7 @@ fn location_report(
     let mut single: Option<Metrics> = None;
     let mut reports = Vec::with_capacity(beacons.len());
     let mut protocols: Vec<Protocol> = Vec::new();
-    for b in beacons {
+    for b in beacons.iter() {
         let stats = b.stats();
         if stats.has_samples()
             && let Some(p) = b.protocol
@@ -415,7 +478,8 @@ fn location_report(
         }
         let metrics = stats.metrics();
         reports.push(BeaconReport {
-            host: b.host.clone(),
+            // Moved in below, once the location is known to be reachable.
+            host: String::new(),
             port: b.port,
             protocol: b.protocol,
             counts: metrics.counts,
@@ -439,9 +503,13 @@ fn location_report(
     let statistic_ms = metrics.statistic(config.statistic)?;
     let score_ms = config.score(&metrics)?;
     protocols.sort();
+    for (report, b) in reports.iter_mut().zip(beacons.iter_mut()) {
+        report.host = std::mem::take(&mut b.host);
+    }
+    let key = &mut beacons[0].location;
     Some(LocationReport {
-        city: key.city.clone(),
-        country: key.country.clone(),
+        city: std::mem::take(&mut key.city),
+        country: std::mem::take(&mut key.country),
         rank: 0,
         score_ms,
         statistic_ms,
@@ -460,11 +528,17 @@ fn location_report(
     })
 }
 
-fn unreachable_location(key: &LocationKey, beacons: &[&BeaconMeasurement]) -> UnreachableLocation {
+/// The entry of a location without any sample (its beacons' names move into it).
+fn unreachable_location(beacons: &mut [BeaconMeasurement]) -> UnreachableLocation {
     let mut reasons: Vec<String> = Vec::new();
     let mut codes: Vec<UnreachableCode> = Vec::new();
+    let key = &mut beacons[0].location;
+    let (city, country) = (
+        std::mem::take(&mut key.city),
+        std::mem::take(&mut key.country),
+    );
     let beacons = beacons
-        .iter()
+        .iter_mut()
         .map(|b| {
             let why = b.reason().unwrap_or(edgegap_core::Unreachable::NoReply);
             let reason = b.reason_text().unwrap_or_else(|| why.to_string());
@@ -475,7 +549,7 @@ fn unreachable_location(key: &LocationKey, beacons: &[&BeaconMeasurement]) -> Un
                 codes.push(why.code());
             }
             UnreachableBeacon {
-                host: b.host.clone(),
+                host: std::mem::take(&mut b.host),
                 port: b.port,
                 protocol: b.protocol,
                 code: why.code(),
@@ -486,8 +560,8 @@ fn unreachable_location(key: &LocationKey, beacons: &[&BeaconMeasurement]) -> Un
         .collect();
     codes.sort();
     UnreachableLocation {
-        city: key.city.clone(),
-        country: key.country.clone(),
+        city,
+        country,
         codes,
         reasons,
         beacons,

@@ -51,6 +51,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::significance::{PAIR_WINDOW_US, pair_differences};
 use crate::{
     Confidence, LocationReport, RankConfig, RankError, Ranking, UnreachableLocation, within_band,
 };
@@ -116,12 +117,19 @@ impl Report {
         now: SystemTime,
     ) -> Report {
         let payload = ranking.payload(&config.attribute);
+        // The best two's probes sent side by side (within `PAIR_WINDOW_US`) are paired; both
+        // locations' samples back the unpaired test.
+        let best_two = ranking.best_two.unwrap_or_default();
+        let differences = pair_differences(&best_two.best, &best_two.runner_up, PAIR_WINDOW_US);
+        let rtts = |t: &[(u64, f64)]| t.iter().map(|&(_, rtt)| rtt).collect::<Vec<f64>>();
+        let (a, b) = (rtts(&best_two.best), rtts(&best_two.runner_up));
+        let both = (!a.is_empty() && !b.is_empty()).then_some((a.as_slice(), b.as_slice()));
         let confidence = ranking.locations.first().map(|best| {
             Confidence::assess(
                 best,
                 ranking.locations.get(1),
-                &[],
-                None,
+                &differences,
+                both,
                 ranking.decided_by,
                 config,
             )
