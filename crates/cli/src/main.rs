@@ -3,6 +3,7 @@
 //! `main` only parses the command line and maps the outcome to an exit code; each command
 //! lives in its own module.
 
+mod allocator;
 mod app;
 mod beacon_sim;
 mod beacons;
@@ -25,5 +26,6 @@ mod terminal;
 mod ticket;
 
 fn main() -> std::process::ExitCode {
+    allocator::tune();
     std::process::ExitCode::from(app::main())
 }
