@@ -98,7 +98,9 @@ pub struct Report {
 }
 
 impl Report {
-    /// A report of `ranking`, made now.
+    /// A report of `ranking`, made now. Its confidence pairs the best two locations' probes
+    /// sent side by side, from [`Ranking::best_two`] (the beacons' traces), and falls back on
+    /// the two locations' own intervals without them.
     pub fn new(
         ranking: Ranking,
         config: &RankConfig,
