@@ -293,21 +293,23 @@ mod tests {
             seq: Seq(seq),
         };
         let at = |probe| ProbeRef { target: 1, probe };
-        let before = |ns| t0.checked_sub(Duration::from_nanos(ns)).unwrap();
+        // Microseconds apart: Windows counts instants within one tick (100 ns) of each other
+        // as equal when it subtracts them.
+        let before = |us| t0.checked_sub(Duration::from_micros(us)).unwrap();
         // The epoch is the first expiry; a later insert may expire earlier (tests do this).
         table.insert(key(0), at(0), t0);
         table.insert(key(1), at(1), before(1_500));
-        table.insert(key(2), at(2), t0 + Duration::from_nanos(7));
+        table.insert(key(2), at(2), t0 + Duration::from_micros(7));
         assert_eq!(table.next_expiry(), Some(t0));
         assert_eq!(table.get(key(1)), Some(at(1)));
         table.purge(before(1));
         assert_eq!(table.len(), 3, "the front is not due: nothing goes");
         table.purge(t0);
         assert_eq!(table.len(), 1, "the front and the earlier one behind it go");
-        assert_eq!(table.next_expiry(), Some(t0 + Duration::from_nanos(7)));
-        table.purge(t0 + Duration::from_nanos(6));
+        assert_eq!(table.next_expiry(), Some(t0 + Duration::from_micros(7)));
+        table.purge(t0 + Duration::from_micros(6));
         assert_eq!(table.get(key(2)), Some(at(2)));
-        table.purge(t0 + Duration::from_nanos(7));
+        table.purge(t0 + Duration::from_micros(7));
         assert_eq!((table.len(), table.next_expiry()), (0, None));
         assert_eq!(
             ProbeTable::instant(t0, ProbeTable::offset(t0, before(3))),
