@@ -84,8 +84,17 @@ impl BeaconMeasurement {
     /// The beacon's statistics: its samples in send order, its counts and, when known, its
     /// loss events.
     pub fn stats(&self) -> Stats {
-        let mut stats = Stats::of(&self.rtts, self.counts);
-        if let Some(events) = self.loss_events {
+        Self::stats_of(&self.rtts, self.counts, self.loss_events)
+    }
+
+    /// The statistics of a beacon's samples (in send order), counts and loss events.
+    pub(crate) fn stats_of(
+        rtts: &[Duration],
+        counts: ProbeCounts,
+        loss_events: Option<u32>,
+    ) -> Stats {
+        let mut stats = Stats::of(rtts, counts);
+        if let Some(events) = loss_events {
             stats.set_loss_events(events);
         }
         stats

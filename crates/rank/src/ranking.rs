@@ -1,6 +1,7 @@
 //! Grouping beacons into locations, scoring, ordering with near-tie stickiness.
 
 use std::cmp::Ordering;
+use std::time::Duration;
 
 use edgegap_core::{Metrics, ProbeCounts, Protocol, RttSummary, Stats, UnreachableCode};
 use serde::{Deserialize, Serialize};
@@ -260,22 +261,7 @@ pub fn rank_with_carried(
     // are equal in everything the report shows, so the unstable sort gives the same reports.
     let mut sorted = measurements;
     sorted.sort_unstable_by(BeaconMeasurement::canonical_cmp);
-    // Carried locations measured again are dropped, looked up while the names are here.
-    let measured = |key: &LocationKey| sorted.binary_search_by(|m| m.location.cmp(key)).is_ok();
-    let carried_reachable: Vec<LocationReport> = carried
-        .reachable
-        .into_iter()
-        .filter(|l| !measured(&l.key()))
-        .map(|mut l| {
-            l.sticky = false;
-            l
-        })
-        .collect();
-    let carried_unreachable: Vec<UnreachableLocation> = carried
-        .unreachable
-        .into_iter()
-        .filter(|u| !measured(&u.key()))
-        .collect();
+    let (carried_reachable, carried_unreachable) = not_measured(carried, &sorted);
     let chunks = location_chunks(&sorted);
     // Sized once (a location with a sample is ranked, or excluded, which is rare): growing
     // by doubling would hold the old and the new buffer of the report's largest vectors at
@@ -295,11 +281,23 @@ pub fn rank_with_carried(
             .max_latency_ms
             .is_some_and(|max| report.statistic_ms > max)
     };
-    for (chunk, &(a, b)) in chunks.iter().enumerate() {
-        match location_report(&mut sorted[a..b], config) {
+    // The locations are taken off the end of the list one by one, the list shrinking as it
+    // goes: what the first-place judge and the confidence need later is kept per beacon
+    // (`samples`, by position), the rest is freed as its report is built.
+    let mut samples: Vec<Kept> = Vec::with_capacity(sorted.len());
+    samples.resize_with(sorted.len(), Kept::default);
+    for (chunk, &(a, _)) in chunks.iter().enumerate().rev() {
+        let mut beacons = sorted.split_off(a);
+        match location_report(&mut beacons, config) {
             Some(report) if over(&report) => excluded.push(report),
             Some(report) => ranked.push((report, Some(chunk))),
-            None => unreachable.push(unreachable_location(&mut sorted[a..b])),
+            None => unreachable.push(unreachable_location(&mut beacons)),
+        }
+        for (slot, m) in samples[a..].iter_mut().zip(&mut beacons) {
+            *slot = Kept::take(m);
+        }
+        if sorted.capacity() - sorted.len() >= SHRINK_STEP {
+            sorted.shrink_to_fit();
         }
     }
     for report in carried_reachable {
@@ -320,7 +318,7 @@ pub fn rank_with_carried(
     // locations the first place is judged on need them: no copy per location is kept).
     let stats = |chunk: Option<usize>| -> Option<Stats> {
         let (a, b) = chunks[chunk?];
-        let mut beacons = sorted[a..b].iter().map(BeaconMeasurement::stats);
+        let mut beacons = samples[a..b].iter().map(Kept::stats);
         let mut merged = beacons.next()?;
         for b in beacons {
             merged.merge(&b);
@@ -348,7 +346,7 @@ pub fn rank_with_carried(
     }
     let decided_by = deciding_term(&ranked, &stats, config);
     // What the run saw of the best two's probes, for the report's confidence.
-    let trace = |chunk: Option<usize>| chunk.map_or_else(Vec::new, |c| trace(&sorted, chunks[c]));
+    let trace = |chunk: Option<usize>| chunk.map_or_else(Vec::new, |c| trace(&samples, chunks[c]));
     let best_two = match ranked.as_slice() {
         [(_, a), (_, b), ..] => Some(BestTwo {
             best: trace(*a),
@@ -365,6 +363,30 @@ pub fn rank_with_carried(
     }
 }
 
+/// The carried locations that were not measured again (looked up in `sorted`, in canonical
+/// order, while its names are there), reachable ones no longer sticky.
+fn not_measured(
+    carried: CarriedLocations,
+    sorted: &[BeaconMeasurement],
+) -> (Vec<LocationReport>, Vec<UnreachableLocation>) {
+    let measured = |key: &LocationKey| sorted.binary_search_by(|m| m.location.cmp(key)).is_ok();
+    let reachable = carried
+        .reachable
+        .into_iter()
+        .filter(|l| !measured(&l.key()))
+        .map(|mut l| {
+            l.sticky = false;
+            l
+        })
+        .collect();
+    let unreachable = carried
+        .unreachable
+        .into_iter()
+        .filter(|u| !measured(&u.key()))
+        .collect();
+    (reachable, unreachable)
+}
+
 /// Where each location's beacons are in `sorted` (in canonical order): `(start, end)`.
 fn location_chunks(sorted: &[BeaconMeasurement]) -> Vec<(usize, usize)> {
     let mut chunks = Vec::new();
@@ -378,10 +400,41 @@ fn location_chunks(sorted: &[BeaconMeasurement]) -> Vec<(usize, usize)> {
     chunks
 }
 
-/// The samples of the beacons `sorted[start..end]` with their send instants, as (µs, rtt
-/// ms), by send time.
-fn trace(sorted: &[BeaconMeasurement], (start, end): (usize, usize)) -> Vec<(u64, f64)> {
-    let mut out: Vec<(u64, f64)> = sorted[start..end]
+/// How many beacons may be freed from the end of the sorted list before its buffer is
+/// shrunk to them.
+const SHRINK_STEP: usize = 4096;
+
+/// What the first-place judge and the confidence need of a beacon once its report is built:
+/// its samples, counts, loss events and trace (80 bytes, where a measurement is 216).
+#[derive(Debug, Default)]
+struct Kept {
+    rtts: Vec<Duration>,
+    counts: ProbeCounts,
+    loss_events: Option<u32>,
+    trace: Vec<(u64, Duration)>,
+}
+
+impl Kept {
+    /// Takes them out of the measurement.
+    fn take(m: &mut BeaconMeasurement) -> Kept {
+        Kept {
+            rtts: std::mem::take(&mut m.rtts),
+            counts: m.counts,
+            loss_events: m.loss_events,
+            trace: std::mem::take(&mut m.trace),
+        }
+    }
+
+    /// The beacon's statistics, as [`BeaconMeasurement::stats`] gives them.
+    fn stats(&self) -> Stats {
+        BeaconMeasurement::stats_of(&self.rtts, self.counts, self.loss_events)
+    }
+}
+
+/// The samples of the beacons `kept[start..end]` with their send instants, as (µs, rtt ms),
+/// by send time.
+fn trace(kept: &[Kept], (start, end): (usize, usize)) -> Vec<(u64, f64)> {
+    let mut out: Vec<(u64, f64)> = kept[start..end]
         .iter()
         .flat_map(|m| m.trace.iter())
         .map(|&(sent, rtt)| (sent, rtt.as_secs_f64() * 1000.0))
