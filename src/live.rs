@@ -103,21 +103,16 @@ const IN_FLIGHT: u64 = 0;
 const LOSSY: u64 = u64::MAX;
 
 impl Note {
-    /// Its round-trip time in milliseconds, when it was answered in time.
-    fn rtt_ms(self) -> Option<f64> {
-        (self.outcome != IN_FLIGHT && self.outcome != LOSSY)
-            .then(|| Duration::from_nanos(self.outcome).as_secs_f64() * 1000.0)
-    }
-
-    /// Its sample as `(send µs from the run's start, rtt ms)`, when answered in time.
-    fn sample(self) -> Option<(u64, f64)> {
-        self.rtt_ms().map(|rtt| (u64::from(self.sent_us), rtt))
-    }
-
     /// Its sample as (send µs from the run's start, round-trip time), when answered in time.
     fn timed_sample(self) -> Option<(u64, Duration)> {
         (self.outcome != IN_FLIGHT && self.outcome != LOSSY)
             .then(|| (u64::from(self.sent_us), Duration::from_nanos(self.outcome)))
+    }
+
+    /// Its sample as `(send µs from the run's start, rtt ms)`, when answered in time.
+    fn sample(self) -> Option<(u64, f64)> {
+        self.timed_sample()
+            .map(|(at, rtt)| (at, rtt.as_secs_f64() * 1000.0))
     }
 }
 
@@ -298,8 +293,14 @@ impl LiveRun {
 
     /// The beacon indices of a location's targets.
     fn members(&self, location: usize) -> impl Iterator<Item = usize> + '_ {
-        let range = self.member_start[location] as usize..self.member_start[location + 1] as usize;
-        self.member_list[range].iter().map(|&i| i as usize)
+        self.member_list[self.member_range(location)]
+            .iter()
+            .map(|&i| i as usize)
+    }
+
+    /// Where a location's targets are in `member_list` (for loops that change the targets).
+    fn member_range(&self, location: usize) -> std::ops::Range<usize> {
+        self.member_start[location] as usize..self.member_start[location + 1] as usize
     }
 
     /// The statistics of target `i` (its location's, when it is the location's only beacon).
@@ -325,8 +326,12 @@ impl LiveRun {
         targets
             .into_iter()
             .map(|t| {
-                let mut samples =
-                    Vec::with_capacity(t.notes.iter().filter(|n| n.rtt_ms().is_some()).count());
+                let mut samples = Vec::with_capacity(
+                    t.notes
+                        .iter()
+                        .filter(|n| n.timed_sample().is_some())
+                        .count(),
+                );
                 samples.extend(
                     t.notes
                         .into_iter()
@@ -470,7 +475,8 @@ impl LiveRun {
         let mut hopeless = vec![false; self.live.len()];
         for &location in &decision.hopeless {
             hopeless[location] = true;
-            for i in self.members(location).collect::<Vec<_>>() {
+            for k in self.member_range(location) {
+                let i = self.member_list[k] as usize;
                 let samples = usize::try_from(self.stats(i).samples().len()).unwrap_or(usize::MAX);
                 let t = &mut self.targets[i];
                 if !t.done && !t.stop_requested && samples >= thresholds.min_samples.max(1) {
@@ -559,7 +565,8 @@ impl LiveRun {
             if joining {
                 self.aligned[location] = true;
             }
-            for i in self.members(location).collect::<Vec<_>>() {
+            for k in self.member_range(location) {
+                let i = self.member_list[k] as usize;
                 let counts = self.stats(i).counts();
                 let idle = self.targets[i].idle(self.stats(i), &sampling);
                 let t = &mut self.targets[i];
@@ -610,8 +617,7 @@ impl LiveRun {
     /// Merges a location's targets again (after an event touched one of them) and re-scores
     /// it. A single-beacon location's statistics are already its beacon's.
     fn rebuild(&mut self, location: usize, config: &RankConfig) {
-        let range = self.member_start[location] as usize..self.member_start[location + 1] as usize;
-        let members = &self.member_list[range];
+        let members = &self.member_list[self.member_range(location)];
         let live = &mut self.live[location];
         if members.len() > 1 {
             let mut merged = Stats::new();
