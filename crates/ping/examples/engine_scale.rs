@@ -9,9 +9,11 @@
 //! ```
 
 use std::net::{IpAddr, Ipv4Addr};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use edgegap_ping::{EngineConfig, Host, Ports, ProtocolChoice, TargetId, TargetSpec, TargetStatus};
+use edgegap_ping::{EngineConfig, Host, Ports, ProtocolChoice, TargetId, TargetSpec};
+
+mod common;
 
 fn main() {
     let mut args = std::env::args().skip(1);
@@ -43,26 +45,5 @@ fn main() {
     config.min_gap = Duration::from_micros(20);
     config.timeout = Duration::from_millis(300);
     config.deadline = Some(Duration::from_secs(20));
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("a tokio runtime");
-    runtime.block_on(async {
-        let started = Instant::now();
-        let mut run = edgegap_ping::start(targets, config).expect("the run starts");
-        let mut events = 0u64;
-        while run.events.recv().await.is_some() {
-            events += 1;
-        }
-        let summary = run.finish().await;
-        let complete = summary
-            .targets
-            .iter()
-            .filter(|s| s.status == TargetStatus::Complete)
-            .count();
-        eprintln!(
-            "{n} targets: {complete} complete, {events} events, {:?}",
-            started.elapsed()
-        );
-    });
+    common::run_and_report(targets, config);
 }

@@ -12,11 +12,11 @@
 //! Only ever sends to 127.0.0.0/8.
 
 use std::net::{IpAddr, Ipv4Addr};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use edgegap_ping::{
-    EngineConfig, Event, Host, Ports, ProtocolChoice, TargetId, TargetSpec, TargetStatus,
-};
+use edgegap_ping::{EngineConfig, Host, Ports, ProtocolChoice, TargetId, TargetSpec};
+
+mod common;
 
 fn main() {
     let mut args = std::env::args().skip(1);
@@ -46,29 +46,5 @@ fn main() {
     config.count = count;
     config.interval = Duration::from_millis(20);
     config.min_gap = Duration::from_millis(1);
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("a tokio runtime");
-    runtime.block_on(async {
-        let started = Instant::now();
-        let mut run = edgegap_ping::start(targets, config).expect("the run starts");
-        let (mut events, mut samples) = (0u64, 0u64);
-        while let Some(event) = run.events.recv().await {
-            events += 1;
-            if matches!(event, Event::Received { .. }) {
-                samples += 1;
-            }
-        }
-        let summary = run.finish().await;
-        let complete = summary
-            .targets
-            .iter()
-            .filter(|s| s.status == TargetStatus::Complete)
-            .count();
-        eprintln!(
-            "{n} targets: {complete} complete, {samples} samples, {events} events, {:?}",
-            started.elapsed()
-        );
-    });
+    common::run_and_report(targets, config);
 }
