@@ -8,6 +8,10 @@
 //! perf stat -r 5 -e task-clock target/release/examples/icmp_bench [TARGETS] [COUNT]
 //! ```
 //!
+//! `FORWARD_EVERY_MS=5` hands the events over every 5 ms (as the CLI does for 64 locations or
+//! more); `ON_RUNTIME=1` drives the run on the runtime instead of its own thread
+//! (`EngineConfig::dedicated_thread`).
+//!
 //! Needs an ICMP socket: root (raw), or `net.ipv4.ping_group_range` covering the user.
 //! Only ever sends to 127.0.0.0/8.
 
@@ -46,5 +50,10 @@ fn main() {
     config.count = count;
     config.interval = Duration::from_millis(20);
     config.min_gap = Duration::from_millis(1);
+    config.forward_every = std::env::var("FORWARD_EVERY_MS")
+        .ok()
+        .and_then(|ms| ms.parse().ok())
+        .map(Duration::from_millis);
+    config.dedicated_thread = std::env::var_os("ON_RUNTIME").is_none();
     common::run_and_report(targets, config);
 }

@@ -77,6 +77,20 @@ pub struct EngineConfig {
     /// over at once.
     #[serde(default)]
     pub forward_every: Option<Duration>,
+    /// Linux and Android: drive a run of up to 4,096 targets, all addresses probed over UDP or
+    /// ICMP, from a thread of its own that polls the sockets directly (default on), rather than
+    /// as a task on the caller's tokio runtime. Each probe then costs four system calls and the
+    /// core's own work, where the runtime adds a task's wake-up for every send and every reply.
+    /// The thread lives as long as the run (it is one of tokio's blocking pool's). Runs with
+    /// names to resolve or TCP probes, longer lists, and runs on other platforms are always
+    /// driven on the runtime.
+    #[serde(default = "dedicated_thread_default")]
+    pub dedicated_thread: bool,
+}
+
+/// [`EngineConfig::dedicated_thread`]'s default, for configurations that do not say.
+fn dedicated_thread_default() -> bool {
+    true
 }
 
 impl Default for EngineConfig {
@@ -95,6 +109,7 @@ impl Default for EngineConfig {
             max_concurrent_connects: 64,
             hold_complete: false,
             forward_every: None,
+            dedicated_thread: true,
         }
     }
 }

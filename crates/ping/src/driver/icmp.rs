@@ -40,13 +40,14 @@ pub(crate) const ECHO_HEADER_LEN: usize = 8;
 pub(crate) const WINDOWS_UNSUPPORTED: &str = "ICMP echo is not implemented on Windows by this \
      library; use the udp or tcp protocol (auto picks them whenever the beacon has their port)";
 
-/// The run's ICMP socket of one family.
+/// The run's ICMP socket of one family: on tokio's reactor (`S` = tokio's `UdpSocket`), or a
+/// plain non-blocking one for the dedicated-thread driver (`std::net::UdpSocket`).
 #[derive(Debug)]
-pub(crate) struct IcmpSocket {
-    /// tokio has no ICMP socket type; its `UdpSocket` is a thin non-blocking wrapper of a
+pub(crate) struct IcmpSocket<S = UdpSocket> {
+    /// Neither tokio nor std has an ICMP socket type; their `UdpSocket` is a thin wrapper of a
     /// datagram-style descriptor (`sendto`, `recvmsg`, readiness), which is all an ICMP socket
     /// needs.
-    pub(crate) socket: UdpSocket,
+    pub(crate) socket: S,
     /// Its address family.
     pub(crate) family: Family,
     /// A raw socket: replies of other processes reach it too (filtered by `ident`).
@@ -62,9 +63,33 @@ pub(crate) fn open(family: Family, _ident: u16) -> Result<IcmpSocket, Unreachabl
     Err(Unreachable::SendFailed(WINDOWS_UNSUPPORTED.to_owned()))
 }
 
-/// Opens the family's ICMP socket: unprivileged datagram socket first, raw second.
+/// Opens the family's ICMP socket on tokio's reactor: unprivileged datagram socket first, raw
+/// second.
 #[cfg(not(windows))]
 pub(crate) fn open(family: Family, ident: u16) -> Result<IcmpSocket, Unreachable> {
+    let plain = open_plain(family, ident)?;
+    let socket = UdpSocket::from_std(plain.socket).map_err(|e| setup_failed(&e))?;
+    Ok(IcmpSocket {
+        socket,
+        family,
+        raw: plain.raw,
+        ident,
+    })
+}
+
+/// What a socket that opened but could not be set up means for the targets that need it.
+#[cfg(not(windows))]
+fn setup_failed(e: &io::Error) -> Unreachable {
+    Unreachable::SendFailed(format!("cannot set up the ICMP socket: {e}"))
+}
+
+/// Opens the family's ICMP socket, non-blocking and not on any reactor: unprivileged datagram
+/// socket first, raw second.
+#[cfg(not(windows))]
+pub(crate) fn open_plain(
+    family: Family,
+    ident: u16,
+) -> Result<IcmpSocket<std::net::UdpSocket>, Unreachable> {
     use socket2::{Domain, Protocol, Socket, Type};
 
     let (domain, protocol) = match family {
@@ -82,7 +107,7 @@ pub(crate) fn open(family: Family, ident: u16) -> Result<IcmpSocket, Unreachable
             (socket, true)
         }
     };
-    let setup = || -> io::Result<UdpSocket> {
+    let setup = || -> io::Result<std::net::UdpSocket> {
         socket.set_nonblocking(true)?;
         if let Err(e) = socket.set_recv_buffer_size(1 << 20) {
             debug!(error = %e, "could not enlarge the ICMP receive buffer");
@@ -93,10 +118,9 @@ pub(crate) fn open(family: Family, ident: u16) -> Result<IcmpSocket, Unreachable
         if let Err(e) = super::sys::enable_timestamps(&socket) {
             debug!(error = %e, ?family, "no receive timestamps on the ICMP socket");
         }
-        UdpSocket::from_std(socket.try_clone()?.into())
+        Ok(socket.try_clone()?.into())
     };
-    let socket = setup()
-        .map_err(|e| Unreachable::SendFailed(format!("cannot set up the ICMP socket: {e}")))?;
+    let socket = setup().map_err(|e| setup_failed(&e))?;
     debug!(?family, raw, "ICMP socket open");
     Ok(IcmpSocket {
         socket,
@@ -132,7 +156,21 @@ impl IcmpSocket {
             .await
             .map(drop)
     }
+}
 
+impl IcmpSocket<std::net::UdpSocket> {
+    /// [`IcmpSocket::send`] on a plain non-blocking socket (`WouldBlock` when its send buffer
+    /// is full).
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    pub(crate) fn send_now(&self, dest: IpAddr, seq: u16, packet: &mut [u8]) -> io::Result<()> {
+        write_header(self.family, self.ident, seq, packet);
+        self.socket
+            .send_to(packet, SocketAddr::new(dest, 0))
+            .map(drop)
+    }
+}
+
+impl<S> IcmpSocket<S> {
     /// The echo data of a message read into `buf`, or `None` when it is not an echo reply
     /// meant for us (see [`echo_data`]).
     pub(crate) fn echo_data<'a>(&self, buf: &'a [u8]) -> Option<&'a [u8]> {

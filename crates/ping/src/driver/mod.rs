@@ -1,7 +1,11 @@
 //! The tokio driver: moves bytes between the sockets and the sans-I/O core, and
 //! sleeps until the core's next deadline. No probe logic lives here.
 
+#[cfg(any(target_os = "linux", target_os = "android"))]
+mod direct;
 mod icmp;
+#[cfg(any(target_os = "linux", target_os = "android"))]
+mod poll;
 mod sys;
 mod tcp;
 mod timer;
@@ -17,7 +21,7 @@ use tokio::io::Interest;
 use tokio::net::UdpSocket;
 use tokio::sync::{Semaphore, mpsc};
 use tokio::task::{JoinHandle, JoinSet};
-use tokio_util::sync::{CancellationToken, DropGuard};
+use tokio_util::sync::CancellationToken;
 use tracing::{debug, trace};
 
 use crate::config::EngineConfig;
@@ -48,8 +52,8 @@ pub(crate) enum Inbound {
     Failed { key: ProbeKey, error: String },
 }
 
-#[derive(Debug)]
-enum Command {
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Command {
     Stop(TargetId),
     Extend {
         id: TargetId,
@@ -74,8 +78,8 @@ pub fn start(targets: Vec<TargetSpec>, config: EngineConfig) -> Result<Run, Engi
     if let Some(dup) = targets.iter().find(|t| !ids.insert(t.id)) {
         return Err(EngineError::DuplicateTarget(dup.id));
     }
-    let udp4 = udp::bind(Family::V4);
-    let udp6 = udp::bind(Family::V6);
+    let udp4 = udp::open(Family::V4);
+    let udp6 = udp::open(Family::V6);
     let (udp4, udp6) = match (udp4, udp6) {
         (Err(v4), Err(v6)) => return Err(EngineError::NoSocket { v4, v6 }),
         pair => pair,
@@ -87,8 +91,42 @@ pub fn start(targets: Vec<TargetSpec>, config: EngineConfig) -> Result<Run, Engi
     let machine = Machine::new(&targets, config, nonce, secret_seed, Instant::now());
     let (events_tx, events) = mpsc::unbounded_channel();
     let (commands_tx, commands) = mpsc::unbounded_channel();
-    let (inbound_tx, inbound) = mpsc::unbounded_channel();
     let token = CancellationToken::new();
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    if direct::suits(&targets, &machine) {
+        match poll::Wake::new() {
+            Ok(wake) => {
+                let wake = Arc::new(wake);
+                let driver = direct::Direct::new(direct::Parts {
+                    machine,
+                    udp: [udp4, udp6],
+                    commands,
+                    events: events_tx,
+                    token: token.clone(),
+                    wake: wake.clone(),
+                });
+                let handle = runtime.spawn_blocking(move || driver.run());
+                let control = RunControl {
+                    token,
+                    commands: commands_tx,
+                    wake: Some(wake),
+                };
+                return Ok(Run {
+                    events,
+                    control: control.clone(),
+                    handle,
+                    cancel_on_drop: Some(control),
+                });
+            }
+            Err(e) => debug!(error = %e, "no eventfd: the run is driven on the runtime"),
+        }
+    }
+    let to_tokio = |socket: io::Result<std::net::UdpSocket>| -> Result<UdpSocket, String> {
+        socket
+            .and_then(UdpSocket::from_std)
+            .map_err(|e| e.to_string())
+    };
+    let (inbound_tx, inbound) = mpsc::unbounded_channel();
     let connects = Arc::new(Semaphore::new(machine.config().max_concurrent_connects));
     let engine = Engine {
         machine,
@@ -101,8 +139,8 @@ pub fn start(targets: Vec<TargetSpec>, config: EngineConfig) -> Result<Run, Engi
                 Host::Ip(_) => None,
             })
             .collect(),
-        udp4: udp4.map_err(|e| e.to_string()),
-        udp6: udp6.map_err(|e| e.to_string()),
+        udp4: to_tokio(udp4),
+        udp6: to_tokio(udp6),
         udp_sent: false,
         icmp: [None, None],
         icmp_ident: rand::random::<u16>(),
@@ -118,15 +156,27 @@ pub fn start(targets: Vec<TargetSpec>, config: EngineConfig) -> Result<Run, Engi
         held_since: None,
     };
     let handle = runtime.spawn(engine.run());
+    let control = RunControl {
+        token,
+        commands: commands_tx,
+        #[cfg(any(target_os = "linux", target_os = "android"))]
+        wake: None,
+    };
     Ok(Run {
         events,
-        control: RunControl {
-            token: token.clone(),
-            commands: commands_tx,
-        },
+        control: control.clone(),
         handle,
-        _cancel_on_drop: token.drop_guard(),
+        cancel_on_drop: Some(control),
     })
+}
+
+/// A finished run's core and the instant it finished, handed back by its driver: the caller
+/// builds the summary ([`Run::finish`]) once it is done with the events, so the two are never
+/// held at once.
+#[derive(Debug)]
+struct Ended {
+    machine: Machine,
+    at: Instant,
 }
 
 /// A run in progress. Read `events` while it runs; `finish()` waits for its end.
@@ -136,8 +186,17 @@ pub struct Run {
     /// Every event of the run, in order; closed once the run is over.
     pub events: mpsc::UnboundedReceiver<Event>,
     control: RunControl,
-    handle: JoinHandle<RunSummary>,
-    _cancel_on_drop: DropGuard,
+    handle: JoinHandle<Ended>,
+    /// Cancels the run when dropped (taken by `finish`).
+    cancel_on_drop: Option<RunControl>,
+}
+
+impl Drop for Run {
+    fn drop(&mut self) {
+        if let Some(control) = self.cancel_on_drop.take() {
+            control.cancel();
+        }
+    }
 }
 
 impl Run {
@@ -148,16 +207,19 @@ impl Run {
 
     /// Waits for the end of the run (every target done, or cancelled, or the deadline)
     /// and returns the summary. Events not yet read from `events` are dropped.
-    pub async fn finish(self) -> RunSummary {
-        let Run {
-            events,
-            handle,
-            _cancel_on_drop: guard,
-            ..
-        } = self;
-        drop(events);
-        let summary = match handle.await {
-            Ok(summary) => summary,
+    pub async fn finish(mut self) -> RunSummary {
+        // Events not read are dropped; the run is not cancelled by what follows.
+        self.events.close();
+        while self.events.try_recv().is_ok() {}
+        let guard = self.cancel_on_drop.take();
+        let outcome = (&mut self.handle).await;
+        drop(guard);
+        match outcome {
+            Ok(Ended { machine, at }) => {
+                let summary = machine.into_summary(at);
+                debug!(targets = summary.targets.len(), foreign = summary.foreign, elapsed = ?summary.elapsed, "run finished");
+                summary
+            }
             Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
             Err(e) => {
                 debug!(error = %e, "engine task did not finish (runtime shutting down)");
@@ -169,9 +231,7 @@ impl Run {
                     stopped: Some(RunStop::Cancelled),
                 }
             }
-        };
-        drop(guard.disarm());
-        summary
+        }
     }
 }
 
@@ -180,14 +240,16 @@ impl Run {
 pub struct RunControl {
     token: CancellationToken,
     commands: mpsc::UnboundedSender<Command>,
+    /// Wakes the run's own thread, when it has one (`direct.rs`).
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    wake: Option<Arc<poll::Wake>>,
 }
 
 impl RunControl {
     /// No more sends to this target; it ends at once with status `Stopped`
     /// (its probes in flight end cancelled).
     pub fn stop_target(&self, id: TargetId) {
-        // After the run ended nobody listens, and there is nothing to stop.
-        let _ = self.commands.send(Command::Stop(id));
+        self.command(Command::Stop(id));
     }
 
     /// Asks `more` samples of this target on top of those it wanted (its send budget grows as
@@ -196,7 +258,7 @@ impl RunControl {
     /// targets sends their probes aligned this way. No effect on a target that has ended;
     /// with [`EngineConfig::hold_complete`] a target never ends before its controller says.
     pub fn extend_target(&self, id: TargetId, more: u32, not_before: Option<Instant>) {
-        let _ = self.commands.send(Command::Extend {
+        self.command(Command::Extend {
             id,
             more,
             not_before,
@@ -208,12 +270,32 @@ impl RunControl {
     /// is how a controller ends a target it held ([`EngineConfig::hold_complete`]) or
     /// extended.
     pub fn release_target(&self, id: TargetId) {
-        let _ = self.commands.send(Command::Release(id));
+        self.command(Command::Release(id));
     }
 
     /// Stops all sending at once; the run ends promptly with what was measured.
     pub fn cancel(&self) {
         self.token.cancel();
+        self.wake();
+    }
+
+    fn command(&self, command: Command) {
+        // After the run ended nobody listens, and there is nothing to do.
+        if self.commands.send(command).is_ok() {
+            self.wake();
+        }
+    }
+
+    /// Wakes the run's own thread (if it has one) to look at its commands and token.
+    #[cfg_attr(
+        not(any(target_os = "linux", target_os = "android")),
+        allow(clippy::unused_self)
+    )]
+    fn wake(&self) {
+        #[cfg(any(target_os = "linux", target_os = "android"))]
+        if let Some(wake) = &self.wake {
+            wake.wake();
+        }
     }
 }
 
@@ -246,7 +328,7 @@ struct Engine {
 }
 
 impl Engine {
-    async fn run(mut self) -> RunSummary {
+    async fn run(mut self) -> Ended {
         for (index, name) in std::mem::take(&mut self.names) {
             let tx = self.inbound_tx.clone();
             self.tasks.spawn(async move {
@@ -274,13 +356,7 @@ impl Engine {
             if self.machine.is_finished() {
                 break;
             }
-            // Events held back (`forward_every`) go out on the first wake-up after their period;
-            // one is added for them only when none comes within another period.
-            let wake = match (self.machine.poll_timeout(), self.flush_deadline()) {
-                (Some(next), Some((flush, every))) if next <= flush + every => Some(next),
-                (Some(next), Some((flush, _))) => Some(next.min(flush)),
-                (next, flush) => next.or(flush.map(|(at, _)| at)),
-            };
+            let wake = next_wake(&self.machine, self.held_since);
             // The UDP sockets are watched once a UDP probe went out: before, nothing on them
             // can be an answer, and a run without UDP targets (ICMP, TCP) saves four polls
             // per pass.
@@ -297,14 +373,7 @@ impl Engine {
                     self.machine.cancel(Instant::now());
                 }
                 Some(command) = self.commands.recv() => {
-                    let now = Instant::now();
-                    match command {
-                        Command::Stop(id) => self.machine.stop_target(now, id),
-                        Command::Extend { id, more, not_before } => {
-                            self.machine.extend_target(now, id, more, not_before);
-                        }
-                        Command::Release(id) => self.machine.release_target(now, id),
-                    }
+                    apply(&mut self.machine, command);
                 }
                 // A branch whose socket is missing is not polled at all (`if`): every pass
                 // of the loop builds and polls the enabled branches afresh.
@@ -335,13 +404,10 @@ impl Engine {
         }
         self.forward_events().await;
         self.tasks.abort_all();
-        // The events are all out and their channel is closed: the reader (on this thread, in
-        // a current-thread runtime) gets a turn to finish with them and free what it kept
-        // before the summaries are built, so a long list does not hold both at once.
-        tokio::task::yield_now().await;
-        let summary = self.machine.into_summary(Instant::now());
-        debug!(targets = summary.targets.len(), foreign = summary.foreign, elapsed = ?summary.elapsed, "run finished");
-        summary
+        Ended {
+            machine: self.machine,
+            at: Instant::now(),
+        }
     }
 
     /// Sends every probe the core wants now (pacing lets at most one out per `min_gap`).
@@ -356,8 +422,6 @@ impl Engine {
     }
 
     async fn send(&mut self, tx: Transmit) {
-        let nonce = self.machine.nonce();
-        let size = self.machine.config().payload_size;
         let limit = self.machine.config().timeout;
         match tx.key.channel {
             Channel::Udp(family) => {
@@ -367,8 +431,7 @@ impl Engine {
                 };
                 let Ok(socket) = socket else { return };
                 self.udp_sent = true;
-                self.packet.clear();
-                payload::encode_into(nonce, tx.key.seq, tx.secret, size, &mut self.packet);
+                udp_packet(&self.machine, &tx, &mut self.packet);
                 if let Err(e) = socket.send_to(&self.packet, tx.dest).await {
                     if e.kind() == io::ErrorKind::ConnectionRefused {
                         // A port unreachable for an earlier probe surfaced here.
@@ -400,12 +463,7 @@ impl Engine {
                 let Some(Ok(socket)) = &self.icmp[family_slot(family)] else {
                     return;
                 };
-                // The echo header goes in front of the payload, in the same buffer.
-                self.packet.clear();
-                self.packet.resize(icmp::ECHO_HEADER_LEN, 0);
-                payload::encode_into(nonce, tx.key.seq, tx.secret, size, &mut self.packet);
-                // The channel's sequence space is 16 bits wide: the number fits the header.
-                let seq = tx.key.seq.0 as u16;
+                let seq = echo_packet(&self.machine, &tx, &mut self.packet);
                 if let Err(e) = socket.send(tx.dest.ip(), seq, &mut self.packet).await {
                     self.machine.on_send_failed(
                         Instant::now(),
@@ -426,10 +484,7 @@ impl Engine {
                     Family::V4 => &self.udp4,
                     Family::V6 => &self.udp6,
                 };
-                socket
-                    .as_ref()
-                    .err()
-                    .map(|e| Unreachable::SendFailed(format!("no {family:?} UDP socket: {e}")))
+                socket.as_ref().err().map(|e| no_udp_socket(family, e))
             }
             Some(Channel::Icmp(family)) => {
                 let ident = self.icmp_ident;
@@ -460,37 +515,16 @@ impl Engine {
         }
     }
 
-    /// When the events held back are due, and the period (see [`EngineConfig::forward_every`]).
-    fn flush_deadline(&self) -> Option<(Instant, Duration)> {
-        let every = self.machine.config().forward_every?;
-        self.held_since.map(|since| (since + every, every))
-    }
-
     /// Hands the core's events to the reader. A burst (a `Resolved` per target at the start, a
     /// `Done` per target at a cancel) goes in batches with a yield between them, so a reader
     /// on the same thread takes them as they come instead of the channel holding them all.
     async fn forward_events(&mut self) {
-        if let Some(every) = self.machine.config().forward_every
-            && !self.machine.is_finished()
-            && self.machine.has_events()
-        {
-            let now = Instant::now();
-            let since = *self.held_since.get_or_insert(now);
-            if now.saturating_duration_since(since) < every {
-                return;
-            }
+        if holding(&self.machine, &mut self.held_since) {
+            return;
         }
-        self.held_since = None;
         let mut batch = 0;
         while let Some(event) = self.machine.poll_event() {
-            if self
-                .events
-                .as_ref()
-                .is_some_and(|tx| tx.send(event).is_err())
-            {
-                trace!("nobody reads the events any more");
-                self.events = None;
-            }
+            hand_over(&mut self.events, event);
             batch += 1;
             if batch == FORWARD_BATCH && self.events.is_some() {
                 batch = 0;
@@ -502,6 +536,85 @@ impl Engine {
             self.events = None;
         }
     }
+}
+
+/// When a driver must wake next: the core's next deadline, or the events held back
+/// ([`EngineConfig::forward_every`] since `held_since`), which go out on the first wake-up after
+/// their period; one is added for them only when none comes within another period.
+fn next_wake(machine: &Machine, held_since: Option<Instant>) -> Option<Instant> {
+    let flush = machine
+        .config()
+        .forward_every
+        .zip(held_since)
+        .map(|(every, since)| (since + every, every));
+    match (machine.poll_timeout(), flush) {
+        (Some(next), Some((flush, every))) if next <= flush + every => Some(next),
+        (Some(next), Some((flush, _))) => Some(next.min(flush)),
+        (next, flush) => next.or(flush.map(|(at, _)| at)),
+    }
+}
+
+/// Whether the core's events are held back now ([`EngineConfig::forward_every`]): they are
+/// while the period that started with the first of them (`held_since`) runs, unless the run
+/// is over.
+fn holding(machine: &Machine, held_since: &mut Option<Instant>) -> bool {
+    if let Some(every) = machine.config().forward_every
+        && !machine.is_finished()
+        && machine.has_events()
+    {
+        let now = Instant::now();
+        let since = *held_since.get_or_insert(now);
+        if now.saturating_duration_since(since) < every {
+            return true;
+        }
+    }
+    *held_since = None;
+    false
+}
+
+/// Hands one event to the reader; once nobody reads them, drops this and every later one.
+fn hand_over(events: &mut Option<mpsc::UnboundedSender<Event>>, event: Event) {
+    if events.as_ref().is_some_and(|tx| tx.send(event).is_err()) {
+        trace!("nobody reads the events any more");
+        *events = None;
+    }
+}
+
+/// Carries out a caller's command.
+fn apply(machine: &mut Machine, command: Command) {
+    let now = Instant::now();
+    match command {
+        Command::Stop(id) => machine.stop_target(now, id),
+        Command::Extend {
+            id,
+            more,
+            not_before,
+        } => machine.extend_target(now, id, more, not_before),
+        Command::Release(id) => machine.release_target(now, id),
+    }
+}
+
+/// Writes the UDP probe `tx` into `packet`.
+fn udp_packet(machine: &Machine, tx: &Transmit, packet: &mut Vec<u8>) {
+    packet.clear();
+    let size = machine.config().payload_size;
+    payload::encode_into(machine.nonce(), tx.key.seq, tx.secret, size, packet);
+}
+
+/// Writes the echo data of the ICMP probe `tx` into `packet` behind room for the echo header
+/// (the socket fills it in), and returns the header's sequence number.
+fn echo_packet(machine: &Machine, tx: &Transmit, packet: &mut Vec<u8>) -> u16 {
+    packet.clear();
+    packet.resize(icmp::ECHO_HEADER_LEN, 0);
+    let size = machine.config().payload_size;
+    payload::encode_into(machine.nonce(), tx.key.seq, tx.secret, size, packet);
+    // The channel's sequence space is 16 bits wide: the number fits the header.
+    tx.key.seq.0 as u16
+}
+
+/// Why a target of `family` cannot probe over UDP: its socket did not open.
+fn no_udp_socket(family: Family, e: &dyn std::fmt::Display) -> Unreachable {
+    Unreachable::SendFailed(format!("no {family:?} UDP socket: {e}"))
 }
 
 async fn readable(socket: Option<&UdpSocket>) {
@@ -537,22 +650,49 @@ fn drain_datagrams(
 ) {
     let Some(socket) = socket else { return };
     loop {
-        match socket.try_io(Interest::READABLE, || sys::recv(socket, buf)) {
-            Ok(d) => machine.on_datagram(d.received_at, family, d.from, &buf[..d.len]),
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
-            Err(e) if e.kind() == io::ErrorKind::ConnectionRefused => {
-                // A port unreachable is waiting in the error queue.
-                drain_errors(machine, family, Some(socket), buf);
-            }
-            Err(e) if sys::is_stale_datagram_error(&e) => {
-                // Windows: an ICMP error about an earlier datagram, naming no destination
-                // we can trust. Only this read failed; the datagrams behind it are read on.
-                debug!(error = %e, ?family, "UDP receive reported an earlier ICMP error");
-            }
-            Err(e) => {
-                debug!(error = %e, ?family, "UDP receive error");
-                return;
-            }
+        let read = socket.try_io(Interest::READABLE, || sys::recv(socket, buf));
+        match take_datagram(machine, family, read, buf) {
+            Read::Again => {}
+            Read::ErrorQueue => drain_errors(machine, family, Some(socket), buf),
+            Read::Done => return,
+        }
+    }
+}
+
+/// What to do after one receive on a UDP socket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Read {
+    /// Read on.
+    Again,
+    /// A port unreachable is waiting in the error queue: read it.
+    ErrorQueue,
+    /// Nothing more to read now.
+    Done,
+}
+
+/// Hands what one receive on a UDP socket of `family` read into `buf` to the core.
+fn take_datagram(
+    machine: &mut Machine,
+    family: Family,
+    read: io::Result<sys::Datagram>,
+    buf: &[u8],
+) -> Read {
+    match read {
+        Ok(d) => {
+            machine.on_datagram(d.received_at, family, d.from, &buf[..d.len]);
+            Read::Again
+        }
+        Err(e) if e.kind() == io::ErrorKind::WouldBlock => Read::Done,
+        Err(e) if e.kind() == io::ErrorKind::ConnectionRefused => Read::ErrorQueue,
+        Err(e) if sys::is_stale_datagram_error(&e) => {
+            // Windows: an ICMP error about an earlier datagram, naming no destination
+            // we can trust. Only this read failed; the datagrams behind it are read on.
+            debug!(error = %e, ?family, "UDP receive reported an earlier ICMP error");
+            Read::Again
+        }
+        Err(e) => {
+            debug!(error = %e, ?family, "UDP receive error");
+            Read::Done
         }
     }
 }
@@ -569,20 +709,34 @@ fn family_slot(family: Family) -> usize {
 fn drain_echoes(machine: &mut Machine, socket: Option<&icmp::IcmpSocket>, buf: &mut [u8]) {
     let Some(icmp) = socket else { return };
     loop {
-        match icmp
+        let read = icmp
             .socket
-            .try_io(Interest::READABLE, || sys::recv(&icmp.socket, buf))
-        {
-            Ok(d) => {
-                if let Some(data) = icmp.echo_data(&buf[..d.len]) {
-                    machine.on_echo(d.received_at, icmp.family, d.from.ip(), data);
-                }
+            .try_io(Interest::READABLE, || sys::recv(&icmp.socket, buf));
+        if take_echo(machine, icmp, read, buf) == Read::Done {
+            return;
+        }
+    }
+}
+
+/// Hands what one receive on an ICMP socket read into `buf` to the core, if it is an echo
+/// reply meant for us.
+fn take_echo<S>(
+    machine: &mut Machine,
+    icmp: &icmp::IcmpSocket<S>,
+    read: io::Result<sys::Datagram>,
+    buf: &[u8],
+) -> Read {
+    match read {
+        Ok(d) => {
+            if let Some(data) = icmp.echo_data(&buf[..d.len]) {
+                machine.on_echo(d.received_at, icmp.family, d.from.ip(), data);
             }
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
-            Err(e) => {
-                debug!(error = %e, "ICMP receive error");
-                return;
-            }
+            Read::Again
+        }
+        Err(e) if e.kind() == io::ErrorKind::WouldBlock => Read::Done,
+        Err(e) => {
+            debug!(error = %e, "ICMP receive error");
+            Read::Done
         }
     }
 }
@@ -600,19 +754,35 @@ fn drain_errors(machine: &mut Machine, family: Family, socket: Option<&UdpSocket
             } else {
                 socket.try_io(Interest::ERROR, || sys::recv_error(socket, buf))
             };
-            match entry {
-                Ok(err) => match err.dest {
-                    Some(dest) if err.refused => {
-                        machine.on_udp_refused(Instant::now(), family, dest, &buf[..err.len]);
-                    }
-                    dest => debug!(?dest, errno = err.errno, "socket error queue entry ignored"),
-                },
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
-                Err(e) => {
-                    debug!(error = %e, ?family, "reading the socket error queue failed");
-                    break;
-                }
+            if take_queued_error(machine, family, entry, buf) == Read::Done {
+                break;
             }
+        }
+    }
+}
+
+/// Hands one entry of a UDP socket's error queue (its datagram in `buf`) to the core, if it
+/// says a probe was refused.
+fn take_queued_error(
+    machine: &mut Machine,
+    family: Family,
+    entry: io::Result<sys::QueuedError>,
+    buf: &[u8],
+) -> Read {
+    match entry {
+        Ok(err) => {
+            match err.dest {
+                Some(dest) if err.refused => {
+                    machine.on_udp_refused(Instant::now(), family, dest, &buf[..err.len]);
+                }
+                dest => debug!(?dest, errno = err.errno, "socket error queue entry ignored"),
+            }
+            Read::Again
+        }
+        Err(e) if e.kind() == io::ErrorKind::WouldBlock => Read::Done,
+        Err(e) => {
+            debug!(error = %e, ?family, "reading the socket error queue failed");
+            Read::Done
         }
     }
 }

@@ -26,8 +26,6 @@ use std::io;
 use std::net::SocketAddr;
 use std::time::Instant;
 
-use tokio::net::UdpSocket;
-
 use crate::machine::Family;
 
 /// One entry read from the error queue.
@@ -87,7 +85,7 @@ mod imp {
 
     use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-    use super::{Datagram, Family, QueuedError, SocketAddr, UdpSocket, arrival, io};
+    use super::{Datagram, Family, QueuedError, SocketAddr, arrival, io};
 
     /// Turns on `SO_TIMESTAMPNS`: the kernel stamps each received datagram.
     pub(crate) fn enable_timestamps(socket: &socket2::Socket) -> io::Result<()> {
@@ -177,7 +175,7 @@ mod imp {
     }
 
     /// One `recvmsg` into `buf` with `flags`, with room for the address and control messages.
-    fn recv_msg(socket: &UdpSocket, buf: &mut [u8], flags: libc::c_int) -> io::Result<Message> {
+    fn recv_msg(socket: &impl AsRawFd, buf: &mut [u8], flags: libc::c_int) -> io::Result<Message> {
         // SAFETY: all-zero bytes are a valid value for these plain C structs.
         let mut name: libc::sockaddr_storage = unsafe { zeroed() };
         let mut control = [0u64; 64];
@@ -246,7 +244,7 @@ mod imp {
 
     /// Reads one datagram without blocking (`WouldBlock` when there is none), with its
     /// arrival instant corrected by the kernel's receive timestamp when there is one.
-    pub(crate) fn recv(socket: &UdpSocket, buf: &mut [u8]) -> io::Result<Datagram> {
+    pub(crate) fn recv(socket: &impl AsRawFd, buf: &mut [u8]) -> io::Result<Datagram> {
         let received = recv_msg(socket, buf, libc::MSG_DONTWAIT);
         let read_at = Instant::now();
         let read_wall = SystemTime::now();
@@ -274,7 +272,7 @@ mod imp {
     }
 
     /// Reads one entry of the error queue without blocking (`WouldBlock` when it is empty).
-    pub(crate) fn recv_error(socket: &UdpSocket, buf: &mut [u8]) -> io::Result<QueuedError> {
+    pub(crate) fn recv_error(socket: &impl AsRawFd, buf: &mut [u8]) -> io::Result<QueuedError> {
         let msg = recv_msg(socket, buf, libc::MSG_ERRQUEUE | libc::MSG_DONTWAIT)?;
         // SAFETY: for IP(V6)_RECVERR the kernel places a `sock_extended_err` in the data.
         let ee = unsafe {
@@ -328,7 +326,9 @@ mod imp {
 mod imp {
     use std::time::Instant;
 
-    use super::{Datagram, Family, QueuedError, UdpSocket, io};
+    use tokio::net::UdpSocket;
+
+    use super::{Datagram, Family, QueuedError, io};
 
     /// No kernel receive timestamps here: the read instant is used.
     pub(crate) fn enable_timestamps(_socket: &socket2::Socket) -> io::Result<()> {

@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 /// blocking in between) rather than sleeping: arming a timer and being woken through the
 /// reactor costs tens of microseconds of its own, so a 20 µs pacing gap became 60-150 µs and
 /// a run of 64,000 probes took 10 s instead of 1.3 s (`benches/scale.sh`).
-const YIELD_BELOW: Duration = Duration::from_micros(100);
+pub(crate) const YIELD_BELOW: Duration = Duration::from_micros(100);
 
 /// Waits until an instant, precisely where the platform allows.
 #[derive(Debug)]

@@ -1,10 +1,10 @@
-//! The run's UDP sockets: one per address family, for every UDP target.
+//! The run's UDP sockets: one per address family, for every UDP target (non-blocking, not yet
+//! on any reactor: the driver that takes them decides).
 
 use std::io;
-use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, UdpSocket};
 
 use socket2::{Domain, Socket, Type};
-use tokio::net::UdpSocket;
 use tracing::debug;
 
 use super::sys;
@@ -13,7 +13,7 @@ use crate::machine::Family;
 /// Opens an unconnected, non-blocking UDP socket of `family` on an ephemeral port,
 /// with the error queue turned on so port-unreachable replies are seen (Linux, Android),
 /// or with port unreachable kept from failing its receives (Windows).
-pub(crate) fn bind(family: Family) -> io::Result<UdpSocket> {
+pub(crate) fn open(family: Family) -> io::Result<UdpSocket> {
     let (domain, addr) = match family {
         Family::V4 => (Domain::IPV4, SocketAddr::from((Ipv4Addr::UNSPECIFIED, 0))),
         Family::V6 => (Domain::IPV6, SocketAddr::from((Ipv6Addr::UNSPECIFIED, 0))),
@@ -39,5 +39,5 @@ pub(crate) fn bind(family: Family) -> io::Result<UdpSocket> {
     if let Err(e) = sys::enable_timestamps(&socket) {
         debug!(error = %e, ?family, "no receive timestamps: RTTs include the wait to be read");
     }
-    UdpSocket::from_std(socket.into())
+    Ok(socket.into())
 }

@@ -1,0 +1,336 @@
+//! The dedicated-thread driver (Linux, Android): a run whose targets are all addresses probed
+//! over UDP or ICMP is driven from a thread of its own, which waits for its sockets and its
+//! next deadline in one `ppoll` ([`EngineConfig::dedicated_thread`]).
+//!
+//! On the runtime, every send and every reply wakes the engine's task through the reactor:
+//! the reactor's turn, the task's wake-up, a poll of every branch of its loop, a `timerfd` to
+//! arm for the next deadline. Here a probe on loopback costs four system calls (the wait that
+//! ends at its send time, `sendto`, the wait that sees the reply, `recvmsg`) and the core's
+//! own work. A socket is read once per wait that says it is readable: `ppoll` is level
+//! triggered, so what is left is seen by the next wait, and no read is spent learning that a
+//! socket is empty.
+//!
+//! The caller's side is unchanged: events arrive on the run's channel (batched as
+//! [`EngineConfig::forward_every`] asks), commands go through [`RunControl`], which also
+//! writes the thread's `eventfd` so that a wait ends at once for them and for a cancel.
+//!
+//! [`EngineConfig::dedicated_thread`]: crate::EngineConfig::dedicated_thread
+//! [`EngineConfig::forward_every`]: crate::EngineConfig::forward_every
+//! [`RunControl`]: super::RunControl
+
+use std::io;
+use std::net::UdpSocket;
+use std::os::fd::AsRawFd;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+use tracing::debug;
+
+use super::icmp::{self, IcmpSocket};
+use super::poll::{self, Wake};
+use super::{
+    Command, Ended, Read, apply, echo_packet, family_slot, hand_over, holding, next_wake,
+    no_udp_socket, sys, take_datagram, take_echo, take_queued_error, timer, udp_packet,
+};
+use crate::event::Event;
+use crate::machine::{Channel, Family, Machine, Transmit};
+use crate::types::{Host, TargetSpec};
+use edgegap_core::Unreachable;
+
+/// How long a send waits for room in a full socket buffer before the probe counts as failed.
+const SEND_ROOM_WAIT: Duration = Duration::from_millis(10);
+
+/// The most targets a run driven here may have. A run's events come in bursts as long as its
+/// list (a `Resolved` per target at the start, a `Done` per target at a cancel or the
+/// deadline). On the runtime the reader takes each batch before the engine goes on; from
+/// another thread they would all wait in the channel at once, a few hundred bytes each. Up to
+/// this many that is under a megabyte; a longer list stays on the runtime, where its memory
+/// stays under a kilobyte per target (`benches/scale.sh`).
+const MAX_TARGETS: usize = 4096;
+
+/// Whether this driver can take the run: it is asked to, the list is not too long for it, and
+/// no target has a name to resolve or probes over TCP (both need the runtime).
+pub(crate) fn suits(targets: &[TargetSpec], machine: &Machine) -> bool {
+    machine.config().dedicated_thread
+        && targets.len() <= MAX_TARGETS
+        && targets.iter().all(|t| matches!(t.host, Host::Ip(_)))
+        && (0..machine.len()).all(|i| !matches!(machine.channel(i), Some(Channel::Tcp(_))))
+}
+
+/// What the driver is made of.
+pub(crate) struct Parts {
+    pub(crate) machine: Machine,
+    /// The UDP sockets (V4, V6), or why they did not open.
+    pub(crate) udp: [io::Result<UdpSocket>; 2],
+    pub(crate) commands: mpsc::UnboundedReceiver<Command>,
+    pub(crate) events: mpsc::UnboundedSender<Event>,
+    pub(crate) token: CancellationToken,
+    /// Written by the run's [`super::RunControl`] after a command or a cancel.
+    pub(crate) wake: Arc<Wake>,
+}
+
+/// The driver: everything its thread owns.
+pub(crate) struct Direct {
+    machine: Machine,
+    udp: [Result<UdpSocket, String>; 2],
+    /// Whether a UDP probe was sent (from then on the UDP sockets are watched).
+    udp_sent: bool,
+    /// The ICMP sockets (V4, V6), opened for the first target that needs one.
+    icmp: [Option<Result<IcmpSocket<UdpSocket>, Unreachable>>; 2],
+    /// The echo identifier of the run's raw ICMP sockets.
+    icmp_ident: u16,
+    commands: mpsc::UnboundedReceiver<Command>,
+    events: Option<mpsc::UnboundedSender<Event>>,
+    token: CancellationToken,
+    cancelled: bool,
+    wake: Arc<Wake>,
+    /// The probe being sent, reused for every probe.
+    packet: Vec<u8>,
+    /// Since when events are held back ([`crate::EngineConfig::forward_every`]).
+    held_since: Option<Instant>,
+}
+
+/// What a polled descriptor is.
+#[derive(Debug, Clone, Copy)]
+enum Source {
+    Wake,
+    Udp(Family),
+    Icmp(Family),
+}
+
+impl Direct {
+    pub(crate) fn new(parts: Parts) -> Self {
+        let [udp4, udp6] = parts.udp;
+        Self {
+            machine: parts.machine,
+            udp: [udp4, udp6].map(|s| s.map_err(|e| e.to_string())),
+            udp_sent: false,
+            icmp: [None, None],
+            icmp_ident: rand::random::<u16>(),
+            commands: parts.commands,
+            events: Some(parts.events),
+            token: parts.token,
+            cancelled: false,
+            wake: parts.wake,
+            packet: Vec::new(),
+            held_since: None,
+        }
+    }
+
+    /// Runs to the end (every target done, cancelled, or the deadline) on the calling thread.
+    pub(crate) fn run(mut self) -> Ended {
+        for index in 0..self.machine.len() {
+            self.check_channel(index);
+        }
+        let mut buf = vec![0u8; 65_536];
+        loop {
+            self.machine.handle_timeout(Instant::now());
+            self.transmit();
+            self.forward_events();
+            if self.machine.is_finished() {
+                break;
+            }
+            let wake = next_wake(&self.machine, self.held_since);
+            self.wait(wake, &mut buf);
+        }
+        self.forward_events();
+        Ended {
+            machine: self.machine,
+            at: Instant::now(),
+        }
+    }
+
+    /// Waits for a socket, a wake or `until`, and takes what came.
+    fn wait(&mut self, until: Option<Instant>, buf: &mut [u8]) {
+        let mut fds = [poll::readable(self.wake.raw()); 5];
+        let mut sources = [Source::Wake; 5];
+        let mut n = 1;
+        for family in [Family::V4, Family::V6] {
+            let slot = family_slot(family);
+            if self.udp_sent
+                && let Ok(socket) = &self.udp[slot]
+            {
+                fds[n] = poll::readable(socket.as_raw_fd());
+                sources[n] = Source::Udp(family);
+                n += 1;
+            }
+            if let Some(Ok(icmp)) = &self.icmp[slot] {
+                fds[n] = poll::readable(icmp.socket.as_raw_fd());
+                sources[n] = Source::Icmp(family);
+                n += 1;
+            }
+        }
+        // A wait too short to sleep through cheaply is spent polling without sleeping, as the
+        // runtime's driver spends it yielding (`timer::YIELD_BELOW`).
+        let timeout = until.map(|at| {
+            let left = at.saturating_duration_since(Instant::now());
+            if left < timer::YIELD_BELOW {
+                Duration::ZERO
+            } else {
+                left
+            }
+        });
+        if let Err(e) = poll::wait(&mut fds[..n], timeout) {
+            // Not expected (the descriptors are ours and open): sleep instead, so the run still
+            // keeps its schedule and its deadline.
+            debug!(error = %e, "ppoll failed");
+            std::thread::sleep(timeout.unwrap_or(SEND_ROOM_WAIT).min(SEND_ROOM_WAIT));
+        }
+        if fds[0].revents != 0 {
+            self.wake.clear();
+        }
+        self.take_commands();
+        for (fd, source) in fds[1..n].iter().zip(&sources[1..n]) {
+            if fd.revents == 0 {
+                continue;
+            }
+            match *source {
+                Source::Udp(family) => self.read_udp(family, fd.revents, buf),
+                Source::Icmp(family) => self.read_icmp(family, buf),
+                Source::Wake => {}
+            }
+        }
+    }
+
+    /// The cancel and the commands that came since the last look (both cheap to check).
+    fn take_commands(&mut self) {
+        if !self.cancelled && self.token.is_cancelled() {
+            self.cancelled = true;
+            self.machine.cancel(Instant::now());
+        }
+        while let Ok(command) = self.commands.try_recv() {
+            apply(&mut self.machine, command);
+        }
+    }
+
+    /// One datagram of a readable UDP socket, and its whole error queue when it has one.
+    fn read_udp(&mut self, family: Family, revents: libc::c_short, buf: &mut [u8]) {
+        let Ok(socket) = &self.udp[family_slot(family)] else {
+            return;
+        };
+        let mut errors = revents & libc::POLLERR != 0;
+        if revents & libc::POLLIN != 0 {
+            let read = sys::recv(socket, buf);
+            errors |= take_datagram(&mut self.machine, family, read, buf) == Read::ErrorQueue;
+        }
+        if errors {
+            drain_errors(&mut self.machine, family, socket, buf);
+        }
+    }
+
+    /// One message of a readable ICMP socket.
+    fn read_icmp(&mut self, family: Family, buf: &mut [u8]) {
+        if let Some(Ok(icmp)) = &self.icmp[family_slot(family)] {
+            let read = sys::recv(&icmp.socket, buf);
+            take_echo(&mut self.machine, icmp, read, buf);
+        }
+    }
+
+    /// Sends every probe the core wants now (pacing lets at most one out per `min_gap`).
+    fn transmit(&mut self) {
+        while let Some(tx) = self.machine.poll_transmit(Instant::now()) {
+            self.send(&tx);
+        }
+    }
+
+    fn send(&mut self, tx: &Transmit) {
+        let failed = match tx.key.channel {
+            Channel::Udp(family) => {
+                let Ok(socket) = &self.udp[family_slot(family)] else {
+                    return;
+                };
+                self.udp_sent = true;
+                udp_packet(&self.machine, tx, &mut self.packet);
+                let sent = with_room(socket, || socket.send_to(&self.packet, tx.dest).map(drop));
+                sent.err().map(|e| {
+                    if e.kind() == io::ErrorKind::ConnectionRefused {
+                        // A port unreachable for an earlier probe surfaced here.
+                        drain_errors(&mut self.machine, family, socket, &mut [0u8; 2048]);
+                    }
+                    format!("UDP send to {}: {e}", tx.dest)
+                })
+            }
+            Channel::Icmp(family) => {
+                let Some(Ok(icmp)) = &self.icmp[family_slot(family)] else {
+                    return;
+                };
+                let seq = echo_packet(&self.machine, tx, &mut self.packet);
+                let packet = &mut self.packet;
+                let sent = with_room(&icmp.socket, || icmp.send_now(tx.dest.ip(), seq, packet));
+                sent.err()
+                    .map(|e| format!("ICMP echo to {}: {e}", tx.dest.ip()))
+            }
+            // `suits` keeps TCP targets on the runtime.
+            Channel::Tcp(_) => Some("TCP probes are not sent by this driver".to_owned()),
+        };
+        if let Some(error) = failed {
+            self.machine.on_send_failed(Instant::now(), tx.key, error);
+        }
+    }
+
+    /// Ends a target at once when its channel cannot work (no socket of its family, ICMP not
+    /// permitted).
+    fn check_channel(&mut self, index: usize) {
+        let why = match self.machine.channel(index) {
+            Some(Channel::Udp(family)) => self.udp[family_slot(family)]
+                .as_ref()
+                .err()
+                .map(|e| no_udp_socket(family, e)),
+            Some(Channel::Icmp(family)) => {
+                let ident = self.icmp_ident;
+                self.icmp[family_slot(family)]
+                    .get_or_insert_with(|| icmp::open_plain(family, ident))
+                    .as_ref()
+                    .err()
+                    .cloned()
+            }
+            Some(Channel::Tcp(_)) | None => None,
+        };
+        if let Some(why) = why {
+            self.machine.end_unreachable(Instant::now(), index, why);
+        }
+    }
+
+    /// Hands the core's events to the reader, unless they are held back.
+    fn forward_events(&mut self) {
+        if holding(&self.machine, &mut self.held_since) {
+            return;
+        }
+        while let Some(event) = self.machine.poll_event() {
+            hand_over(&mut self.events, event);
+        }
+        if self.machine.is_finished() {
+            // Closing the channel tells readers the run is over.
+            self.events = None;
+        }
+    }
+}
+
+/// Runs `send`; if the socket's buffer is full, waits up to [`SEND_ROOM_WAIT`] for room and
+/// tries once more.
+fn with_room(socket: &UdpSocket, mut send: impl FnMut() -> io::Result<()>) -> io::Result<()> {
+    match send() {
+        Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+            let mut fds = [libc::pollfd {
+                fd: socket.as_raw_fd(),
+                events: libc::POLLOUT,
+                revents: 0,
+            }];
+            poll::wait(&mut fds, Some(SEND_ROOM_WAIT))?;
+            send()
+        }
+        other => other,
+    }
+}
+
+/// Reads a UDP socket's error queue until it is empty.
+fn drain_errors(machine: &mut Machine, family: Family, socket: &UdpSocket, buf: &mut [u8]) {
+    loop {
+        let entry = sys::recv_error(socket, buf);
+        if take_queued_error(machine, family, entry, buf) == Read::Done {
+            return;
+        }
+    }
+}
