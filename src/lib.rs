@@ -30,6 +30,7 @@ mod live;
 mod measure;
 mod pipeline;
 mod progress;
+mod steering;
 mod targets;
 
 pub use config::{ConfigError, ProbeConfig};

@@ -6,9 +6,7 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant, SystemTime};
 
 use edgegap_api::{Beacon, parse_beacon_list};
-use edgegap_ping::{
-    Event, Protocol, ProtocolChoice, RunControl, TargetSpec, TargetSummary, Unreachable,
-};
+use edgegap_ping::{Protocol, ProtocolChoice, TargetSpec, TargetSummary, Unreachable};
 use edgegap_rank::{
     CarriedLocations, CarriedOver, LocationKey, Report, degraded, rank_with_carried, unix_ms,
 };
@@ -17,9 +15,10 @@ use tokio::task::JoinHandle;
 
 use crate::config::ProbeConfig;
 use crate::error::ProbeError;
-use crate::live::{Action, BeaconTrace, LiveRun, Sampling, Thresholds};
+use crate::live::{BeaconTrace, LiveRun, Sampling, Thresholds};
 use crate::measure::measurement;
 use crate::progress::{Progress, ProgressCounters};
+use crate::steering::Steering;
 use crate::targets::{index_of, location_key, target_for};
 
 /// Entry point: `Probe::builder()`.
@@ -455,7 +454,6 @@ impl Job {
             .iter()
             .map(|&b| (b, location_key(&self.beacons[b])))
             .collect();
-        let counters = &self.counters;
         let mut engine = self.config.engine.clone();
         engine.deadline = deadline.map(|d| d.saturating_sub(wrap_up_reserve(d, indices.len())));
         let sampling = (self.config.adaptive && self.config.early_decision).then_some(Sampling {
@@ -468,55 +466,44 @@ impl Job {
         engine.hold_complete = sampling.is_some();
 
         let run_start = Instant::now();
-        let mut live = LiveRun::new(self.beacons.len(), &members, run_start, sampling);
+        let live = LiveRun::new(self.beacons.len(), &members, run_start, sampling);
         // The live state keeps one key per location: these copies go before the run grows.
         drop(members);
         // A large run is evaluated on a clock: its events are handed over on the same one.
         engine.forward_every = live.evaluation_period();
-        let mut run = edgegap_ping::start(targets, engine)?;
-        let control = run.control();
         let thresholds = Thresholds {
             leader_samples: self.config.engine.count as usize,
             min_samples: self.config.early_decision_min_samples as usize,
         };
+        // The live decision runs where the engine runs, on each batch of events it hands over.
+        let steering = Steering::new(
+            live,
+            Arc::clone(&self.counters),
+            self.config.rank.clone(),
+            thresholds,
+            self.config.early_decision,
+            sampling.is_some(),
+        );
+        let run = edgegap_ping::start_observed(targets, engine, steering)?;
+        let control = run.control();
         let mut cancelled = *self.cancel.borrow();
         if cancelled {
             control.cancel();
         }
-        // With adaptive sampling the decision is also looked at on a clock, not only on
-        // events: nothing the engine does (or does not do) can leave a held target waiting.
-        let mut tick = tokio::time::interval(TICK);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        // Events are taken as many as are waiting at a time: one evaluation per batch.
-        let mut events = Vec::with_capacity(EVENT_BATCH);
-        loop {
+        let finish = run.finish();
+        tokio::pin!(finish);
+        let (steering, finished) = loop {
             tokio::select! {
-                _ = tick.tick(), if sampling.is_some() => {}
-                taken = run.events.recv_many(&mut events, EVENT_BATCH) => {
-                    if taken == 0 {
-                        break;
-                    }
-                    for event in events.drain(..) {
-                        count(counters, &event);
-                        live.observe(&event);
-                    }
-                }
+                ended = &mut finish => break ended?,
                 changed = self.cancel.changed(), if !cancelled => {
                     if changed.is_err() || *self.cancel.borrow() {
                         cancelled = true;
                         control.cancel();
                     }
-                    continue;
                 }
             }
-            let actions = live.evaluate(Instant::now(), &self.config.rank, thresholds, false);
-            if live.decided_at().is_some() {
-                counters.decided.store(true, Ordering::Relaxed);
-            }
-            if self.config.early_decision {
-                apply(&control, actions);
-            }
-        }
+        };
+        let mut live = steering.live;
         // A last look, so a decision that came between two throttled evaluations counts.
         live.evaluate(Instant::now(), &self.config.rank, thresholds, true);
         let decided_at = live
@@ -524,10 +511,10 @@ impl Job {
             .map(|d| d + run_start.duration_since(started));
         let offset_us =
             u64::try_from(run_start.duration_since(started).as_micros()).unwrap_or(u64::MAX);
-        // The live state goes before the engine builds its summaries (it yields once for
-        // this after its last event): a long list never holds both.
+        // The live state goes before the engine's summaries are built: a long list never
+        // holds both.
         let mut traces = live.into_traces(offset_us);
-        let summary = run.finish().await;
+        let summary = finished.summary();
         let ended_early = summary.ended_early();
         let beacons = summary
             .targets
@@ -606,43 +593,6 @@ fn carry_over(
     CarriedLocations {
         reachable,
         unreachable,
-    }
-}
-
-/// How often a run with adaptive sampling looks at its decision without an event.
-const TICK: Duration = Duration::from_millis(10);
-
-/// The most engine events taken from the channel at once (then observed one by one and
-/// evaluated once).
-const EVENT_BATCH: usize = 256;
-
-/// Tells the engine what the live decision asked.
-fn apply(control: &RunControl, actions: Vec<Action>) {
-    for action in actions {
-        match action {
-            Action::Stop(id) => control.stop_target(id),
-            Action::Extend {
-                id,
-                more,
-                not_before,
-            } => control.extend_target(id, more, not_before),
-            Action::Release(id) => control.release_target(id),
-        }
-    }
-}
-
-fn count(counters: &ProgressCounters, event: &Event) {
-    match event {
-        Event::Sent { .. } => {
-            counters.probes_sent.fetch_add(1, Ordering::Relaxed);
-        }
-        Event::Received { .. } => {
-            counters.samples.fetch_add(1, Ordering::Relaxed);
-        }
-        Event::Done { .. } => {
-            counters.targets_done.fetch_add(1, Ordering::Relaxed);
-        }
-        _ => {}
     }
 }
 

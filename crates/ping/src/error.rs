@@ -1,4 +1,5 @@
-//! Errors that stop a whole run from starting.
+//! Errors that stop a whole run from starting (or an observed run from handing its observer
+//! back).
 
 use std::io;
 
@@ -26,4 +27,8 @@ pub enum EngineError {
         /// Why the IPv6 socket failed.
         v6: io::Error,
     },
+    /// An observed run's task was dropped before it finished (its runtime shut down), and its
+    /// observer with it.
+    #[error("the run was dropped before it finished: its runtime shut down")]
+    Interrupted,
 }

@@ -31,12 +31,14 @@ mod driver;
 pub mod error;
 pub mod event;
 mod machine;
+pub mod observe;
 pub mod payload;
 pub mod types;
 
 pub use config::{EngineConfig, IpVersion};
-pub use driver::{Run, RunControl, start};
+pub use driver::{Finished, ObservedRun, Run, RunControl, start, start_observed};
 pub use edgegap_core::{ProbeCounts, Unreachable, UnreachableCode};
 pub use error::EngineError;
 pub use event::{Event, LossCause, RunStop, RunSummary, Seq, TargetStatus, TargetSummary};
+pub use observe::{Observer, Steer};
 pub use types::{Host, Ports, Protocol, ProtocolChoice, TargetId, TargetSpec};

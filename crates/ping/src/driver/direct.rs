@@ -31,10 +31,9 @@ use tracing::debug;
 use super::icmp::{self, IcmpSocket};
 use super::poll::{self, Wake};
 use super::{
-    Command, Ended, Read, apply, echo_packet, family_slot, hand_over, holding, next_wake,
-    no_udp_socket, sys, take_datagram, take_echo, take_queued_error, timer, udp_packet,
+    Command, Ended, Read, Sink, apply, echo_packet, family_slot, next_wake, no_udp_socket, sys,
+    take_datagram, take_echo, take_queued_error, timer, udp_packet,
 };
-use crate::event::Event;
 use crate::machine::{Channel, Family, Machine, Transmit};
 use crate::types::{Host, TargetSpec};
 use edgegap_core::Unreachable;
@@ -42,19 +41,20 @@ use edgegap_core::Unreachable;
 /// How long a send waits for room in a full socket buffer before the probe counts as failed.
 const SEND_ROOM_WAIT: Duration = Duration::from_millis(10);
 
-/// The most targets a run driven here may have. A run's events come in bursts as long as its
-/// list (a `Resolved` per target at the start, a `Done` per target at a cancel or the
-/// deadline). On the runtime the reader takes each batch before the engine goes on; from
-/// another thread they would all wait in the channel at once, a few hundred bytes each. Up to
-/// this many that is under a megabyte; a longer list stays on the runtime, where its memory
-/// stays under a kilobyte per target (`benches/scale.sh`).
-const MAX_TARGETS: usize = 4096;
+/// The most targets a run whose events go to a channel may have here. A run's events come in
+/// bursts as long as its list (a `Resolved` per target at the start, a `Done` per target at a
+/// cancel or the deadline). On the runtime the reader takes each batch before the engine goes
+/// on; from another thread they would all wait in the channel at once, a few hundred bytes
+/// each. Up to this many that is under a megabyte; a longer list stays on the runtime, where
+/// its memory stays under a kilobyte per target (`benches/scale.sh`). An observer takes every
+/// batch where it is made: no limit then.
+const MAX_CHANNEL_TARGETS: usize = 4096;
 
-/// Whether this driver can take the run: it is asked to, the list is not too long for it, and
-/// no target has a name to resolve or probes over TCP (both need the runtime).
-pub(crate) fn suits(targets: &[TargetSpec], machine: &Machine) -> bool {
+/// Whether this driver can take the run: it is asked to, the list is not too long for its
+/// sink, and no target has a name to resolve or probes over TCP (both need the runtime).
+pub(crate) fn suits(targets: &[TargetSpec], machine: &Machine, sink: &Sink) -> bool {
     machine.config().dedicated_thread
-        && targets.len() <= MAX_TARGETS
+        && (matches!(sink, Sink::Observer { .. }) || targets.len() <= MAX_CHANNEL_TARGETS)
         && targets.iter().all(|t| matches!(t.host, Host::Ip(_)))
         && (0..machine.len()).all(|i| !matches!(machine.channel(i), Some(Channel::Tcp(_))))
 }
@@ -65,7 +65,7 @@ pub(crate) struct Parts {
     /// The UDP sockets (V4, V6), or why they did not open.
     pub(crate) udp: [io::Result<UdpSocket>; 2],
     pub(crate) commands: mpsc::UnboundedReceiver<Command>,
-    pub(crate) events: mpsc::UnboundedSender<Event>,
+    pub(crate) sink: Sink,
     pub(crate) token: CancellationToken,
     /// Written by the run's [`super::RunControl`] after a command or a cancel.
     pub(crate) wake: Arc<Wake>,
@@ -82,7 +82,8 @@ pub(crate) struct Direct {
     /// The echo identifier of the run's raw ICMP sockets.
     icmp_ident: u16,
     commands: mpsc::UnboundedReceiver<Command>,
-    events: Option<mpsc::UnboundedSender<Event>>,
+    /// Where the events go.
+    sink: Sink,
     token: CancellationToken,
     cancelled: bool,
     wake: Arc<Wake>,
@@ -110,7 +111,7 @@ impl Direct {
             icmp: [None, None],
             icmp_ident: rand::random::<u16>(),
             commands: parts.commands,
-            events: Some(parts.events),
+            sink: parts.sink,
             token: parts.token,
             cancelled: false,
             wake: parts.wake,
@@ -132,13 +133,14 @@ impl Direct {
             if self.machine.is_finished() {
                 break;
             }
-            let wake = next_wake(&self.machine, self.held_since);
+            let wake = next_wake(&self.machine, self.held_since, self.sink.next_look());
             self.wait(wake, &mut buf);
         }
         self.forward_events();
         Ended {
             machine: self.machine,
             at: Instant::now(),
+            sink: self.sink,
         }
     }
 
@@ -293,18 +295,10 @@ impl Direct {
         }
     }
 
-    /// Hands the core's events to the reader, unless they are held back.
+    /// Hands the core's events over, unless they are held back (see [`Sink::forward`]).
     fn forward_events(&mut self) {
-        if holding(&self.machine, &mut self.held_since) {
-            return;
-        }
-        while let Some(event) = self.machine.poll_event() {
-            hand_over(&mut self.events, event);
-        }
-        if self.machine.is_finished() {
-            // Closing the channel tells readers the run is over.
-            self.events = None;
-        }
+        self.sink
+            .forward(&mut self.machine, &mut self.held_since, usize::MAX);
     }
 }
 

@@ -6,6 +6,8 @@ mod direct;
 mod icmp;
 #[cfg(any(target_os = "linux", target_os = "android"))]
 mod poll;
+mod run;
+mod sink;
 mod sys;
 mod tcp;
 mod timer;
@@ -20,17 +22,23 @@ use std::time::{Duration, Instant};
 use tokio::io::Interest;
 use tokio::net::UdpSocket;
 use tokio::sync::{Semaphore, mpsc};
-use tokio::task::{JoinHandle, JoinSet};
+use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
-use tracing::{debug, trace};
+use tracing::debug;
 
 use crate::config::EngineConfig;
 use crate::error::EngineError;
-use crate::event::{Event, RunStop, RunSummary};
+pub use run::{Finished, ObservedRun, Run, RunControl};
+
+use std::marker::PhantomData;
+
 use crate::machine::{Channel, Family, Machine, ProbeKey, Transmit};
+use crate::observe::Observer;
 use crate::payload;
 use crate::types::{Host, Ports, TargetId, TargetSpec};
 use edgegap_core::Unreachable;
+use run::{Ended, Launched};
+use sink::Sink;
 
 /// Events handed to the reader between two yields (below tokio's budget of 128 operations per
 /// poll, so a reader on the same thread empties the channel before the engine runs again).
@@ -69,9 +77,40 @@ pub(crate) enum Command {
 /// configuration, duplicate target ids, or no UDP socket could be opened at all.
 /// Per-target problems (a name that does not resolve, a missing port, ICMP not
 /// permitted) are that target's outcome, reported in its `Done` event.
+pub fn start(targets: Vec<TargetSpec>, config: EngineConfig) -> Result<Run, EngineError> {
+    let (events_tx, events) = mpsc::unbounded_channel();
+    let launched = launch(targets, config, Sink::Channel(Some(events_tx)))?;
+    Ok(Run { events, launched })
+}
+
+/// Starts a run like [`start`], whose events go to `observer` instead of a channel: the engine
+/// calls it with each batch, where and when it hands events over, and carries out what it
+/// asks at once (see [`Observer`]). A controller that only looks at the events to steer the
+/// run saves a wake-up of its own per batch this way.
+///
+/// # Errors
+/// As [`start`].
+pub fn start_observed<O: Observer>(
+    targets: Vec<TargetSpec>,
+    config: EngineConfig,
+    observer: O,
+) -> Result<ObservedRun<O>, EngineError> {
+    let launched = launch(targets, config, Sink::observer(Box::new(observer)))?;
+    Ok(ObservedRun {
+        launched,
+        observer: PhantomData,
+    })
+}
+
+/// Starts the run's driver: its own thread where it suits (`direct.rs`), a task on the runtime
+/// otherwise.
 // The contract takes the list by value, so callers need not keep it alive.
 #[allow(clippy::needless_pass_by_value)]
-pub fn start(targets: Vec<TargetSpec>, config: EngineConfig) -> Result<Run, EngineError> {
+fn launch(
+    targets: Vec<TargetSpec>,
+    config: EngineConfig,
+    sink: Sink,
+) -> Result<Launched, EngineError> {
     let runtime = tokio::runtime::Handle::try_current().map_err(|_| EngineError::NoRuntime)?;
     config.validate()?;
     let mut ids = HashSet::with_capacity(targets.len());
@@ -89,11 +128,10 @@ pub fn start(targets: Vec<TargetSpec>, config: EngineConfig) -> Result<Run, Engi
     // 256-bit seed of the per-probe secrets cannot be guessed from anything on the wire.
     let secret_seed = rand::random::<[u8; 32]>();
     let machine = Machine::new(&targets, config, nonce, secret_seed, Instant::now());
-    let (events_tx, events) = mpsc::unbounded_channel();
     let (commands_tx, commands) = mpsc::unbounded_channel();
     let token = CancellationToken::new();
     #[cfg(any(target_os = "linux", target_os = "android"))]
-    if direct::suits(&targets, &machine) {
+    if direct::suits(&targets, &machine, &sink) {
         match poll::Wake::new() {
             Ok(wake) => {
                 let wake = Arc::new(wake);
@@ -101,7 +139,7 @@ pub fn start(targets: Vec<TargetSpec>, config: EngineConfig) -> Result<Run, Engi
                     machine,
                     udp: [udp4, udp6],
                     commands,
-                    events: events_tx,
+                    sink,
                     token: token.clone(),
                     wake: wake.clone(),
                 });
@@ -111,8 +149,7 @@ pub fn start(targets: Vec<TargetSpec>, config: EngineConfig) -> Result<Run, Engi
                     commands: commands_tx,
                     wake: Some(wake),
                 };
-                return Ok(Run {
-                    events,
+                return Ok(Launched {
                     control: control.clone(),
                     handle,
                     cancel_on_drop: Some(control),
@@ -149,7 +186,7 @@ pub fn start(targets: Vec<TargetSpec>, config: EngineConfig) -> Result<Run, Engi
         inbound_tx,
         inbound,
         commands,
-        events: Some(events_tx),
+        sink,
         token: token.clone(),
         timer: timer::Timer::new(),
         packet: Vec::new(),
@@ -162,141 +199,11 @@ pub fn start(targets: Vec<TargetSpec>, config: EngineConfig) -> Result<Run, Engi
         #[cfg(any(target_os = "linux", target_os = "android"))]
         wake: None,
     };
-    Ok(Run {
-        events,
+    Ok(Launched {
         control: control.clone(),
         handle,
         cancel_on_drop: Some(control),
     })
-}
-
-/// A finished run's core and the instant it finished, handed back by its driver: the caller
-/// builds the summary ([`Run::finish`]) once it is done with the events, so the two are never
-/// held at once.
-#[derive(Debug)]
-struct Ended {
-    machine: Machine,
-    at: Instant,
-}
-
-/// A run in progress. Read `events` while it runs; `finish()` waits for its end.
-/// Dropping a `Run` cancels it.
-#[derive(Debug)]
-pub struct Run {
-    /// Every event of the run, in order; closed once the run is over.
-    pub events: mpsc::UnboundedReceiver<Event>,
-    control: RunControl,
-    handle: JoinHandle<Ended>,
-    /// Cancels the run when dropped (taken by `finish`).
-    cancel_on_drop: Option<RunControl>,
-}
-
-impl Drop for Run {
-    fn drop(&mut self) {
-        if let Some(control) = self.cancel_on_drop.take() {
-            control.cancel();
-        }
-    }
-}
-
-impl Run {
-    /// A handle to stop targets or cancel the run from anywhere.
-    pub fn control(&self) -> RunControl {
-        self.control.clone()
-    }
-
-    /// Waits for the end of the run (every target done, or cancelled, or the deadline)
-    /// and returns the summary. Events not yet read from `events` are dropped.
-    pub async fn finish(mut self) -> RunSummary {
-        // Events not read are dropped; the run is not cancelled by what follows.
-        self.events.close();
-        while self.events.try_recv().is_ok() {}
-        let guard = self.cancel_on_drop.take();
-        let outcome = (&mut self.handle).await;
-        drop(guard);
-        match outcome {
-            Ok(Ended { machine, at }) => {
-                let summary = machine.into_summary(at);
-                debug!(targets = summary.targets.len(), foreign = summary.foreign, elapsed = ?summary.elapsed, "run finished");
-                summary
-            }
-            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
-            Err(e) => {
-                debug!(error = %e, "engine task did not finish (runtime shutting down)");
-                RunSummary {
-                    targets: Vec::new(),
-                    foreign: 0,
-                    stale: 0,
-                    elapsed: Duration::ZERO,
-                    stopped: Some(RunStop::Cancelled),
-                }
-            }
-        }
-    }
-}
-
-/// Stops targets or the whole run. Cheap to clone, `Send + Sync`.
-#[derive(Debug, Clone)]
-pub struct RunControl {
-    token: CancellationToken,
-    commands: mpsc::UnboundedSender<Command>,
-    /// Wakes the run's own thread, when it has one (`direct.rs`).
-    #[cfg(any(target_os = "linux", target_os = "android"))]
-    wake: Option<Arc<poll::Wake>>,
-}
-
-impl RunControl {
-    /// No more sends to this target; it ends at once with status `Stopped`
-    /// (its probes in flight end cancelled).
-    pub fn stop_target(&self, id: TargetId) {
-        self.command(Command::Stop(id));
-    }
-
-    /// Asks `more` samples of this target on top of those it wanted (its send budget grows as
-    /// much; the loss replacements stay `extra_probes`), its next probe no earlier than
-    /// `not_before` (the per-target interval still holds): a controller that compares
-    /// targets sends their probes aligned this way. No effect on a target that has ended;
-    /// with [`EngineConfig::hold_complete`] a target never ends before its controller says.
-    pub fn extend_target(&self, id: TargetId, more: u32, not_before: Option<Instant>) {
-        self.command(Command::Extend {
-            id,
-            more,
-            not_before,
-        });
-    }
-
-    /// Releases a target: it sends nothing more and ends once its probes in flight are
-    /// answered or lost (none is cancelled), with status `Complete` when it has a sample. This
-    /// is how a controller ends a target it held ([`EngineConfig::hold_complete`]) or
-    /// extended.
-    pub fn release_target(&self, id: TargetId) {
-        self.command(Command::Release(id));
-    }
-
-    /// Stops all sending at once; the run ends promptly with what was measured.
-    pub fn cancel(&self) {
-        self.token.cancel();
-        self.wake();
-    }
-
-    fn command(&self, command: Command) {
-        // After the run ended nobody listens, and there is nothing to do.
-        if self.commands.send(command).is_ok() {
-            self.wake();
-        }
-    }
-
-    /// Wakes the run's own thread (if it has one) to look at its commands and token.
-    #[cfg_attr(
-        not(any(target_os = "linux", target_os = "android")),
-        allow(clippy::unused_self)
-    )]
-    fn wake(&self) {
-        #[cfg(any(target_os = "linux", target_os = "android"))]
-        if let Some(wake) = &self.wake {
-            wake.wake();
-        }
-    }
 }
 
 /// Everything the engine task owns.
@@ -317,7 +224,8 @@ struct Engine {
     inbound_tx: mpsc::UnboundedSender<Inbound>,
     inbound: mpsc::UnboundedReceiver<Inbound>,
     commands: mpsc::UnboundedReceiver<Command>,
-    events: Option<mpsc::UnboundedSender<Event>>,
+    /// Where the events go.
+    sink: Sink,
     token: CancellationToken,
     /// Waits for the core's next deadline with microsecond precision (pacing).
     timer: timer::Timer,
@@ -356,7 +264,7 @@ impl Engine {
             if self.machine.is_finished() {
                 break;
             }
-            let wake = next_wake(&self.machine, self.held_since);
+            let wake = next_wake(&self.machine, self.held_since, self.sink.next_look());
             // The UDP sockets are watched once a UDP probe went out: before, nothing on them
             // can be an answer, and a run without UDP targets (ICMP, TCP) saves four polls
             // per pass.
@@ -407,6 +315,7 @@ impl Engine {
         Ended {
             machine: self.machine,
             at: Instant::now(),
+            sink: self.sink,
         }
     }
 
@@ -515,25 +424,16 @@ impl Engine {
         }
     }
 
-    /// Hands the core's events to the reader. A burst (a `Resolved` per target at the start, a
-    /// `Done` per target at a cancel) goes in batches with a yield between them, so a reader
-    /// on the same thread takes them as they come instead of the channel holding them all.
+    /// Hands the core's events over (see [`Sink::forward`]). A burst to a channel (a `Resolved`
+    /// per target at the start, a `Done` per target at a cancel) goes in batches with a yield
+    /// between them, so a reader on the same thread takes them as they come instead of the
+    /// channel holding them all.
     async fn forward_events(&mut self) {
-        if holding(&self.machine, &mut self.held_since) {
-            return;
-        }
-        let mut batch = 0;
-        while let Some(event) = self.machine.poll_event() {
-            hand_over(&mut self.events, event);
-            batch += 1;
-            if batch == FORWARD_BATCH && self.events.is_some() {
-                batch = 0;
-                tokio::task::yield_now().await;
-            }
-        }
-        if self.machine.is_finished() {
-            // Closing the channel tells readers the run is over.
-            self.events = None;
+        while self
+            .sink
+            .forward(&mut self.machine, &mut self.held_since, FORWARD_BATCH)
+        {
+            tokio::task::yield_now().await;
         }
     }
 }
@@ -541,16 +441,25 @@ impl Engine {
 /// When a driver must wake next: the core's next deadline, or the events held back
 /// ([`EngineConfig::forward_every`] since `held_since`), which go out on the first wake-up after
 /// their period; one is added for them only when none comes within another period.
-fn next_wake(machine: &Machine, held_since: Option<Instant>) -> Option<Instant> {
+fn next_wake(
+    machine: &Machine,
+    held_since: Option<Instant>,
+    look: Option<Instant>,
+) -> Option<Instant> {
     let flush = machine
         .config()
         .forward_every
         .zip(held_since)
         .map(|(every, since)| (since + every, every));
-    match (machine.poll_timeout(), flush) {
+    let next = match (machine.poll_timeout(), flush) {
         (Some(next), Some((flush, every))) if next <= flush + every => Some(next),
         (Some(next), Some((flush, _))) => Some(next.min(flush)),
         (next, flush) => next.or(flush.map(|(at, _)| at)),
+    };
+    // An observer's look (its own clock) is a wake-up of its own.
+    match (next, look) {
+        (Some(next), Some(look)) => Some(next.min(look)),
+        (next, look) => next.or(look),
     }
 }
 
@@ -570,14 +479,6 @@ fn holding(machine: &Machine, held_since: &mut Option<Instant>) -> bool {
     }
     *held_since = None;
     false
-}
-
-/// Hands one event to the reader; once nobody reads them, drops this and every later one.
-fn hand_over(events: &mut Option<mpsc::UnboundedSender<Event>>, event: Event) {
-    if events.as_ref().is_some_and(|tx| tx.send(event).is_err()) {
-        trace!("nobody reads the events any more");
-        *events = None;
-    }
 }
 
 /// Carries out a caller's command.
