@@ -25,13 +25,24 @@ const EVAL_EVERY: Duration = Duration::from_millis(5);
 /// passes over every location cost a fixed share of the time, whatever the list's length.
 const EVAL_LOCATIONS_PER_STEP: usize = 4096;
 
-/// How often a run of `locations` locations is evaluated: every [`EVAL_EVERY`] up to
-/// [`EVAL_LOCATIONS_PER_STEP`] locations, then proportionally less often (64,000 locations:
-/// every 80 ms).
-fn eval_every(locations: usize) -> Duration {
+/// Locations visited per probe sent, at most, by the passes of a large run's evaluations: a
+/// pass over every location waits for a thirty-second of them to have been probed since the
+/// last one, so each probe pays for a bounded share of it whatever the pacing.
+const LOCATIONS_PER_SEND: u32 = 32;
+
+/// How often a run of `locations` locations whose sends are `min_gap` apart is evaluated:
+/// every [`EVAL_EVERY`] up to [`EVAL_LOCATIONS_PER_STEP`] locations, then proportionally less
+/// often (64,000 locations: every 80 ms), and never more often than one send per
+/// [`LOCATIONS_PER_SEND`] locations allows (256 locations 1 ms apart: every 8 ms).
+fn eval_every(locations: usize, min_gap: Duration) -> Duration {
     let steps =
         u32::try_from(locations.div_ceil(EVAL_LOCATIONS_PER_STEP).max(1)).unwrap_or(u32::MAX);
-    EVAL_EVERY.saturating_mul(steps)
+    let sends = u32::try_from(locations)
+        .unwrap_or(u32::MAX)
+        .div_ceil(LOCATIONS_PER_SEND);
+    EVAL_EVERY
+        .saturating_mul(steps)
+        .max(min_gap.saturating_mul(sends))
 }
 
 /// How many samples the leader needs before it leads, and a beacon before it may be stopped.
@@ -209,6 +220,10 @@ pub(crate) struct LiveRun {
     sampling: Option<Sampling>,
     /// Whether each location's probes were aligned with the leader's yet.
     aligned: Vec<bool>,
+    /// The samples a target is asked for (room is made for as many at its first).
+    expected: u32,
+    /// The engine's least time between two sends (it paces the evaluations of a large run).
+    min_gap: Duration,
 }
 
 impl LiveRun {
@@ -279,7 +294,23 @@ impl LiveRun {
             last_eval: None,
             sampling,
             aligned: vec![false; n],
+            expected: 1,
+            min_gap: Duration::ZERO,
         }
+    }
+
+    /// The engine sends no two probes closer than `min_gap` (see [`eval_every`]).
+    #[must_use]
+    pub(crate) fn paced(mut self, min_gap: Duration) -> Self {
+        self.min_gap = min_gap;
+        self
+    }
+
+    /// Each target is asked for `samples` samples (room is made for as many at once).
+    #[must_use]
+    pub(crate) fn expecting(mut self, samples: u32) -> Self {
+        self.expected = samples.max(1);
+        self
     }
 
     /// How often the decision is evaluated, when on a clock (a run of
@@ -288,7 +319,7 @@ impl LiveRun {
     /// wait for the next evaluation anyway, and the controller is woken once per period
     /// instead of once per probe.
     pub(crate) fn evaluation_period(&self) -> Option<Duration> {
-        (self.live.len() >= EVAL_ALWAYS_BELOW).then(|| eval_every(self.live.len()))
+        (self.live.len() >= EVAL_ALWAYS_BELOW).then(|| eval_every(self.live.len(), self.min_gap))
     }
 
     /// The beacon indices of a location's targets.
@@ -367,6 +398,7 @@ impl LiveRun {
             targets,
             live,
             start,
+            expected,
             ..
         } = self;
         let Some(t) = targets.get_mut(index_of(event.target())) else {
@@ -384,7 +416,7 @@ impl LiveRun {
             Event::Sent { seq, at, .. } => {
                 if t.notes.capacity() == 0 {
                     // Most targets send exactly what they were asked: no growth, no slack.
-                    t.notes.reserve_exact(t.wanted.max(1) as usize);
+                    t.notes.reserve_exact(t.wanted.max(*expected) as usize);
                 }
                 let us = at.saturating_duration_since(*start).as_micros();
                 t.notes.push(Note {
@@ -398,6 +430,10 @@ impl LiveRun {
             Event::Received { seq, rtt, .. } => {
                 if TargetLive::mark_answered(&mut t.notes, *seq, *rtt) {
                     t.in_flight -= 1;
+                }
+                if !stats.has_samples() {
+                    // As many samples as the target was asked for come, usually.
+                    stats.reserve(t.wanted.max(*expected) as usize);
                 }
                 stats.record(*rtt);
                 stats.counts_mut().received += 1;
@@ -444,7 +480,7 @@ impl LiveRun {
         thresholds: Thresholds,
         force: bool,
     ) -> Vec<Action> {
-        let every = eval_every(self.live.len());
+        let every = eval_every(self.live.len(), self.min_gap);
         let due = self.live.len() < EVAL_ALWAYS_BELOW
             || self
                 .last_eval
@@ -697,10 +733,20 @@ mod tests {
 
     #[test]
     fn large_runs_evaluate_proportionally_less_often() {
-        assert_eq!(eval_every(10), EVAL_EVERY);
-        assert_eq!(eval_every(4096), EVAL_EVERY);
-        assert_eq!(eval_every(4097), EVAL_EVERY * 2);
-        assert_eq!(eval_every(64_000), EVAL_EVERY * 16);
+        let none = Duration::ZERO;
+        assert_eq!(eval_every(10, none), EVAL_EVERY);
+        assert_eq!(eval_every(4096, none), EVAL_EVERY);
+        assert_eq!(eval_every(4097, none), EVAL_EVERY * 2);
+        assert_eq!(eval_every(64_000, none), EVAL_EVERY * 16);
+        // Paced sends: a pass over every location waits for one send per 32 of them.
+        let ms = Duration::from_millis(1);
+        assert_eq!(eval_every(64, ms), EVAL_EVERY);
+        assert_eq!(eval_every(256, ms), ms * 8);
+        assert_eq!(eval_every(4096, ms), ms * 128);
+        assert_eq!(
+            eval_every(64_000, Duration::from_micros(20)),
+            EVAL_EVERY * 16
+        );
     }
 
     #[test]

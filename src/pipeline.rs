@@ -466,7 +466,9 @@ impl Job {
         engine.hold_complete = sampling.is_some();
 
         let run_start = Instant::now();
-        let live = LiveRun::new(self.beacons.len(), &members, run_start, sampling);
+        let live = LiveRun::new(self.beacons.len(), &members, run_start, sampling)
+            .expecting(engine.count)
+            .paced(engine.min_gap);
         // The live state keeps one key per location: these copies go before the run grows.
         drop(members);
         // A large run is evaluated on a clock: its events are handed over on the same one.

@@ -145,8 +145,13 @@ pub fn line(text: &str) -> String {
 
 /// `text` scrubbed of secrets, with every control character but `\n` escaped (for tables and
 /// reports).
-pub fn block(text: &str) -> String {
-    escape(&scrub(text), true).into_owned()
+pub fn block(text: &str) -> Cow<'_, str> {
+    match scrub(text) {
+        // Usually: nothing to scrub, and (a whole JSON report) nothing to escape either, so
+        // the text is written as it is, without a copy.
+        Cow::Borrowed(text) => escape(text, true),
+        Cow::Owned(scrubbed) => Cow::Owned(escape(&scrubbed, true).into_owned()),
+    }
 }
 
 fn escape(text: &str, keep_newlines: bool) -> Cow<'_, str> {

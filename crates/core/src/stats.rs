@@ -158,6 +158,16 @@ impl Samples {
         self.record_ns(ns_of(rtt));
     }
 
+    /// Makes room for `additional` more samples while they are kept exactly (no more than
+    /// [`EXACT_LIMIT`] in all), so a caller that knows how many will come does not grow the
+    /// buffer one doubling at a time.
+    pub fn reserve(&mut self, additional: usize) {
+        if self.spilled.is_none() {
+            let room = EXACT_LIMIT.saturating_sub(self.exact.len());
+            self.exact.reserve_exact(additional.min(room));
+        }
+    }
+
     fn record_ns(&mut self, ns: u64) {
         if let Some(spilled) = &mut self.spilled {
             spilled.totals.add(ns);
@@ -429,7 +439,7 @@ impl PartialEq for Stats {
     /// (which stream was recorded last does not matter).
     fn eq(&self, other: &Self) -> bool {
         self.samples == other.samples
-            && self.jitter == other.jitter
+            && self.jitter_differences() == other.jitter_differences()
             && self.counts == other.counts
             && self.loss_events == other.loss_events
     }
@@ -462,6 +472,18 @@ impl Stats {
                 .record_ns(last.abs_diff(ns));
         }
         self.last_ns = Some(ns);
+    }
+
+    /// Makes room for `additional` more samples (and the differences between them), see
+    /// [`Samples::reserve`].
+    pub fn reserve(&mut self, additional: usize) {
+        self.samples.reserve(additional);
+        // Differences come from the second sample on: none to make room for below that.
+        if additional > 1 || self.jitter.is_some() {
+            self.jitter
+                .get_or_insert_with(Box::default)
+                .reserve(additional.saturating_sub(1));
+        }
     }
 
     /// Adds another beacon's statistics to these (a location is the merge of its beacons).
@@ -516,7 +538,7 @@ impl Stats {
     /// The absolute differences of consecutive samples of each stream, whose mean is the
     /// jitter (`None` before the first difference).
     pub fn jitter_differences(&self) -> Option<&Samples> {
-        self.jitter.as_deref()
+        self.jitter.as_deref().filter(|j| !j.is_empty())
     }
 
     /// Whether at least one sample was recorded (the location or beacon is reachable).

@@ -284,3 +284,39 @@ fn totals_stay_exact_across_the_spill_and_exact_samples_take_32_bytes() {
     // Kept once per beacon and per location: the sorted samples and a pointer, nothing more.
     assert_eq!(std::mem::size_of::<Samples>(), 32);
 }
+
+#[test]
+fn room_made_ahead_changes_no_figure_and_one_sample_makes_no_jitter_room() {
+    let mut reserved = Stats::new();
+    reserved.reserve(10);
+    let mut plain = Stats::new();
+    for v in [5.0, 3.0, 9.0, 4.0] {
+        reserved.record(ms(v));
+        plain.record(ms(v));
+    }
+    assert_eq!(reserved.metrics(), plain.metrics());
+    assert!(reserved.samples.exact.capacity() >= 10);
+    let mut single = Stats::new();
+    single.reserve(1);
+    single.record(ms(5.0));
+    assert!(single.jitter.is_none());
+    assert!(single.jitter_differences().is_none());
+    // Room made for more samples than come: still no difference before the second sample.
+    let mut lonely = Stats::new();
+    lonely.reserve(10);
+    lonely.record(ms(5.0));
+    assert!(lonely.jitter_differences().is_none());
+    assert_eq!(lonely.metrics(), stats_of(&[5.0]).metrics());
+    // Room past the exact limit is never made.
+    let mut big = Samples::new();
+    big.reserve(100_000);
+    assert!(big.exact.capacity() <= EXACT_LIMIT);
+}
+
+#[test]
+fn room_made_ahead_is_not_a_difference_between_two_stats() {
+    let mut reserved = Stats::new();
+    reserved.reserve(10);
+    reserved.record(ms(5.0));
+    assert_eq!(reserved, stats_of(&[5.0]));
+}

@@ -127,16 +127,18 @@ impl Direct {
         }
         let mut buf = vec![0u8; 65_536];
         loop {
-            self.machine.handle_timeout(Instant::now());
-            self.transmit();
-            self.forward_events();
+            // One reading of the clock per pass, and one per send.
+            let now = Instant::now();
+            self.machine.handle_timeout(now);
+            let now = self.transmit(now);
+            self.forward_events(now);
             if self.machine.is_finished() {
                 break;
             }
             let wake = next_wake(&self.machine, self.held_since, self.sink.next_look());
-            self.wait(wake, &mut buf);
+            self.wait(wake, now, &mut buf);
         }
-        self.forward_events();
+        self.forward_events(Instant::now());
         Ended {
             machine: self.machine,
             at: Instant::now(),
@@ -144,8 +146,8 @@ impl Direct {
         }
     }
 
-    /// Waits for a socket, a wake or `until`, and takes what came.
-    fn wait(&mut self, until: Option<Instant>, buf: &mut [u8]) {
+    /// Waits for a socket, a wake or `until` (`now` is the time of asking), and takes what came.
+    fn wait(&mut self, until: Option<Instant>, now: Instant, buf: &mut [u8]) {
         let mut fds = [poll::readable(self.wake.raw()); 5];
         let mut sources = [Source::Wake; 5];
         let mut n = 1;
@@ -167,7 +169,7 @@ impl Direct {
         // A wait too short to sleep through cheaply is spent polling without sleeping, as the
         // runtime's driver spends it yielding (`timer::YIELD_BELOW`).
         let timeout = until.map(|at| {
-            let left = at.saturating_duration_since(Instant::now());
+            let left = at.saturating_duration_since(now);
             if left < timer::YIELD_BELOW {
                 Duration::ZERO
             } else {
@@ -230,11 +232,14 @@ impl Direct {
         }
     }
 
-    /// Sends every probe the core wants now (pacing lets at most one out per `min_gap`).
-    fn transmit(&mut self) {
-        while let Some(tx) = self.machine.poll_transmit(Instant::now()) {
+    /// Sends every probe the core wants at `now` (pacing lets at most one out per `min_gap`),
+    /// and returns the instant after the last send.
+    fn transmit(&mut self, mut now: Instant) -> Instant {
+        while let Some(tx) = self.machine.poll_transmit(now) {
             self.send(&tx);
+            now = Instant::now();
         }
+        now
     }
 
     fn send(&mut self, tx: &Transmit) {
@@ -296,9 +301,9 @@ impl Direct {
     }
 
     /// Hands the core's events over, unless they are held back (see [`Sink::forward`]).
-    fn forward_events(&mut self) {
+    fn forward_events(&mut self, now: Instant) {
         self.sink
-            .forward(&mut self.machine, &mut self.held_since, usize::MAX);
+            .forward(&mut self.machine, &mut self.held_since, usize::MAX, now);
     }
 }
 

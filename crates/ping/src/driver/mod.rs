@@ -429,10 +429,12 @@ impl Engine {
     /// between them, so a reader on the same thread takes them as they come instead of the
     /// channel holding them all.
     async fn forward_events(&mut self) {
-        while self
-            .sink
-            .forward(&mut self.machine, &mut self.held_since, FORWARD_BATCH)
-        {
+        while self.sink.forward(
+            &mut self.machine,
+            &mut self.held_since,
+            FORWARD_BATCH,
+            Instant::now(),
+        ) {
             tokio::task::yield_now().await;
         }
     }
@@ -466,12 +468,11 @@ fn next_wake(
 /// Whether the core's events are held back now ([`EngineConfig::forward_every`]): they are
 /// while the period that started with the first of them (`held_since`) runs, unless the run
 /// is over.
-fn holding(machine: &Machine, held_since: &mut Option<Instant>) -> bool {
+fn holding(machine: &Machine, held_since: &mut Option<Instant>, now: Instant) -> bool {
     if let Some(every) = machine.config().forward_every
         && !machine.is_finished()
         && machine.has_events()
     {
-        let now = Instant::now();
         let since = *held_since.get_or_insert(now);
         if now.saturating_duration_since(since) < every {
             return true;

@@ -69,16 +69,18 @@ impl Sink {
     /// Hands the core's events over, unless they are held back ([`crate::EngineConfig::forward_every`]):
     /// at most `at_most` of them to a channel (the driver yields to its reader between
     /// batches), all of them to an observer, which is also called when its look is due and
-    /// whose requests are carried out at once. Returns whether events are left to hand over now.
+    /// whose requests are carried out at once (`now` is the driver's instant for this pass).
+    /// Returns whether events are left to hand over now.
     pub(crate) fn forward(
         &mut self,
         machine: &mut Machine,
         held_since: &mut Option<Instant>,
         at_most: usize,
+        now: Instant,
     ) -> bool {
         match self {
             Sink::Channel(tx) => {
-                if super::holding(machine, held_since) {
+                if super::holding(machine, held_since, now) {
                     return false;
                 }
                 for _ in 0..at_most {
@@ -102,9 +104,8 @@ impl Sink {
                 batch,
                 steer,
             } => {
-                let now = Instant::now();
                 let look = observer.next_look().is_some_and(|at| at <= now);
-                let held = super::holding(machine, held_since);
+                let held = super::holding(machine, held_since, now);
                 if !look && (held || !machine.has_events()) {
                     return false;
                 }
@@ -123,7 +124,7 @@ impl Sink {
                         apply(machine, command);
                     }
                     if std::mem::take(&mut steer.cancel) {
-                        machine.cancel(Instant::now());
+                        machine.cancel(now);
                     }
                     if !machine.has_events() {
                         return false;
