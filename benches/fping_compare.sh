@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Side-by-side with fping: the same loopback targets, the same probe count and pacing, over ICMP.
 # Runs each RUNS times (default 5, alternating) and prints the median wall time, CPU time (user +
-# system) and peak memory of each, the CPU ratio to fping, and the median RTT each reports.
+# system, from wait4: exact to the microsecond) and peak memory of each, the CPU ratio to fping, and the median RTT each reports.
 # `edgegap-probe` does the same work as fping (--no-early-decision: every probe of every target);
 # `edgegap-default` is the default run, which stops targets that can no longer win.
 #
@@ -16,7 +16,6 @@ count=${2:-10}
 runs=${RUNS:-5}
 command -v fping >/dev/null || { echo "fping is not installed: apt-get install -y fping" >&2; exit 1; }
 [ -x /usr/bin/time ] || { echo "GNU time is not installed: apt-get install -y time" >&2; exit 1; }
-command -v bc >/dev/null || { echo "bc is not installed: apt-get install -y bc" >&2; exit 1; }
 
 cargo build --release -q -p edgegap-probe-cli
 bin=${CARGO_TARGET_DIR:-target}/release/edgegap-probe
@@ -35,11 +34,28 @@ print(json.dumps({"count": len(hosts), "locations": [
     {"host": h, "location": {"city": f"T{i:04d}", "country": "Loopback"}} for i, h in enumerate(hosts)]}))
 PY
 
+# One run of a command, its "wall cpu rss_kb" appended to $work/name.runs. The CPU time (user +
+# system) is from wait4() on GNU time, which waits for the command: exact to the microsecond
+# (GNU time's own %U and %S are in hundredths of a second, about a tenth of these runs), with
+# GNU time's own few hundred microseconds in both columns alike. The peak memory is GNU time's
+# %M, the command's own.
+cat >"$work/run.py" <<'PY'
+import os, sys, time
+out, cmd = sys.argv[1], sys.argv[2:]
+started = time.monotonic()
+pid = os.fork()
+if pid == 0:
+    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
+    os.dup2(os.open(out + ".out", flags, 0o644), 1)
+    os.dup2(os.open(out + ".err", flags, 0o644), 2)
+    os.execv("/usr/bin/time", ["time", "-f", "%M", "-o", out + ".rss", *cmd])
+_, status, usage = os.wait4(pid, 0)
+rss = open(out + ".rss").read().split()[-1]
+print(f"{time.monotonic() - started:.4f} {usage.ru_utime + usage.ru_stime:.6f} {rss}")
+PY
 measure() { # name, command...: one run, its "wall cpu rss_kb" appended to $work/name.runs
   local name=$1; shift
-  /usr/bin/time -f "%e %U %S %M" -o "$work/$name.time" "$@" >"$work/$name.out" 2>"$work/$name.err" || true
-  read -r wall user sys rss < <(tail -n 1 "$work/$name.time")
-  echo "$wall $(echo "$user + $sys" | bc) $rss" >>"$work/$name.runs"
+  python3 "$work/run.py" "$work/$name" "$@" >>"$work/$name.runs"
 }
 
 echo "== $targets loopback targets x $count ICMP probes, 20 ms per-target interval, 1 ms global gap, median of $runs runs"
@@ -60,7 +76,7 @@ fping_cpu = runs("fping")[1]
 for name in ["fping", "edgegap-probe", "edgegap-default"]:
     wall, cpu, rss = runs(name)
     ratio = f"   cpu/fping {cpu / fping_cpu:4.2f}" if fping_cpu > 0 else ""
-    print(f"{name:<16} wall {wall:6.2f} s   cpu {cpu:5.2f} s   peak {rss / 1024:6.1f} MB{ratio}")
+    print(f"{name:<16} wall {wall:6.2f} s   cpu {cpu * 1000:6.1f} ms   peak {rss / 1024:6.1f} MB{ratio}")
 PY
 python3 - "$work" <<'PY'
 import json, statistics, sys

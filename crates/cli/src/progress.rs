@@ -44,17 +44,24 @@ pub async fn run(beacons: Vec<Beacon>, config: ProbeConfig) -> Result<Probed, Cl
         .start()
         .map_err(CliError::Probe)?;
     let bar = bar(count as u64);
+    // The bar is redrawn on a clock only when it is shown: otherwise nothing wakes this task
+    // before the report is ready (or Ctrl-C comes).
+    let shown = !bar.is_hidden();
     let cancel = handle.canceller();
+    let progress = handle.progress_reader();
     let ctrl_c = tokio::signal::ctrl_c();
     tokio::pin!(ctrl_c);
     let mut interrupted = false;
     let mut signal_seen = false;
     let mut ticker = tokio::time::interval(POLL);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    while !handle.is_finished() {
+    let report = handle.wait();
+    tokio::pin!(report);
+    let report = loop {
         tokio::select! {
-            _ = ticker.tick() => {
-                let p = handle.progress();
+            report = &mut report => break report,
+            _ = ticker.tick(), if shown => {
+                let p = progress();
                 bar.set_length(u64::from(p.targets_total.max(1)));
                 bar.set_position(u64::from(p.targets_done));
                 let decided = if p.decided { ", best known" } else { "" };
@@ -69,9 +76,9 @@ pub async fn run(beacons: Vec<Beacon>, config: ProbeConfig) -> Result<Probed, Cl
                 }
             }
         }
-    }
+    };
     bar.finish_and_clear();
-    let report = handle.wait().await.map_err(CliError::Probe)?;
+    let report = report.map_err(CliError::Probe)?;
     log_summary(&report, count);
     Ok(Probed {
         report,

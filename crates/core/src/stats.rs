@@ -556,6 +556,35 @@ impl Stats {
         }
     }
 
+    /// The figures a score needs, as [`Stats::metrics`] computes them: `statistic`, the jitter,
+    /// the loss and the counts; the other round-trip figures are left `None`. For a live
+    /// decision that re-scores locations many times a second.
+    pub fn scoring_metrics(&self, statistic: Statistic) -> Metrics {
+        let mut rtt = RttSummary::default();
+        let s = &self.samples;
+        if !s.is_empty() {
+            let ms = |d: Option<Duration>| d.map(|d| d.as_secs_f64() * 1000.0);
+            match statistic {
+                Statistic::Median => rtt.p50 = ms(s.quantile(0.50)),
+                Statistic::Min => rtt.min = ms(s.min()),
+                Statistic::Mean => rtt.mean = Some(s.totals().mean_ms()),
+                Statistic::TrimmedMean => rtt.trimmed_mean = Some(s.totals().trimmed_mean_ms()),
+            }
+            rtt.jitter = self.jitter_ms();
+        }
+        Metrics {
+            samples: s.len(),
+            rtt,
+            loss: self.counts.loss(),
+            counts: self.counts,
+        }
+    }
+
+    /// The mean of the jitter differences, `None` before the first.
+    fn jitter_ms(&self) -> Option<f64> {
+        self.jitter_differences().map(Samples::mean_ms)
+    }
+
     /// The round-trip figures, in milliseconds; all `None` without samples.
     fn rtt_summary(&self) -> RttSummary {
         let s = &self.samples;
@@ -572,11 +601,7 @@ impl Stats {
             max: ms(s.max()),
             mean: Some(totals.mean_ms()),
             stddev: Some(totals.variance_ns2().sqrt() / NS_PER_MS),
-            jitter: self
-                .jitter
-                .as_deref()
-                .filter(|j| !j.is_empty())
-                .map(Samples::mean_ms),
+            jitter: self.jitter_ms(),
             trimmed_mean: Some(totals.trimmed_mean_ms()),
         }
     }

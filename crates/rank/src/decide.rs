@@ -54,7 +54,8 @@ impl LiveLocation {
     /// Scores `stats` now and keeps the score for [`decide`]; call it again after `stats`
     /// change (without it, `decide` scores every location on every call).
     pub fn refresh(&mut self, config: &RankConfig) {
-        let metrics = self.stats.metrics();
+        // Only what the score and the statistic need (the live decision refreshes often).
+        let metrics = self.stats.scoring_metrics(config.statistic);
         self.score = config.score(&metrics);
         self.statistic = metrics.statistic(config.statistic);
         self.scored = true;

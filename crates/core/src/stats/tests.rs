@@ -320,3 +320,26 @@ fn room_made_ahead_is_not_a_difference_between_two_stats() {
     reserved.record(ms(5.0));
     assert_eq!(reserved, stats_of(&[5.0]));
 }
+
+#[test]
+fn scoring_metrics_are_the_full_metrics_figures_a_score_reads() {
+    let mut s = stats_of(&[12.0, 10.0, 30.0, 11.0, 13.0]);
+    s.counts_mut().sent = 6;
+    s.counts_mut().received = 5;
+    s.counts_mut().lost = 1;
+    let full = s.metrics();
+    for statistic in [
+        Statistic::Median,
+        Statistic::Mean,
+        Statistic::TrimmedMean,
+        Statistic::Min,
+    ] {
+        let scoring = s.scoring_metrics(statistic);
+        assert_eq!(scoring.statistic(statistic), full.statistic(statistic));
+        assert_eq!(scoring.rtt.jitter, full.rtt.jitter);
+        assert_eq!((scoring.loss, scoring.counts), (full.loss, full.counts));
+        assert_eq!(scoring.samples, full.samples);
+    }
+    let empty = Stats::new().scoring_metrics(Statistic::Median);
+    assert_eq!(empty, Stats::new().metrics());
+}

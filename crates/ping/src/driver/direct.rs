@@ -127,10 +127,10 @@ impl Direct {
         }
         let mut buf = vec![0u8; 65_536];
         loop {
-            // One reading of the clock per pass, and one per send.
-            let now = Instant::now();
-            self.machine.handle_timeout(now);
-            let now = self.transmit(now);
+            self.machine.handle_timeout(Instant::now());
+            // A probe's send time is read just before it goes (the timeouts handled above
+            // would otherwise count in its round trip), and once more after each send.
+            let now = self.transmit(Instant::now());
             self.forward_events(now);
             if self.machine.is_finished() {
                 break;
