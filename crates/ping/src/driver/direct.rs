@@ -136,7 +136,7 @@ impl Direct {
                 break;
             }
             let wake = next_wake(&self.machine, self.held_since, self.sink.next_look());
-            self.wait(wake, now, &mut buf);
+            self.wait(wake, &mut buf);
         }
         self.forward_events(Instant::now());
         Ended {
@@ -146,8 +146,8 @@ impl Direct {
         }
     }
 
-    /// Waits for a socket, a wake or `until` (`now` is the time of asking), and takes what came.
-    fn wait(&mut self, until: Option<Instant>, now: Instant, buf: &mut [u8]) {
+    /// Waits for a socket, a wake or `until`, and takes what came.
+    fn wait(&mut self, until: Option<Instant>, buf: &mut [u8]) {
         let mut fds = [poll::readable(self.wake.raw()); 5];
         let mut sources = [Source::Wake; 5];
         let mut n = 1;
@@ -167,7 +167,9 @@ impl Direct {
             }
         }
         // A wait too short to sleep through cheaply is spent polling without sleeping, as the
-        // runtime's driver spends it yielding (`timer::YIELD_BELOW`).
+        // runtime's driver spends it yielding (`timer::YIELD_BELOW`). The clock is read afresh:
+        // an observer may have taken a while since the pass began.
+        let now = Instant::now();
         let timeout = until.map(|at| {
             let left = at.saturating_duration_since(now);
             if left < timer::YIELD_BELOW {
