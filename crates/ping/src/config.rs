@@ -77,13 +77,15 @@ pub struct EngineConfig {
     /// over at once.
     #[serde(default)]
     pub forward_every: Option<Duration>,
-    /// Linux and Android: drive a run of up to 4,096 targets, all addresses probed over UDP or
-    /// ICMP, from a thread of its own that polls the sockets directly (default on), rather than
-    /// as a task on the caller's tokio runtime. Each probe then costs four system calls and the
-    /// core's own work, where the runtime adds a task's wake-up for every send and every reply.
-    /// The thread lives as long as the run (it is one of tokio's blocking pool's). Runs with
-    /// names to resolve or TCP probes, longer lists, and runs on other platforms are always
-    /// driven on the runtime.
+    /// Linux and Android: drive a run whose targets are all addresses probed over UDP or ICMP
+    /// from a thread of its own that polls the sockets directly (default on), rather than as a
+    /// task on the caller's tokio runtime: any length for an observed run
+    /// ([`crate::start_observed`]), up to 4,096 targets for one whose events are read from
+    /// its channel (longer bursts of events would wait in it). Each probe then costs four
+    /// system calls and the core's own work, where the runtime adds a task's wake-up for every
+    /// send and every reply. The thread lives as long as the run (it is one of tokio's
+    /// blocking pool's). Runs with names to resolve or TCP probes, and runs on other
+    /// platforms, are always driven on the runtime.
     #[serde(default = "dedicated_thread_default")]
     pub dedicated_thread: bool,
 }
