@@ -22,7 +22,9 @@ pub trait Observer: Any + Send {
     /// asked of `steer` is carried out as soon as this returns.
     fn observe(&mut self, events: &mut Vec<Event>, now: Instant, steer: &mut Steer);
 
-    /// When to be called next even if no event comes (default: only for events).
+    /// When to be called next even if no event comes (default: only for events). Asked once
+    /// when the run starts and after each [`Observer::observe`], and kept in between: an
+    /// observer changes it in `observe`, not from outside.
     fn next_look(&self) -> Option<Instant> {
         None
     }

@@ -125,18 +125,21 @@ impl Direct {
         for index in 0..self.machine.len() {
             self.check_channel(index);
         }
+        // What came before the thread started (a wake written then also ends the first wait).
+        self.take_commands();
         let mut buf = vec![0u8; 65_536];
         loop {
-            self.machine.handle_timeout(Instant::now());
-            // A probe's send time is read just before it goes (the timeouts handled above
-            // would otherwise count in its round trip), and once more after each send.
-            let now = self.transmit(Instant::now());
-            self.forward_events(now);
+            // One clock reading for the pass: the timeouts are handled and the first probe
+            // sent at it (`transmit` reads the clock again after each send).
+            let now = Instant::now();
+            self.machine.handle_timeout(now);
+            let now = self.transmit(now);
+            let now = self.forward_events(now);
             if self.machine.is_finished() {
                 break;
             }
             let wake = next_wake(&self.machine, self.held_since, self.sink.next_look());
-            self.wait(wake, &mut buf);
+            self.wait(now, wake, &mut buf);
         }
         self.forward_events(Instant::now());
         Ended {
@@ -146,8 +149,9 @@ impl Direct {
         }
     }
 
-    /// Waits for a socket, a wake or `until`, and takes what came.
-    fn wait(&mut self, until: Option<Instant>, buf: &mut [u8]) {
+    /// Waits for a socket, a wake or `until` (`now` is the pass's latest clock reading), and
+    /// takes what came.
+    fn wait(&mut self, now: Instant, until: Option<Instant>, buf: &mut [u8]) {
         let mut fds = [poll::readable(self.wake.raw()); 5];
         let mut sources = [Source::Wake; 5];
         let mut n = 1;
@@ -167,9 +171,7 @@ impl Direct {
             }
         }
         // A wait too short to sleep through cheaply is spent polling without sleeping, as the
-        // runtime's driver spends it yielding (`timer::YIELD_BELOW`). The clock is read afresh:
-        // an observer may have taken a while since the pass began.
-        let now = Instant::now();
+        // runtime's driver spends it yielding (`timer::YIELD_BELOW`).
         let timeout = until.map(|at| {
             let left = at.saturating_duration_since(now);
             if left < timer::YIELD_BELOW {
@@ -184,10 +186,12 @@ impl Direct {
             debug!(error = %e, "ppoll failed");
             std::thread::sleep(timeout.unwrap_or(SEND_ROOM_WAIT).min(SEND_ROOM_WAIT));
         }
+        // The cancel and the commands are looked at only when the wake says something came:
+        // `RunControl` writes it after each (no lock or channel touched on other passes).
         if fds[0].revents != 0 {
             self.wake.clear();
+            self.take_commands();
         }
-        self.take_commands();
         for (fd, source) in fds[1..n].iter().zip(&sources[1..n]) {
             if fd.revents == 0 {
                 continue;
@@ -200,7 +204,7 @@ impl Direct {
         }
     }
 
-    /// The cancel and the commands that came since the last look (both cheap to check).
+    /// The cancel and the commands that came since the last look.
     fn take_commands(&mut self) {
         if !self.cancelled && self.token.is_cancelled() {
             self.cancelled = true;
@@ -302,10 +306,17 @@ impl Direct {
         }
     }
 
-    /// Hands the core's events over, unless they are held back (see [`Sink::forward`]).
-    fn forward_events(&mut self, now: Instant) {
-        self.sink
+    /// Hands the core's events over, unless they are held back (see [`Sink::forward`]), and
+    /// returns the instant after: read afresh when an observer was called, which takes time.
+    fn forward_events(&mut self, now: Instant) -> Instant {
+        let forwarded = self
+            .sink
             .forward(&mut self.machine, &mut self.held_since, usize::MAX, now);
+        if forwarded.observed {
+            Instant::now()
+        } else {
+            now
+        }
     }
 }
 

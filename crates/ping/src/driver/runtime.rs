@@ -249,12 +249,16 @@ impl Engine {
     /// between them, so a reader on the same thread takes them as they come instead of the
     /// channel holding them all.
     async fn forward_events(&mut self) {
-        while self.sink.forward(
-            &mut self.machine,
-            &mut self.held_since,
-            FORWARD_BATCH,
-            Instant::now(),
-        ) {
+        while self
+            .sink
+            .forward(
+                &mut self.machine,
+                &mut self.held_since,
+                FORWARD_BATCH,
+                Instant::now(),
+            )
+            .more
+        {
             tokio::task::yield_now().await;
         }
     }

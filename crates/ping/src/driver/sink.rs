@@ -14,6 +14,15 @@ use crate::observe::{Observer, Steer};
 /// The most events an observer is handed in one call.
 const OBSERVED_CHUNK: usize = 256;
 
+/// What [`Sink::forward`] did.
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct Forwarded {
+    /// Events are left to hand over now (a channel's next batch).
+    pub(crate) more: bool,
+    /// The observer was called (its work took time: the driver reads its clock afresh).
+    pub(crate) observed: bool,
+}
+
 /// Where a run's events go.
 pub(crate) enum Sink {
     /// To the reader of the channel (`None` once nobody reads it, or the run is over).
@@ -24,6 +33,9 @@ pub(crate) enum Sink {
         /// The batch being handed over (reused).
         batch: Vec<Event>,
         steer: Steer,
+        /// Its [`Observer::next_look`], asked after each call (read on every wake-up: the
+        /// observer itself is not touched until it is due).
+        look: Option<Instant>,
     },
 }
 
@@ -44,6 +56,7 @@ impl Sink {
     /// A sink calling `observer`.
     pub(crate) fn observer(observer: Box<dyn Observer>) -> Self {
         Sink::Observer {
+            look: observer.next_look(),
             observer,
             batch: Vec::new(),
             steer: Steer::default(),
@@ -54,7 +67,7 @@ impl Sink {
     pub(crate) fn next_look(&self) -> Option<Instant> {
         match self {
             Sink::Channel(_) => None,
-            Sink::Observer { observer, .. } => observer.next_look(),
+            Sink::Observer { look, .. } => *look,
         }
     }
 
@@ -70,18 +83,18 @@ impl Sink {
     /// at most `at_most` of them to a channel (the driver yields to its reader between
     /// batches), all of them to an observer, which is also called when its look is due and
     /// whose requests are carried out at once (`now` is the driver's instant for this pass).
-    /// Returns whether events are left to hand over now.
+    /// Returns what happened (see [`Forwarded`]).
     pub(crate) fn forward(
         &mut self,
         machine: &mut Machine,
         held_since: &mut Option<Instant>,
         at_most: usize,
         now: Instant,
-    ) -> bool {
+    ) -> Forwarded {
         match self {
             Sink::Channel(tx) => {
                 if super::holding(machine, held_since, now) {
-                    return false;
+                    return Forwarded::default();
                 }
                 for _ in 0..at_most {
                     let Some(event) = machine.poll_event() else {
@@ -97,17 +110,21 @@ impl Sink {
                     // Closing the channel tells readers the run is over.
                     *tx = None;
                 }
-                more && tx.is_some()
+                Forwarded {
+                    more: more && tx.is_some(),
+                    observed: false,
+                }
             }
             Sink::Observer {
                 observer,
                 batch,
                 steer,
+                look,
             } => {
-                let look = observer.next_look().is_some_and(|at| at <= now);
+                let due = look.is_some_and(|at| at <= now);
                 let held = super::holding(machine, held_since, now);
-                if !look && (held || !machine.has_events()) {
-                    return false;
+                if !due && (held || !machine.has_events()) {
+                    return Forwarded::default();
                 }
                 *held_since = None;
                 // In chunks: a burst as long as the list (a `Resolved` per target at the start)
@@ -119,6 +136,7 @@ impl Sink {
                         batch.push(event);
                     }
                     observer.observe(batch, now, steer);
+                    *look = observer.next_look();
                     batch.clear();
                     for command in steer.commands.drain(..) {
                         apply(machine, command);
@@ -127,7 +145,10 @@ impl Sink {
                         machine.cancel(now);
                     }
                     if !machine.has_events() {
-                        return false;
+                        return Forwarded {
+                            more: false,
+                            observed: true,
+                        };
                     }
                 }
             }
