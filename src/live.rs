@@ -508,9 +508,7 @@ impl LiveRun {
             self.decided_at = Some(now.duration_since(self.start));
         }
         let mut actions = Vec::new();
-        let mut hopeless = vec![false; self.live.len()];
         for &location in &decision.hopeless {
-            hopeless[location] = true;
             for k in self.member_range(location) {
                 let i = self.member_list[k] as usize;
                 let samples = usize::try_from(self.stats(i).samples().len()).unwrap_or(usize::MAX);
@@ -522,6 +520,10 @@ impl LiveRun {
             }
         }
         if let Some(sampling) = self.sampling {
+            let mut hopeless = vec![false; self.live.len()];
+            for &location in &decision.hopeless {
+                hopeless[location] = true;
+            }
             self.sample_adaptively(
                 now,
                 config,

@@ -51,10 +51,12 @@ impl Steering {
 
 impl Observer for Steering {
     fn observe(&mut self, events: &mut Vec<Event>, now: Instant, steer: &mut Steer) {
+        let mut seen = Seen::default();
         for event in events.drain(..) {
-            count(&self.counters, &event);
+            seen.count(&event);
             self.live.observe(&event);
         }
+        seen.add_to(&self.counters);
         if self.next_tick.is_some() {
             self.next_tick = Some(now + TICK);
         }
@@ -82,18 +84,36 @@ impl Observer for Steering {
     }
 }
 
-/// Counts an event for the progress display.
-fn count(counters: &ProgressCounters, event: &Event) {
-    match event {
-        Event::Sent { .. } => {
-            counters.probes_sent.fetch_add(1, Ordering::Relaxed);
+/// A batch's events by kind, for the progress display: added to its counters once per batch
+/// (three atomic additions, not up to three per event).
+#[derive(Default)]
+struct Seen {
+    sent: u64,
+    samples: u64,
+    done: u32,
+}
+
+impl Seen {
+    fn count(&mut self, event: &Event) {
+        match event {
+            Event::Sent { .. } => self.sent += 1,
+            Event::Received { .. } => self.samples += 1,
+            Event::Done { .. } => self.done += 1,
+            _ => {}
         }
-        Event::Received { .. } => {
-            counters.samples.fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn add_to(&self, counters: &ProgressCounters) {
+        if self.sent > 0 {
+            counters.probes_sent.fetch_add(self.sent, Ordering::Relaxed);
         }
-        Event::Done { .. } => {
-            counters.targets_done.fetch_add(1, Ordering::Relaxed);
+        if self.samples > 0 {
+            counters.samples.fetch_add(self.samples, Ordering::Relaxed);
         }
-        _ => {}
+        if self.done > 0 {
+            counters
+                .targets_done
+                .fetch_add(self.done, Ordering::Relaxed);
+        }
     }
 }

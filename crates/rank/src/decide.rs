@@ -33,6 +33,11 @@ pub struct LiveLocation {
     score: Option<f64>,
     /// The statistic of `stats`, cached with the score.
     statistic: Option<f64>,
+    /// The number of samples and the smallest one (ms) of `stats`, cached with the score: a
+    /// decision over thousands of locations reads these from the location itself, not from
+    /// its samples' own allocation.
+    samples: u64,
+    min_ms: Option<f64>,
     scored: bool,
 }
 
@@ -47,6 +52,8 @@ impl LiveLocation {
             unreachable: false,
             score: None,
             statistic: None,
+            samples: 0,
+            min_ms: None,
             scored: false,
         }
     }
@@ -58,6 +65,8 @@ impl LiveLocation {
         let metrics = self.stats.scoring_metrics(config.statistic);
         self.score = config.score(&metrics);
         self.statistic = metrics.statistic(config.statistic);
+        self.samples = self.stats.samples().len();
+        self.min_ms = self.stats.samples().min().map(|d| d.as_secs_f64() * 1000.0);
         self.scored = true;
     }
 
@@ -80,6 +89,22 @@ impl LiveLocation {
             self.statistic
         } else {
             self.stats.metrics().statistic(config.statistic)
+        }
+    }
+
+    fn sample_count(&self) -> u64 {
+        if self.scored {
+            self.samples
+        } else {
+            self.stats.samples().len()
+        }
+    }
+
+    fn min_sample_ms(&self) -> Option<f64> {
+        if self.scored {
+            self.min_ms
+        } else {
+            self.stats.samples().min().map(|d| d.as_secs_f64() * 1000.0)
         }
     }
 }
@@ -138,43 +163,44 @@ pub fn decide(live: &[LiveLocation], config: &RankConfig, leader_samples: usize)
 }
 
 /// [`decide`], by position: the same rules, O(n) with scores kept by
-/// [`LiveLocation::refresh`].
+/// [`LiveLocation::refresh`]: one pass finds the best score and the best statistic, one more
+/// classifies the others, and nothing is allocated unless a location is hopeless.
 pub fn decide_at(live: &[LiveLocation], config: &RankConfig, leader_samples: usize) -> DecisionAt {
     let leader_samples = leader_samples.max(1) as u64;
-    let scores: Vec<Option<f64>> = live
-        .iter()
-        .map(|l| {
-            if l.unreachable {
-                None
-            } else {
-                l.current_score(config)
-            }
-        })
-        .collect();
-    let eligible = |l: &LiveLocation| !l.unreachable && l.stats.samples().len() >= leader_samples;
-
-    let mut leader: Option<(usize, f64)> = None;
+    // The best finite score and the best finite statistic among the eligible locations
+    // (reachable, with `leader_samples` samples), ties by key.
+    let mut best_score: Option<(usize, f64)> = None;
+    let mut best_statistic: Option<(usize, f64)> = None;
     for (i, l) in live.iter().enumerate() {
-        let Some(score) = scores[i] else { continue };
-        if !eligible(l) || !score.is_finite() {
+        if l.unreachable || l.sample_count() < leader_samples {
             continue;
         }
-        let better = leader.is_none_or(|(j, best)| worse(best, &live[j].key, score, &l.key));
-        if better {
-            leader = Some((i, score));
+        if let Some(score) = l.current_score(config).filter(|s| s.is_finite())
+            && best_score.is_none_or(|(j, best)| worse(best, &live[j].key, score, &l.key))
+        {
+            best_score = Some((i, score));
+        }
+        if let Some(statistic) = l.current_statistic(config).filter(|s| s.is_finite())
+            && best_statistic.is_none_or(|(j, best)| worse(best, &live[j].key, statistic, &l.key))
+        {
+            best_statistic = Some((i, statistic));
         }
     }
-    let Some((best_score_index, best_score)) = leader else {
+    let Some((best_score_index, best_score)) = best_score else {
         return DecisionAt::default();
     };
     // The leader may be the location with the best statistic, ahead on significant
     // differences only (see `crate::judge`). The band is around the leader's own score: its
     // figures bound the final best score from above, whatever the others do.
-    let (leader_index, leader_score) =
-        match statistic_leader(live, config, best_score_index, eligible) {
-            Some(i) => (i, scores[i].unwrap_or(best_score)),
-            None => (best_score_index, best_score),
-        };
+    let (leader_index, leader_score) = match best_statistic {
+        Some((i, _))
+            if i != best_score_index
+                && crate::ahead(&live[i].stats, &live[best_score_index].stats, config) =>
+        {
+            (i, live[i].current_score(config).unwrap_or(best_score))
+        }
+        _ => (best_score_index, best_score),
+    };
     let leader_key = &live[leader_index].key;
     let may_prune = config.loss_penalty_ms >= 0.0 && config.jitter_weight >= 0.0;
 
@@ -190,7 +216,9 @@ pub fn decide_at(live: &[LiveLocation], config: &RankConfig, leader_samples: usi
             continue;
         }
         if l.finished {
-            let settled = scores[i].is_none_or(|s| worse(s, &l.key, leader_score, leader_key));
+            let settled = l
+                .current_score(config)
+                .is_none_or(|s| worse(s, &l.key, leader_score, leader_key));
             settled_all &= settled;
             continue;
         }
@@ -214,30 +242,9 @@ pub fn decide_at(live: &[LiveLocation], config: &RankConfig, leader_samples: usi
     }
 }
 
-/// The eligible location with the best statistic, when it is not `leader` and is ahead of it
-/// on significant differences only: the final ranking puts it first by the same rule.
-fn statistic_leader(
-    live: &[LiveLocation],
-    config: &RankConfig,
-    leader: usize,
-    eligible: impl Fn(&LiveLocation) -> bool,
-) -> Option<usize> {
-    let (best, _) = live
-        .iter()
-        .enumerate()
-        .filter(|(_, l)| eligible(l))
-        .filter_map(|(i, l)| {
-            l.current_statistic(config)
-                .filter(|s| s.is_finite())
-                .map(|s| (i, s))
-        })
-        .min_by(|(i, a), (j, b)| a.total_cmp(b).then_with(|| live[*i].key.cmp(&live[*j].key)))?;
-    (best != leader && crate::ahead(&live[best].stats, &live[leader].stats, config)).then_some(best)
-}
-
 /// The most optimistic score of a location (see [`decide`]).
 pub fn optimistic_ms(l: &LiveLocation) -> f64 {
-    let min = l.stats.samples().min().map(|d| d.as_secs_f64() * 1000.0);
+    let min = l.min_sample_ms();
     match (min, l.oldest_outstanding_ms) {
         (Some(min), Some(age)) if age.is_finite() => min.min(age.max(0.0)),
         (Some(min), _) => min,
