@@ -96,7 +96,8 @@ pub(crate) struct Machine {
     started: Instant,
     deadline: Option<Instant>,
     finished_at: Option<Instant>,
-    last_send: Option<Instant>,
+    /// When the last probe went (pacing).
+    last_send: Option<Tick>,
     open: usize,
     /// What ended the run early, once something did (no more sends from then on).
     stopped: Option<RunStop>,
@@ -393,13 +394,13 @@ impl Machine {
         if self.open == 0 || self.stopped.is_some() {
             return None;
         }
+        let now_tick = self.tick(now);
         if self
             .last_send
-            .is_some_and(|last| now < last + self.config.min_gap)
+            .is_some_and(|last| now_tick < last.plus(self.config.min_gap))
         {
             return None;
         }
-        let now_tick = self.tick(now);
         loop {
             // The due target that has waited longest; ties go to input order. Each channel's
             // queue is in that order: the target is the least of the first entries of the
@@ -419,7 +420,7 @@ impl Machine {
             }
             let ((_, index), channel) = order?;
             if let Some(seq) = self.table.allocate(channel) {
-                return self.record_send(now, index, ProbeKey { channel, seq });
+                return self.record_send(now, now_tick, index, ProbeKey { channel, seq });
             }
             trace!(
                 ?channel,
@@ -429,13 +430,18 @@ impl Machine {
         }
     }
 
-    fn record_send(&mut self, now: Instant, index: usize, key: ProbeKey) -> Option<Transmit> {
+    fn record_send(
+        &mut self,
+        now: Instant,
+        sent_at: Tick,
+        index: usize,
+        key: ProbeKey,
+    ) -> Option<Transmit> {
         let seq = key.seq;
         let retention = self.retention();
         let secret = self.secrets.next_u64();
         let dest = self.addr_of(index)?;
-        let sent_at = self.tick(now);
-        let next_send_at = self.tick(now + self.config.interval);
+        let next_send_at = sent_at.plus(self.config.interval);
         let t = &mut self.targets[index];
         if t.queued_send {
             // Out of the queue under its old key before `next_send_at` changes.
@@ -454,9 +460,9 @@ impl Machine {
                 target: index,
                 probe,
             },
-            now + retention,
+            sent_at.plus(retention),
         );
-        self.last_send = Some(now);
+        self.last_send = Some(sent_at);
         trace!(target_id = %t.id, %seq, "send");
         self.events.push_back(Event::Sent {
             target: t.id,
@@ -478,13 +484,13 @@ impl Machine {
         if self.open == 0 {
             return None;
         }
-        let mut next = self.deadline;
-        let mut consider = |at: Instant| {
+        // The earliest of the core's own deadlines, in ticks (one conversion at the end).
+        let mut next: Option<Tick> = None;
+        let mut consider = |at: Tick| {
             if next.is_none_or(|n| at < n) {
                 next = Some(at);
             }
         };
-        let pacing = self.last_send.map(|last| last + self.config.min_gap);
         if self.stopped.is_none() {
             // The earliest first entry of the channels not blocked, paced (pacing is the same
             // for all, so it applies to their minimum).
@@ -499,13 +505,13 @@ impl Machine {
                 }
             }
             if let Some(at) = first {
-                let at = at.instant(self.started);
+                let pacing = self.last_send.map(|last| last.plus(self.config.min_gap));
                 consider(pacing.map_or(at, |p| p.max(at)));
             }
         }
         if let Some(&(at, _)) = self.timeouts.first() {
             self.visit(1);
-            consider(at.instant(self.started));
+            consider(at);
         }
         if let Some(at) = self
             .table
@@ -514,7 +520,11 @@ impl Machine {
         {
             consider(at);
         }
-        next
+        let next = next.map(|at| at.instant(self.started));
+        match (next, self.deadline) {
+            (Some(next), Some(deadline)) => Some(next.min(deadline)),
+            (next, deadline) => next.or(deadline),
+        }
     }
 
     /// How long a probe's key stays in the table: twice the hard timeout, so that a
@@ -559,7 +569,7 @@ impl Machine {
             self.check_done(now, index);
             self.requeue(index);
         }
-        self.table.purge(now);
+        self.table.purge(now_tick);
     }
 
     /// Puts a target in the send and timeout queues under its current keys, or takes it out
@@ -938,12 +948,11 @@ impl Machine {
     /// the answer was made without it (forged) and counts as foreign, whatever the state of
     /// the probe or its target. No sample is ever zero or negative.
     fn answer(&mut self, now: Instant, at: ProbeRef, measured: Option<Duration>) {
+        let now_tick = self.tick(now);
         let t = &mut self.targets[at.target];
         let probe = t.probes[at.probe];
         let seq = probe.seq;
-        let elapsed = now
-            .checked_duration_since(probe.sent_at.instant(self.started))
-            .unwrap_or_default();
+        let elapsed = now_tick.since(probe.sent_at);
         let rtt = measured.unwrap_or(elapsed);
         if elapsed.is_zero() || rtt.is_zero() {
             debug!(target_id = %t.id, %seq, "answer before its probe could have been answered: foreign");
@@ -967,7 +976,7 @@ impl Machine {
                     seq,
                     rtt,
                 });
-                self.declare_reordered_lost(now, at);
+                self.declare_reordered_lost(now_tick, at);
                 self.check_done(now, at.target);
                 self.requeue(at.target);
             }
@@ -997,22 +1006,15 @@ impl Machine {
 
     /// QUIC's time-threshold rule: once a later probe is answered, an earlier one still in
     /// flight that was sent more than 9/8 × max(srtt, latest rtt) ago is lost.
-    fn declare_reordered_lost(&mut self, now: Instant, answered: ProbeRef) {
-        let t = &self.targets[answered.target];
-        let Some(threshold) = t.rtt.reorder_threshold() else {
+    fn declare_reordered_lost(&mut self, now: Tick, answered: ProbeRef) {
+        let Some(threshold) = self.targets[answered.target].rtt.reorder_threshold() else {
             return;
         };
-        let epoch = self.started;
-        let lost: Vec<usize> = t.probes[..answered.probe]
-            .iter()
-            .enumerate()
-            .filter(|(_, p)| {
-                p.in_flight() && now.saturating_duration_since(p.sent_at.instant(epoch)) > threshold
-            })
-            .map(|(i, _)| i)
-            .collect();
-        for probe in lost {
-            self.time_out(answered.target, probe, LossCause::Reordered);
+        for probe in 0..answered.probe {
+            let p = self.targets[answered.target].probes[probe];
+            if p.in_flight() && now.since(p.sent_at) > threshold {
+                self.time_out(answered.target, probe, LossCause::Reordered);
+            }
         }
     }
 

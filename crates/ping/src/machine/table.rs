@@ -4,8 +4,8 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::hash::{BuildHasherDefault, Hasher};
-use std::time::Instant;
 
+use super::target::Tick;
 use crate::event::Seq;
 
 /// An address family.
@@ -132,11 +132,9 @@ impl Hasher for KeyHasher {
 pub(crate) struct ProbeTable {
     /// Target and probe index of each key (as `u32`s: 16 bytes an entry with the key).
     entries: HashMap<ProbeKey, (u32, u32), BuildHasherDefault<KeyHasher>>,
-    /// The keys in the order they were inserted, each with its expiry as [`ProbeTable::offset`]
-    /// (16 bytes an entry, where an `Instant` would make 24).
-    expiry: VecDeque<(i64, ProbeKey)>,
-    /// The instant the expiry offsets count from: the first expiry inserted.
-    epoch: Option<Instant>,
+    /// The keys in the order they were inserted, each with its expiry (the run's [`Tick`]:
+    /// 16 bytes an entry, where an `Instant` would make 24).
+    expiry: VecDeque<(Tick, ProbeKey)>,
     /// The next number to try on each channel, by [`Channel::slot`].
     next_seq: [u64; Channel::COUNT],
     /// Shrinks every channel's sequence space (tests of wraparound).
@@ -172,36 +170,12 @@ impl ProbeTable {
         None
     }
 
-    /// `at` in signed nanoseconds from the epoch (exact for 292 years either side).
-    fn offset(epoch: Instant, at: Instant) -> i64 {
-        let ns = |d: std::time::Duration| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX);
-        match at.checked_duration_since(epoch) {
-            Some(after) => ns(after),
-            None => -ns(epoch - at),
-        }
-    }
-
-    /// The instant of an offset from the epoch.
-    fn instant(epoch: Instant, offset: i64) -> Instant {
-        let d = std::time::Duration::from_nanos(offset.unsigned_abs());
-        if offset >= 0 {
-            epoch + d
-        } else {
-            // The offset was made from an instant this far before the epoch.
-            epoch
-                .checked_sub(d)
-                .expect("an offset before the epoch comes from an instant")
-        }
-    }
-
     /// Records a probe until `expires_at`.
-    pub(crate) fn insert(&mut self, key: ProbeKey, at: ProbeRef, expires_at: Instant) {
-        let epoch = *self.epoch.get_or_insert(expires_at);
+    pub(crate) fn insert(&mut self, key: ProbeKey, at: ProbeRef, expires_at: Tick) {
         let to_u32 = |i: usize| u32::try_from(i).expect("fewer than 2^32 targets and probes");
         self.entries
             .insert(key, (to_u32(at.target), to_u32(at.probe)));
-        self.expiry
-            .push_back((Self::offset(epoch, expires_at), key));
+        self.expiry.push_back((expires_at, key));
     }
 
     /// The probe a key belongs to.
@@ -213,9 +187,7 @@ impl ProbeTable {
     }
 
     /// Forgets probes whose hard timeout has passed.
-    pub(crate) fn purge(&mut self, now: Instant) {
-        let Some(epoch) = self.epoch else { return };
-        let now = Self::offset(epoch, now);
+    pub(crate) fn purge(&mut self, now: Tick) {
         while let Some(&(expires_at, key)) = self.expiry.front() {
             if expires_at > now {
                 break;
@@ -226,9 +198,8 @@ impl ProbeTable {
     }
 
     /// When the oldest entry expires.
-    pub(crate) fn next_expiry(&self) -> Option<Instant> {
-        let epoch = self.epoch?;
-        self.expiry.front().map(|&(at, _)| Self::instant(epoch, at))
+    pub(crate) fn next_expiry(&self) -> Option<Tick> {
+        self.expiry.front().map(|&(at, _)| at)
     }
 
     /// Entries held.
@@ -244,11 +215,15 @@ mod tests {
     use std::collections::HashSet;
     use std::time::Duration;
 
+    /// The tick `ms` milliseconds into the run.
+    fn ms(ms: u64) -> Tick {
+        Tick::EPOCH.plus(Duration::from_millis(ms))
+    }
+
     const CH: Channel = Channel::Udp(Family::V4);
 
     #[test]
     fn never_hands_out_a_number_in_use_and_wraps_around() {
-        let t0 = Instant::now();
         let mut table = ProbeTable::with_space(3);
         let mut got = Vec::new();
         for i in 0..3 {
@@ -259,20 +234,20 @@ mod tests {
                     target: 0,
                     probe: i,
                 },
-                t0 + Duration::from_millis(10 * (i as u64 + 1)),
+                ms(10 * (i as u64 + 1)),
             );
             got.push(seq.0);
         }
         assert_eq!(got, vec![0, 1, 2]);
         assert_eq!(table.allocate(CH), None, "all three numbers are in use");
-        table.purge(t0 + Duration::from_millis(10));
+        table.purge(ms(10));
         assert_eq!(table.len(), 2);
         assert_eq!(
             table.allocate(CH),
             Some(Seq(0)),
             "only the expired number comes back"
         );
-        assert_eq!(table.next_expiry(), Some(t0 + Duration::from_millis(20)));
+        assert_eq!(table.next_expiry(), Some(ms(20)));
     }
 
     #[test]
@@ -285,36 +260,30 @@ mod tests {
     }
 
     #[test]
-    fn expiries_before_and_after_the_first_are_kept_exactly() {
-        let t0 = Instant::now() + Duration::from_secs(10);
+    fn expiries_out_of_order_go_with_the_front() {
+        let t0 = ms(10_000);
         let mut table = ProbeTable::default();
         let key = |seq| ProbeKey {
             channel: CH,
             seq: Seq(seq),
         };
         let at = |probe| ProbeRef { target: 1, probe };
-        // Microseconds apart: Windows counts instants within one tick (100 ns) of each other
-        // as equal when it subtracts them.
-        let before = |us| t0.checked_sub(Duration::from_micros(us)).unwrap();
-        // The epoch is the first expiry; a later insert may expire earlier (tests do this).
+        let us = |us| Tick::EPOCH.plus(Duration::from_micros(us));
+        // A later insert may expire earlier (tests do this): it goes with the front.
         table.insert(key(0), at(0), t0);
-        table.insert(key(1), at(1), before(1_500));
-        table.insert(key(2), at(2), t0 + Duration::from_micros(7));
+        table.insert(key(1), at(1), us(10_000_000 - 1_500));
+        table.insert(key(2), at(2), us(10_000_007));
         assert_eq!(table.next_expiry(), Some(t0));
         assert_eq!(table.get(key(1)), Some(at(1)));
-        table.purge(before(1));
+        table.purge(us(10_000_000 - 1));
         assert_eq!(table.len(), 3, "the front is not due: nothing goes");
         table.purge(t0);
         assert_eq!(table.len(), 1, "the front and the earlier one behind it go");
-        assert_eq!(table.next_expiry(), Some(t0 + Duration::from_micros(7)));
-        table.purge(t0 + Duration::from_micros(6));
+        assert_eq!(table.next_expiry(), Some(us(10_000_007)));
+        table.purge(us(10_000_006));
         assert_eq!(table.get(key(2)), Some(at(2)));
-        table.purge(t0 + Duration::from_micros(7));
+        table.purge(us(10_000_007));
         assert_eq!((table.len(), table.next_expiry()), (0, None));
-        assert_eq!(
-            ProbeTable::instant(t0, ProbeTable::offset(t0, before(3))),
-            before(3)
-        );
     }
 
     #[test]

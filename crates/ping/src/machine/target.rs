@@ -34,6 +34,11 @@ impl Tick {
         epoch + Duration::from_nanos(self.0.get() - 1)
     }
 
+    /// The time from `earlier` to this tick (zero when `earlier` is not before it).
+    pub(crate) fn since(self, earlier: Tick) -> Duration {
+        Duration::from_nanos(self.0.get().saturating_sub(earlier.0.get()))
+    }
+
     /// The tick `d` after this one: `Tick::of(self.instant(epoch) + d, epoch)` without the
     /// clock arithmetic (saturating after 584 years).
     pub(crate) fn plus(self, d: Duration) -> Tick {
