@@ -489,10 +489,14 @@ impl LiveRun {
             return Vec::new();
         }
         self.last_eval = Some(now);
-        for location in std::mem::take(&mut self.dirty) {
+        // The list is handed back emptied: its room is kept for the next evaluation.
+        let mut dirty = std::mem::take(&mut self.dirty);
+        for &location in &dirty {
             self.is_dirty[location] = false;
             self.rebuild(location, config);
         }
+        dirty.clear();
+        self.dirty = dirty;
         // Only the locations still waiting for a beacon's first sample have a bound to
         // update; once none of theirs waits, their bound stays `None`.
         let mut i = 0;

@@ -11,50 +11,64 @@ use edgegap_core::Stats;
 use crate::{LocationKey, RankConfig, within_band};
 
 /// What a run has seen so far of one location.
+///
+/// Laid out for [`decide_at`], which reads every location on every call: everything it reads
+/// (the bound, the cached figures, the flags) is in the first 64 bytes, and a location starts
+/// a cache line, so a decision over thousands of locations reads one line of each.
 #[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
+#[repr(C, align(64))]
 pub struct LiveLocation {
-    /// The location.
-    pub key: LocationKey,
-    /// Its beacons' samples and probe counts so far, merged (as the final ranking merges them).
-    pub stats: Stats,
     /// A lower bound, in milliseconds, on any sample still to come from its beacons that have
     /// no sample yet: the age of their oldest unanswered probe, or `Some(0.0)` when such a
     /// beacon has no probe in flight (no bound). `None` when every beacon that can still
     /// answer already has a sample (a single-beacon location with samples, for example).
     pub oldest_outstanding_ms: Option<f64>,
+    /// The score of `stats` (when [`CACHED_SCORE`] is set), kept by
+    /// [`LiveLocation::refresh`] (a run of thousands of locations re-scores only those whose
+    /// stats changed).
+    score: f64,
+    /// The statistic of `stats` (when [`CACHED_STATISTIC`] is set), kept with the score.
+    statistic: f64,
+    /// The smallest sample of `stats` in ms (when [`CACHED_MIN`] is set), kept with the score.
+    min_ms: f64,
+    /// The number of samples of `stats` (saturating), kept with the score.
+    samples: u32,
+    /// Which cached figures are there ([`SCORED`] once refreshed, and the figures' bits).
+    cached: u8,
     /// Whether all of its probes are settled (it will get no more samples).
     pub finished: bool,
     /// Whether it is known to be unreachable (it cannot win).
     pub unreachable: bool,
-    /// The score of `stats` (`None` without samples), once computed by
-    /// [`LiveLocation::refresh`] (a run of thousands of locations re-scores only those whose
-    /// stats changed); `scored` says whether it was.
-    score: Option<f64>,
-    /// The statistic of `stats`, cached with the score.
-    statistic: Option<f64>,
-    /// The number of samples and the smallest one (ms) of `stats`, cached with the score: a
-    /// decision over thousands of locations reads these from the location itself, not from
-    /// its samples' own allocation.
-    samples: u64,
-    min_ms: Option<f64>,
-    scored: bool,
+    /// The location.
+    pub key: LocationKey,
+    /// Its beacons' samples and probe counts so far, merged (as the final ranking merges them).
+    pub stats: Stats,
 }
+
+/// [`LiveLocation::cached`]: refreshed since made (the figures below are current).
+const SCORED: u8 = 1;
+/// [`LiveLocation::cached`]: the score is a number (a location without samples has none).
+const CACHED_SCORE: u8 = 2;
+/// [`LiveLocation::cached`]: the statistic is a number.
+const CACHED_STATISTIC: u8 = 4;
+/// [`LiveLocation::cached`]: there is a smallest sample.
+const CACHED_MIN: u8 = 8;
 
 impl LiveLocation {
     /// A location with nothing seen yet.
     pub fn new(key: LocationKey) -> Self {
         Self {
-            key,
-            stats: Stats::new(),
             oldest_outstanding_ms: None,
+            score: 0.0,
+            statistic: 0.0,
+            min_ms: 0.0,
+            samples: 0,
+            cached: 0,
             finished: false,
             unreachable: false,
-            score: None,
-            statistic: None,
-            samples: 0,
-            min_ms: None,
-            scored: false,
+            key,
+            stats: Stats::new(),
         }
     }
 
@@ -63,50 +77,69 @@ impl LiveLocation {
     pub fn refresh(&mut self, config: &RankConfig) {
         // Only what the score and the statistic need (the live decision refreshes often).
         let metrics = self.stats.scoring_metrics(config.statistic);
-        self.score = config.score(&metrics);
-        self.statistic = metrics.statistic(config.statistic);
-        self.samples = self.stats.samples().len();
-        self.min_ms = self.stats.samples().min().map(|d| d.as_secs_f64() * 1000.0);
-        self.scored = true;
+        let mut cached = SCORED;
+        let mut keep = |value: Option<f64>, bit: u8| {
+            cached |= if value.is_some() { bit } else { 0 };
+            value.unwrap_or(0.0)
+        };
+        self.score = keep(config.score(&metrics), CACHED_SCORE);
+        self.statistic = keep(metrics.statistic(config.statistic), CACHED_STATISTIC);
+        self.min_ms = keep(min_ms(&self.stats), CACHED_MIN);
+        self.samples = u32::try_from(self.stats.samples().len()).unwrap_or(u32::MAX);
+        self.cached = cached;
     }
 
     /// The score kept by the last [`LiveLocation::refresh`] (`None` before it, or without
     /// samples).
     pub fn score(&self) -> Option<f64> {
-        self.score.filter(|_| self.scored)
+        self.kept(self.score, CACHED_SCORE)
+    }
+
+    /// A cached figure, when refreshed and there.
+    fn kept(&self, value: f64, bit: u8) -> Option<f64> {
+        (self.cached & SCORED != 0 && self.cached & bit != 0).then_some(value)
+    }
+
+    fn scored(&self) -> bool {
+        self.cached & SCORED != 0
     }
 
     fn current_score(&self, config: &RankConfig) -> Option<f64> {
-        if self.scored {
-            self.score
+        if self.scored() {
+            self.kept(self.score, CACHED_SCORE)
         } else {
             config.score(&self.stats.metrics())
         }
     }
 
     fn current_statistic(&self, config: &RankConfig) -> Option<f64> {
-        if self.scored {
-            self.statistic
+        if self.scored() {
+            self.kept(self.statistic, CACHED_STATISTIC)
         } else {
             self.stats.metrics().statistic(config.statistic)
         }
     }
 
     fn sample_count(&self) -> u64 {
-        if self.scored {
-            self.samples
+        if self.scored() {
+            u64::from(self.samples)
         } else {
             self.stats.samples().len()
         }
     }
 
     fn min_sample_ms(&self) -> Option<f64> {
-        if self.scored {
-            self.min_ms
+        if self.scored() {
+            self.kept(self.min_ms, CACHED_MIN)
         } else {
-            self.stats.samples().min().map(|d| d.as_secs_f64() * 1000.0)
+            min_ms(&self.stats)
         }
     }
+}
+
+/// The smallest sample of `stats`, in milliseconds.
+fn min_ms(stats: &Stats) -> Option<f64> {
+    stats.samples().min().map(|d| d.as_secs_f64() * 1000.0)
 }
 
 /// [`decide`]'s outcome by position in its input: no key is cloned, so a run of thousands
@@ -256,4 +289,30 @@ pub fn optimistic_ms(l: &LiveLocation) -> f64 {
 /// Whether (score `a`, key `ka`) comes after (score `b`, key `kb`) in the ranking order.
 fn worse(a: f64, ka: &LocationKey, b: f64, kb: &LocationKey) -> bool {
     a.total_cmp(&b).then_with(|| ka.cmp(kb)) == Ordering::Greater
+}
+
+#[cfg(test)]
+mod tests {
+    use std::mem::{align_of, offset_of, size_of};
+
+    use super::LiveLocation;
+
+    #[test]
+    fn what_a_decision_reads_of_a_location_is_in_its_first_cache_line() {
+        assert_eq!(align_of::<LiveLocation>(), 64);
+        for end in [
+            offset_of!(LiveLocation, oldest_outstanding_ms) + size_of::<Option<f64>>(),
+            offset_of!(LiveLocation, score) + 8,
+            offset_of!(LiveLocation, statistic) + 8,
+            offset_of!(LiveLocation, min_ms) + 8,
+            offset_of!(LiveLocation, samples) + 4,
+            offset_of!(LiveLocation, cached) + 1,
+            offset_of!(LiveLocation, finished) + 1,
+            offset_of!(LiveLocation, unreachable) + 1,
+        ] {
+            assert!(end <= 64, "a field a decision reads ends at byte {end}");
+        }
+        // Three cache lines a location (a run of 64,000 locations holds one each).
+        assert!(size_of::<LiveLocation>() <= 192, "{}", size_of::<LiveLocation>());
+    }
 }
