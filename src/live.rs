@@ -25,6 +25,11 @@ const EVAL_EVERY: Duration = Duration::from_millis(5);
 /// passes over every location cost a fixed share of the time, whatever the list's length.
 const EVAL_LOCATIONS_PER_STEP: usize = 4096;
 
+/// How much less often a large run's decision is evaluated when nothing acts on it (no early
+/// decision, no adaptive sampling): it then only dates the report's decision, to within this
+/// many periods, and is not evaluated at all once the best location is known.
+const REPORT_ONLY_SLOWER: u32 = 4;
+
 /// Locations visited per probe sent, at most, by the passes of a large run's evaluations: a
 /// pass over every location waits for a thirty-second of them to have been probed since the
 /// last one, so each probe pays for a bounded share of it whatever the pacing.
@@ -224,6 +229,9 @@ pub(crate) struct LiveRun {
     expected: u32,
     /// The engine's least time between two sends (it paces the evaluations of a large run).
     min_gap: Duration,
+    /// Whether nothing acts on the decision: it only dates the report's decision
+    /// ([`REPORT_ONLY_SLOWER`]).
+    report_only: bool,
 }
 
 impl LiveRun {
@@ -296,6 +304,7 @@ impl LiveRun {
             aligned: vec![false; n],
             expected: 1,
             min_gap: Duration::ZERO,
+            report_only: false,
         }
     }
 
@@ -303,6 +312,15 @@ impl LiveRun {
     #[must_use]
     pub(crate) fn paced(mut self, min_gap: Duration) -> Self {
         self.min_gap = min_gap;
+        self
+    }
+
+    /// Nothing acts on the decision (no early decision, no adaptive sampling): a large run
+    /// evaluates it [`REPORT_ONLY_SLOWER`] times less often, only to date the report's
+    /// decision, and not at all once it is known.
+    #[must_use]
+    pub(crate) fn report_only(mut self, report_only: bool) -> Self {
+        self.report_only = report_only && self.sampling.is_none();
         self
     }
 
@@ -319,7 +337,17 @@ impl LiveRun {
     /// wait for the next evaluation anyway, and the controller is woken once per period
     /// instead of once per probe.
     pub(crate) fn evaluation_period(&self) -> Option<Duration> {
-        (self.live.len() >= EVAL_ALWAYS_BELOW).then(|| eval_every(self.live.len(), self.min_gap))
+        (self.live.len() >= EVAL_ALWAYS_BELOW).then(|| self.period())
+    }
+
+    /// The least time between two evaluations of a large run.
+    fn period(&self) -> Duration {
+        let every = eval_every(self.live.len(), self.min_gap);
+        if self.report_only {
+            every.saturating_mul(REPORT_ONLY_SLOWER)
+        } else {
+            every
+        }
     }
 
     /// The beacon indices of a location's targets.
@@ -480,7 +508,11 @@ impl LiveRun {
         thresholds: Thresholds,
         force: bool,
     ) -> Vec<Action> {
-        let every = eval_every(self.live.len(), self.min_gap);
+        if self.report_only && self.decided_at.is_some() && !force {
+            // Known: nothing more to date, and nothing acts on it.
+            return Vec::new();
+        }
+        let every = self.period();
         let due = self.live.len() < EVAL_ALWAYS_BELOW
             || self
                 .last_eval
@@ -809,6 +841,49 @@ mod tests {
             [Action::Stop(target_id(1))]
         );
         assert!(live.decided_at().is_some());
+    }
+
+    #[test]
+    fn a_report_only_run_evaluates_less_often_and_not_once_decided() {
+        let ms = Duration::from_millis(1);
+        let t0 = Instant::now();
+        let keys: Vec<(usize, LocationKey)> =
+            (0..64).map(|i| (i, key(&format!("L{i}")))).collect();
+        let acting = LiveRun::new(64, &keys, t0, None).paced(ms);
+        let reporting = LiveRun::new(64, &keys, t0, None)
+            .paced(ms)
+            .report_only(true);
+        let period = acting.evaluation_period().expect("a large run is on a clock");
+        assert_eq!(
+            reporting.evaluation_period(),
+            Some(period * REPORT_ONLY_SLOWER)
+        );
+        // Adaptive sampling acts on every evaluation: never report-only.
+        let sampled = LiveRun::new(64, &keys, t0, Some(SAMPLING)).report_only(true);
+        assert!(!sampled.report_only);
+
+        // Decided at 400 ms (as in the test above): later evaluations are skipped unless forced.
+        let mut live = LiveRun::new(
+            3,
+            &[(0, key("Near")), (1, key("Split")), (2, key("Split"))],
+            t0,
+            None,
+        )
+        .report_only(true);
+        let config = RankConfig::default();
+        for seq in 0..3 {
+            probe(&mut live, t0, 0, seq, 0, Some(10));
+            probe(&mut live, t0, 1, 10 + seq, 0, Some(200));
+        }
+        probe(&mut live, t0, 2, 20, 298, None);
+        let decided = t0 + Duration::from_millis(400);
+        live.evaluate(decided, &config, THRESHOLDS, false);
+        assert_eq!(live.decided_at(), Some(Duration::from_millis(400)));
+        let later = t0 + Duration::from_millis(500);
+        live.evaluate(later, &config, THRESHOLDS, false);
+        assert_eq!(live.last_eval, Some(decided), "not evaluated once decided");
+        live.evaluate(later, &config, THRESHOLDS, true);
+        assert_eq!(live.last_eval, Some(later), "a forced evaluation still runs");
     }
 
     const SAMPLING: Sampling = Sampling {

@@ -468,7 +468,8 @@ impl Job {
         let run_start = Instant::now();
         let live = LiveRun::new(self.beacons.len(), &members, run_start, sampling)
             .expecting(engine.count)
-            .paced(engine.min_gap);
+            .paced(engine.min_gap)
+            .report_only(!self.config.early_decision);
         // The live state keeps one key per location: these copies go before the run grows.
         drop(members);
         // A large run is evaluated on a clock: its events are handed over on the same one.
