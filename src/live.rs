@@ -847,13 +847,14 @@ mod tests {
     fn a_report_only_run_evaluates_less_often_and_not_once_decided() {
         let ms = Duration::from_millis(1);
         let t0 = Instant::now();
-        let keys: Vec<(usize, LocationKey)> =
-            (0..64).map(|i| (i, key(&format!("L{i}")))).collect();
+        let keys: Vec<(usize, LocationKey)> = (0..64).map(|i| (i, key(&format!("L{i}")))).collect();
         let acting = LiveRun::new(64, &keys, t0, None).paced(ms);
         let reporting = LiveRun::new(64, &keys, t0, None)
             .paced(ms)
             .report_only(true);
-        let period = acting.evaluation_period().expect("a large run is on a clock");
+        let period = acting
+            .evaluation_period()
+            .expect("a large run is on a clock");
         assert_eq!(
             reporting.evaluation_period(),
             Some(period * REPORT_ONLY_SLOWER)
@@ -883,7 +884,11 @@ mod tests {
         live.evaluate(later, &config, THRESHOLDS, false);
         assert_eq!(live.last_eval, Some(decided), "not evaluated once decided");
         live.evaluate(later, &config, THRESHOLDS, true);
-        assert_eq!(live.last_eval, Some(later), "a forced evaluation still runs");
+        assert_eq!(
+            live.last_eval,
+            Some(later),
+            "a forced evaluation still runs"
+        );
     }
 
     const SAMPLING: Sampling = Sampling {

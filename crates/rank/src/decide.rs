@@ -313,6 +313,10 @@ mod tests {
             assert!(end <= 64, "a field a decision reads ends at byte {end}");
         }
         // Three cache lines a location (a run of 64,000 locations holds one each).
-        assert!(size_of::<LiveLocation>() <= 192, "{}", size_of::<LiveLocation>());
+        assert!(
+            size_of::<LiveLocation>() <= 192,
+            "{}",
+            size_of::<LiveLocation>()
+        );
     }
 }

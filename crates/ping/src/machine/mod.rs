@@ -13,11 +13,12 @@
 //! their first entries. Only `new`, `cancel` and the deadline (which end every target) and
 //! the summary visit every target, once.
 
+mod queue;
 pub(crate) mod table;
 pub(crate) mod target;
 
 use std::collections::hash_map::Entry;
-use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::collections::{HashMap, VecDeque};
 use std::net::{IpAddr, Ipv6Addr, SocketAddr};
 use std::time::{Duration, Instant};
 
@@ -31,6 +32,7 @@ use crate::payload;
 use crate::types::{Protocol, TargetId, TargetSpec};
 use edgegap_core::Unreachable;
 
+use queue::{Key, Queue};
 pub(crate) use table::{Channel, Family, ProbeKey};
 use table::{ProbeRef, ProbeTable};
 use target::{Addr, Ended, Phase, Probe, ProbeState, Target, Tick};
@@ -66,11 +68,12 @@ pub(crate) struct Machine {
     /// The targets that want to send, per channel, ordered by `(next_send_at, index)`: the
     /// first entry of a channel that is not blocked is the target that has waited longest,
     /// ties in input order. A target is in its channel's queue exactly while it wants to send
-    /// (`Target::queued_send`). Indexed by `Channel::slot`.
-    send_queues: [BTreeSet<(Tick, usize)>; Channel::COUNT],
+    /// (`Target::queued_send`). Indexed by `Channel::slot`. Its front is always current (see
+    /// [`queue`]).
+    send_queues: [Queue; Channel::COUNT],
     /// The active targets with probes in flight, ordered by the instant their oldest probe
     /// times out (`Target::queued_timeout`).
-    timeouts: BTreeSet<(Tick, usize)>,
+    timeouts: Queue,
     table: ProbeTable,
     /// The UDP targets with an IPv4 address resolved by `new` (literal addresses: all of a
     /// large run's), for lenient matching and refusals: `(Addr::v4_key, index)`, sorted once
@@ -130,7 +133,7 @@ impl Machine {
             targets: Vec::with_capacity(specs.len()),
             by_id: None,
             send_queues: Default::default(),
-            timeouts: BTreeSet::new(),
+            timeouts: Queue::default(),
             table: ProbeTable::default(),
             udp_v4: Vec::new(),
             udp_by_addr: HashMap::new(),
@@ -411,7 +414,7 @@ impl Machine {
                     continue;
                 }
                 self.visit(1);
-                if let Some(&first) = queue.first()
+                if let Some(first) = queue.first()
                     && first.0 <= now_tick
                     && order.is_none_or(|(best, _)| first < best)
                 {
@@ -444,8 +447,8 @@ impl Machine {
         let next_send_at = sent_at.plus(self.config.interval);
         let t = &mut self.targets[index];
         if t.queued_send {
-            // Out of the queue under its old key before `next_send_at` changes.
-            self.send_queues[key.channel.slot()].remove(&(t.next_send_at, index));
+            // Its key changes with `next_send_at`: the old one is stale from now on.
+            self.send_queues[key.channel.slot()].forget();
             t.queued_send = false;
         }
         let probe = t.probes.len();
@@ -500,7 +503,7 @@ impl Machine {
                     continue;
                 }
                 self.visit(1);
-                if let Some(&(at, _)) = queue.first() {
+                if let Some((at, _)) = queue.first() {
                     first = Some(first.map_or(at, |f| f.min(at)));
                 }
             }
@@ -509,7 +512,7 @@ impl Machine {
                 consider(pacing.map_or(at, |p| p.max(at)));
             }
         }
-        if let Some(&(at, _)) = self.timeouts.first() {
+        if let Some((at, _)) = self.timeouts.first() {
             self.visit(1);
             consider(at);
         }
@@ -543,14 +546,19 @@ impl Machine {
         // events always were).
         let mut due = Vec::new();
         let now_tick = self.tick(now);
-        while let Some(&(at, index)) = self.timeouts.first() {
+        while let Some((at, index)) = self.timeouts.first() {
             if at > now_tick {
                 break;
             }
             self.timeouts.pop_first();
-            self.targets[index].queued_timeout = None;
-            due.push(index);
+            // A stale key (the target's oldest probe changed since) is only dropped.
+            if self.targets[index].queued_timeout == Some(at) {
+                self.timeouts.forget();
+                self.targets[index].queued_timeout = None;
+                due.push(index);
+            }
         }
+        self.clean_timeouts();
         due.sort_unstable();
         for index in due {
             let t = &self.targets[index];
@@ -574,23 +582,25 @@ impl Machine {
 
     /// Puts a target in the send and timeout queues under its current keys, or takes it out
     /// of them, after anything about it changed (a send, an answer, a loss, its end...). The
-    /// queues are exact: a target is in its channel's send queue, under `(next_send_at,
-    /// index)`, exactly while it wants to send, and in the timeout queue, under the instant
-    /// its oldest probe in flight times out, exactly while it is active with a probe in flight.
+    /// queues are exact at their front: a target is queued in its channel's send queue, under
+    /// `(next_send_at, index)`, exactly while it wants to send, and in the timeout queue, under
+    /// the instant its oldest probe in flight times out, exactly while it is active with a
+    /// probe in flight; a key it left is stale, and never at the front (see [`queue`]).
     fn requeue(&mut self, index: usize) {
         let t = &mut self.targets[index];
         #[cfg(test)]
         self.visits
             .set(self.visits.get() + 1 + t.probes.len() as u64);
         let send = t.wants_to_send(&self.config);
+        let channel = t.channel;
         if t.queued_send != send
-            && let Some(channel) = t.channel
+            && let Some(channel) = channel
         {
             let queue = &mut self.send_queues[channel.slot()];
             if send {
-                queue.insert((t.next_send_at, index));
+                queue.push((t.next_send_at, index));
             } else {
-                queue.remove(&(t.next_send_at, index));
+                queue.forget();
             }
             t.queued_send = send;
         }
@@ -601,14 +611,26 @@ impl Machine {
             None
         };
         if t.queued_timeout != expiry {
-            if let Some(at) = t.queued_timeout {
-                self.timeouts.remove(&(at, index));
+            if t.queued_timeout.is_some() {
+                self.timeouts.forget();
             }
             if let Some(at) = expiry {
-                self.timeouts.insert((at, index));
+                self.timeouts.push((at, index));
             }
             t.queued_timeout = expiry;
         }
+        if let Some(channel) = channel {
+            let targets = &self.targets;
+            self.send_queues[channel.slot()].clean(|key| send_key_current(targets, key));
+        }
+        self.clean_timeouts();
+    }
+
+    /// Drops the stale keys at the front of the timeout queue.
+    fn clean_timeouts(&mut self) {
+        let targets = &self.targets;
+        self.timeouts
+            .clean(|(at, index)| targets[index].queued_timeout == Some(at));
     }
 
     /// Counts work for the test that bounds it.
@@ -830,11 +852,11 @@ impl Machine {
         if t.phase == Phase::Done {
             return;
         }
-        // The send queue is keyed by `next_send_at`: take the target out before changing it.
+        // The send queue is keyed by `next_send_at`: its key goes stale before it changes.
         if t.queued_send
             && let Some(channel) = t.channel
         {
-            self.send_queues[channel.slot()].remove(&(t.next_send_at, index));
+            self.send_queues[channel.slot()].forget();
             t.queued_send = false;
         }
         let cap = MAX_PROBES.saturating_sub(self.config.count);
@@ -1126,12 +1148,13 @@ impl Machine {
         self.visits.get()
     }
 
-    /// Checks that the queues hold exactly the keys recomputed from scratch: every target
-    /// that wants to send is in its channel's send queue under `(next_send_at, index)`, every
-    /// active target with a probe in flight is in the timeout queue under its oldest probe's
-    /// expiry, and nothing else is in either.
+    /// Checks that the queues hold the keys recomputed from scratch: every target that wants
+    /// to send is in its channel's send queue under `(next_send_at, index)`, every active
+    /// target with a probe in flight is in the timeout queue under its oldest probe's expiry,
+    /// each queue counts exactly those, and its front is one of them (the other keys it holds
+    /// are stale).
     pub(crate) fn assert_queues_exact(&self) {
-        let mut sending = 0;
+        let mut sending = [0; Channel::COUNT];
         let mut waiting = 0;
         for (index, t) in self.targets.iter().enumerate() {
             let send = t.wants_to_send(&self.config).then_some(t.next_send_at);
@@ -1143,10 +1166,12 @@ impl Machine {
             if let Some(at) = send {
                 let channel = t.channel.expect("a target that sends has a channel");
                 assert!(
-                    self.send_queues[channel.slot()].contains(&(at, index)),
+                    self.send_queues[channel.slot()]
+                        .keys()
+                        .any(|key| key == (at, index)),
                     "target {index} missing from the send queue"
                 );
-                sending += 1;
+                sending[channel.slot()] += 1;
             }
             let expiry = (t.phase == Phase::Active)
                 .then(|| t.oldest_in_flight())
@@ -1160,20 +1185,36 @@ impl Machine {
             assert_eq!(t.queued_timeout, expiry, "timeout key of target {index}");
             if let Some(at) = expiry {
                 assert!(
-                    self.timeouts.contains(&(at, index)),
+                    self.timeouts.keys().any(|key| key == (at, index)),
                     "target {index} missing from the timeout queue"
                 );
                 waiting += 1;
             }
         }
-        let queued: usize = self.send_queues.iter().map(BTreeSet::len).sum();
-        assert_eq!(queued, sending, "stale entries in the send queues");
-        assert_eq!(
-            self.timeouts.len(),
-            waiting,
-            "stale entries in the timeout queue"
-        );
+        for (slot, queue) in self.send_queues.iter().enumerate() {
+            assert_eq!(queue.current(), sending[slot], "send queue {slot} count");
+            if let Some(front) = queue.first() {
+                assert!(
+                    send_key_current(&self.targets, front),
+                    "stale front {front:?} of send queue {slot}"
+                );
+            }
+        }
+        assert_eq!(self.timeouts.current(), waiting, "timeout queue count");
+        if let Some((at, index)) = self.timeouts.first() {
+            assert_eq!(
+                self.targets[index].queued_timeout,
+                Some(at),
+                "stale front of the timeout queue"
+            );
+        }
     }
+}
+
+/// Whether `(at, index)` is target `index`'s current key in its send queue.
+fn send_key_current(targets: &[Target], (at, index): Key) -> bool {
+    let t = &targets[index];
+    t.queued_send && t.next_send_at == at
 }
 
 /// A target's status: `Cancelled` before it ends, `detailed` gives those kept whole.
