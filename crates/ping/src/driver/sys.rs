@@ -168,17 +168,23 @@ mod imp {
         /// The address in `msg_name`: the sender, or for the error queue the original
         /// datagram's destination.
         name: libc::sockaddr_storage,
-        /// The control messages (u64 elements keep it aligned for cmsghdr).
-        control: [u64; 64],
+        /// The control messages (u64 elements keep it aligned for cmsghdr): room for the ones
+        /// asked for, a receive timestamp (32 bytes) and an extended error with its offender's
+        /// address (at most 64), zeroed and copied on every read.
+        control: [u64; CONTROL_WORDS],
         /// How many bytes of `control` the kernel filled.
         control_len: usize,
     }
 
+    /// The size of a read's room for control messages, in u64s (128 bytes).
+    const CONTROL_WORDS: usize = 16;
+
     /// One `recvmsg` into `buf` with `flags`, with room for the address and control messages.
+
     fn recv_msg(socket: &impl AsRawFd, buf: &mut [u8], flags: libc::c_int) -> io::Result<Message> {
         // SAFETY: all-zero bytes are a valid value for these plain C structs.
         let mut name: libc::sockaddr_storage = unsafe { zeroed() };
-        let mut control = [0u64; 64];
+        let mut control = [0u64; CONTROL_WORDS];
         let mut iov = libc::iovec {
             iov_base: buf.as_mut_ptr().cast(),
             iov_len: buf.len(),

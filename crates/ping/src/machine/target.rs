@@ -480,6 +480,9 @@ pub(crate) enum RttStats {
 pub(crate) struct Sampled {
     /// Every sample.
     samples: Samples,
+    /// Their nearest-rank 90th percentile, kept as each comes (the timeout is read on every
+    /// send and answer: not a look into the samples each time).
+    p90: Duration,
     /// QUIC's smoothed RTT.
     smoothed: Duration,
     /// The latest sample.
@@ -502,6 +505,7 @@ impl RttStats {
                 samples.record(first);
                 samples.record(rtt);
                 *self = RttStats::Many(Box::new(Sampled {
+                    p90: samples.quantile(0.9).unwrap_or(rtt),
                     samples,
                     smoothed: (first * 7 + rtt) / 8,
                     latest: rtt,
@@ -509,6 +513,7 @@ impl RttStats {
             }
             RttStats::Many(s) => {
                 s.samples.record(rtt);
+                s.p90 = s.samples.quantile(0.9).unwrap_or(rtt);
                 s.latest = rtt;
                 s.smoothed = (s.smoothed * 7 + rtt) / 8;
             }
@@ -520,7 +525,7 @@ impl RttStats {
         match self {
             RttStats::Empty => None,
             RttStats::One(ns) => Some(Duration::from_nanos(*ns)),
-            RttStats::Many(s) => s.samples.quantile(0.9),
+            RttStats::Many(s) => Some(s.p90),
         }
     }
 
