@@ -454,6 +454,7 @@ impl Stats {
     /// The statistics of one beacon: its samples recorded in send order, its counts.
     pub fn of(rtts: &[Duration], counts: ProbeCounts) -> Self {
         let mut stats = Self::new();
+        stats.reserve(rtts.len());
         for &rtt in rtts {
             stats.record(rtt);
         }

@@ -991,7 +991,8 @@ impl Machine {
                 t.probes[at.probe].set_state(ProbeState::Received(rtt));
                 t.in_flight -= 1;
                 t.counts.received += 1;
-                t.rtt.add(rtt);
+                t.rtt
+                    .add(rtt, self.config.count.saturating_add(t.extra) as usize);
                 trace!(target_id = %t.id, %seq, ?rtt, "reply");
                 self.events.push_back(Event::Received {
                     target: t.id,

@@ -495,13 +495,14 @@ fn nanos(rtt: Duration) -> u64 {
 }
 
 impl RttStats {
-    /// Adds a sample.
-    pub(crate) fn add(&mut self, rtt: Duration) {
+    /// Adds a sample; at the second, room is made for `expected` samples in all.
+    pub(crate) fn add(&mut self, rtt: Duration, expected: usize) {
         match self {
             RttStats::Empty => *self = RttStats::One(nanos(rtt)),
             RttStats::One(first) => {
                 let first = Duration::from_nanos(*first);
                 let mut samples = Samples::new();
+                samples.reserve(expected.max(2));
                 samples.record(first);
                 samples.record(rtt);
                 *self = RttStats::Many(Box::new(Sampled {
@@ -645,20 +646,20 @@ mod tests {
             ms(1000),
             "no sample yet: the hard timeout"
         );
-        stats.add(ms(5));
+        stats.add(ms(5), 10);
         assert_eq!(
             stats.timeout(&config),
             ms(50),
             "3 × 5 ms is below the floor"
         );
         for _ in 0..8 {
-            stats.add(ms(100));
+            stats.add(ms(100), 10);
         }
-        stats.add(ms(120));
+        stats.add(ms(120), 10);
         assert_eq!(stats.p90(), Some(ms(100)));
         assert_eq!(stats.timeout(&config), ms(300));
-        stats.add(ms(900));
-        stats.add(ms(900));
+        stats.add(ms(900), 10);
+        stats.add(ms(900), 10);
         assert_eq!(
             stats.timeout(&config),
             ms(1000),
@@ -670,9 +671,9 @@ mod tests {
     fn reorder_threshold_follows_quic() {
         let mut stats = RttStats::default();
         assert_eq!(stats.reorder_threshold(), None);
-        stats.add(ms(80));
+        stats.add(ms(80), 10);
         assert_eq!(stats.reorder_threshold(), Some(ms(90)));
-        stats.add(ms(160));
+        stats.add(ms(160), 10);
         // srtt = (80*7+160)/8 = 90, latest 160: 9/8 × 160 = 180
         assert_eq!(stats.reorder_threshold(), Some(ms(180)));
     }
@@ -685,7 +686,7 @@ mod tests {
         let mut samples = Samples::new();
         let mut smoothed: Option<Duration> = None;
         for (i, &rtt) in rtts.iter().enumerate() {
-            stats.add(rtt);
+            stats.add(rtt, rtts.len());
             samples.record(rtt);
             let srtt = smoothed.map_or(rtt, |s| (s * 7 + rtt) / 8);
             smoothed = Some(srtt);
