@@ -180,7 +180,6 @@ mod imp {
     const CONTROL_WORDS: usize = 16;
 
     /// One `recvmsg` into `buf` with `flags`, with room for the address and control messages.
-
     fn recv_msg(socket: &impl AsRawFd, buf: &mut [u8], flags: libc::c_int) -> io::Result<Message> {
         // SAFETY: all-zero bytes are a valid value for these plain C structs.
         let mut name: libc::sockaddr_storage = unsafe { zeroed() };
