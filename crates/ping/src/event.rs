@@ -106,8 +106,9 @@ pub enum Event {
     },
     /// The target is finished; its summary is final.
     Done {
-        /// The target's figures.
-        summary: TargetSummary,
+        /// The target's figures (boxed: an event is moved through the engine's queue and a
+        /// batch, and the other kinds are a third of a summary's size).
+        summary: Box<TargetSummary>,
     },
 }
 

@@ -247,7 +247,7 @@ impl Machine {
                     protocol,
                 },
                 _ => Event::Done {
-                    summary: self.summary_of(index),
+                    summary: Box::new(self.summary_of(index)),
                 },
             });
         }
@@ -1132,7 +1132,9 @@ impl Machine {
             self.startup.push_back(index as u32);
         } else {
             let summary = self.summary_of(index);
-            self.events.push_back(Event::Done { summary });
+            self.events.push_back(Event::Done {
+                summary: Box::new(summary),
+            });
         }
         self.open -= 1;
         if self.open == 0 {

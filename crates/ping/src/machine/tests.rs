@@ -89,7 +89,7 @@ fn done(events: &[Event]) -> Vec<TargetSummary> {
     events
         .iter()
         .filter_map(|e| match e {
-            Event::Done { summary } => Some(summary.clone()),
+            Event::Done { summary } => Some((**summary).clone()),
             _ => None,
         })
         .collect()
