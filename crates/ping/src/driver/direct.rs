@@ -129,11 +129,11 @@ impl Direct {
         self.take_commands();
         let mut buf = vec![0u8; 65_536];
         loop {
-            // One clock reading for the pass: the timeouts are handled and the first probe
-            // sent at it (`transmit` reads the clock again after each send).
-            let now = Instant::now();
-            self.machine.handle_timeout(now);
-            let now = self.transmit(now);
+            self.machine.handle_timeout(Instant::now());
+            // A probe's send time is read just before it goes: the timeouts handled above
+            // (first thing after a sleep, on cold caches: microseconds) would otherwise count
+            // in its round trip. `transmit` reads the clock again after each send.
+            let now = self.transmit(Instant::now());
             let now = self.forward_events(now);
             if self.machine.is_finished() {
                 break;
