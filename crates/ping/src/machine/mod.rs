@@ -7,11 +7,12 @@
 //! Every call costs O(log n) in the number of targets (plus a scan of the one target's own
 //! probes it touches), never a pass over all targets: the targets that want to send wait in
 //! one ordered queue per channel, by `(next_send_at, index)`, and the targets with probes in
-//! flight wait in one ordered queue by the instant their oldest probe times out. Both queues
-//! are exact (a target is in them under its current key, or not at all: `Machine::requeue`
-//! keeps them so after every change to a target), so `poll_timeout` reads the next event off
-//! their first entries. Only `new`, `cancel` and the deadline (which end every target) and
-//! the summary visit every target, once.
+//! flight wait in one ordered queue by the instant their oldest probe times out. Both are
+//! binary heaps exact at their front (a target is queued under its current key while it
+//! should be, and a key it left is stale and dropped before it reaches the front:
+//! `Machine::requeue` sees to it after every change to a target, see [`queue`]), so
+//! `poll_timeout` reads the next event off their first entries. Only `new`, `cancel` and the
+//! deadline (which end every target) and the summary visit every target, once.
 
 mod queue;
 pub(crate) mod table;
