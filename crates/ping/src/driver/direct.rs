@@ -31,8 +31,8 @@ use tracing::debug;
 use super::icmp::{self, IcmpSocket};
 use super::poll::{self, Wake};
 use super::{
-    Command, Ended, Read, Sink, apply, echo_packet, family_slot, next_wake, no_udp_socket, sys,
-    take_datagram, take_echo, take_queued_error, timer, udp_packet,
+    Command, Ended, Read, Sink, apply, echo_packet, family_slot, next_wake, sys, take_datagram,
+    take_echo, take_queued_error, timer, udp_packet,
 };
 use crate::machine::{Channel, Family, Machine, Transmit};
 use crate::types::{Host, TargetSpec};
@@ -283,27 +283,17 @@ impl Direct {
         }
     }
 
-    /// Ends a target at once when its channel cannot work (no socket of its family, ICMP not
-    /// permitted).
+    /// Ends a target at once when its channel cannot work (see [`super::check_channel`]).
     fn check_channel(&mut self, index: usize) {
-        let why = match self.machine.channel(index) {
-            Some(Channel::Udp(family)) => self.udp[family_slot(family)]
-                .as_ref()
-                .err()
-                .map(|e| no_udp_socket(family, e)),
-            Some(Channel::Icmp(family)) => {
-                let ident = self.icmp_ident;
-                self.icmp[family_slot(family)]
-                    .get_or_insert_with(|| icmp::open_plain(family, ident))
-                    .as_ref()
-                    .err()
-                    .cloned()
-            }
-            Some(Channel::Tcp(_)) | None => None,
-        };
-        if let Some(why) = why {
-            self.machine.end_unreachable(Instant::now(), index, why);
-        }
+        let ident = self.icmp_ident;
+        let [udp4, udp6] = &self.udp;
+        super::check_channel(
+            &mut self.machine,
+            index,
+            [udp4.as_ref().err(), udp6.as_ref().err()],
+            &mut self.icmp,
+            |family| icmp::open_plain(family, ident),
+        );
     }
 
     /// Hands the core's events over, unless they are held back (see [`Sink::forward`]), and

@@ -36,7 +36,7 @@ pub use run::{Finished, ObservedRun, Run, RunControl};
 
 use std::marker::PhantomData;
 
-use crate::machine::{Family, Machine, ProbeKey, Transmit};
+use crate::machine::{Channel, Family, Machine, ProbeKey, Transmit};
 use crate::observe::Observer;
 use crate::payload;
 use crate::types::{Host, TargetId, TargetSpec};
@@ -281,9 +281,30 @@ fn echo_packet(machine: &Machine, tx: &Transmit, packet: &mut Vec<u8>) -> u16 {
     tx.key.seq.0 as u16
 }
 
-/// Why a target of `family` cannot probe over UDP: its socket did not open.
-fn no_udp_socket(family: Family, e: &dyn std::fmt::Display) -> Unreachable {
-    Unreachable::SendFailed(format!("no {family:?} UDP socket: {e}"))
+/// Ends target `index` at once when its channel cannot work, for both drivers: its family's
+/// UDP socket did not open (`udp_errors`, by [`family_slot`]), or its family's ICMP socket
+/// cannot be had (opened by `open_icmp` for the first target that needs it, kept in `icmp`:
+/// ICMP not permitted, for example).
+fn check_channel<S>(
+    machine: &mut Machine,
+    index: usize,
+    udp_errors: [Option<&String>; 2],
+    icmp: &mut [Option<Result<S, Unreachable>>; 2],
+    open_icmp: impl FnOnce(Family) -> Result<S, Unreachable>,
+) {
+    let why = match machine.channel(index) {
+        Some(Channel::Udp(family)) => udp_errors[family_slot(family)]
+            .map(|e| Unreachable::SendFailed(format!("no {family:?} UDP socket: {e}"))),
+        Some(Channel::Icmp(family)) => icmp[family_slot(family)]
+            .get_or_insert_with(|| open_icmp(family))
+            .as_ref()
+            .err()
+            .cloned(),
+        Some(Channel::Tcp(_)) | None => None,
+    };
+    if let Some(why) = why {
+        machine.end_unreachable(Instant::now(), index, why);
+    }
 }
 
 /// What to do after one receive on a UDP socket.

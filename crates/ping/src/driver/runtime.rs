@@ -15,8 +15,8 @@ use tokio_util::sync::CancellationToken;
 use tracing::debug;
 
 use super::{
-    Command, Ended, Inbound, Read, Sink, apply, echo_packet, family_slot, icmp, next_wake,
-    no_udp_socket, sys, take_datagram, take_echo, take_queued_error, tcp, timer, udp_packet,
+    Command, Ended, Inbound, Read, Sink, apply, echo_packet, family_slot, icmp, next_wake, sys,
+    take_datagram, take_echo, take_queued_error, tcp, timer, udp_packet,
 };
 use crate::machine::{Channel, Family, Machine, Transmit};
 use crate::types::Ports;
@@ -204,30 +204,16 @@ impl Engine {
         }
     }
 
-    /// Ends a target at once when its channel cannot work (no socket of its family,
-    /// ICMP not permitted).
+    /// Ends a target at once when its channel cannot work (see [`super::check_channel`]).
     fn check_channel(&mut self, index: usize) {
-        let why = match self.machine.channel(index) {
-            Some(Channel::Udp(family)) => {
-                let socket = match family {
-                    Family::V4 => &self.udp4,
-                    Family::V6 => &self.udp6,
-                };
-                socket.as_ref().err().map(|e| no_udp_socket(family, e))
-            }
-            Some(Channel::Icmp(family)) => {
-                let ident = self.icmp_ident;
-                self.icmp[family_slot(family)]
-                    .get_or_insert_with(|| icmp::open(family, ident))
-                    .as_ref()
-                    .err()
-                    .cloned()
-            }
-            Some(Channel::Tcp(_)) | None => None,
-        };
-        if let Some(why) = why {
-            self.machine.end_unreachable(Instant::now(), index, why);
-        }
+        let ident = self.icmp_ident;
+        super::check_channel(
+            &mut self.machine,
+            index,
+            [self.udp4.as_ref().err(), self.udp6.as_ref().err()],
+            &mut self.icmp,
+            |family| icmp::open(family, ident),
+        );
     }
 
     fn handle_inbound(&mut self, msg: Inbound) {
