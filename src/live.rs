@@ -814,23 +814,31 @@ mod tests {
         );
     }
 
-    #[test]
-    fn a_silent_faster_beacon_keeps_its_location_in_the_race() {
-        // "Split" has a slow beacon with samples and a second one with a probe in flight for
-        // only 2 ms: that one could still answer in 2 ms, so Split is not hopeless.
-        let t0 = Instant::now();
+    /// "Near" (10 ms, three samples) against "Split": a slow beacon with samples (200 ms) and
+    /// a second one whose only probe went out at 298 ms, unanswered.
+    fn near_and_split(t0: Instant, report_only: bool) -> LiveRun {
         let mut live = LiveRun::new(
             3,
             &[(0, key("Near")), (1, key("Split")), (2, key("Split"))],
             t0,
             None,
-        );
-        let config = RankConfig::default();
+        )
+        .report_only(report_only);
         for seq in 0..3 {
             probe(&mut live, t0, 0, seq, 0, Some(10));
             probe(&mut live, t0, 1, 10 + seq, 0, Some(200));
         }
         probe(&mut live, t0, 2, 20, 298, None);
+        live
+    }
+
+    #[test]
+    fn a_silent_faster_beacon_keeps_its_location_in_the_race() {
+        // "Split" has a slow beacon with samples and a second one with a probe in flight for
+        // only 2 ms: that one could still answer in 2 ms, so Split is not hopeless.
+        let t0 = Instant::now();
+        let mut live = near_and_split(t0, false);
+        let config = RankConfig::default();
         let now = t0 + Duration::from_millis(300);
         assert!(live.evaluate(now, &config, THRESHOLDS, true).is_empty());
         assert!(live.decided_at().is_none());
@@ -864,19 +872,8 @@ mod tests {
         assert!(!sampled.report_only);
 
         // Decided at 400 ms (as in the test above): later evaluations are skipped unless forced.
-        let mut live = LiveRun::new(
-            3,
-            &[(0, key("Near")), (1, key("Split")), (2, key("Split"))],
-            t0,
-            None,
-        )
-        .report_only(true);
+        let mut live = near_and_split(t0, true);
         let config = RankConfig::default();
-        for seq in 0..3 {
-            probe(&mut live, t0, 0, seq, 0, Some(10));
-            probe(&mut live, t0, 1, 10 + seq, 0, Some(200));
-        }
-        probe(&mut live, t0, 2, 20, 298, None);
         let decided = t0 + Duration::from_millis(400);
         live.evaluate(decided, &config, THRESHOLDS, false);
         assert_eq!(live.decided_at(), Some(Duration::from_millis(400)));
