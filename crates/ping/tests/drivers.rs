@@ -139,3 +139,31 @@ async fn a_run_on_its_own_thread_goes_on_while_the_runtime_is_blocked() {
         }
     }
 }
+
+/// The dedicated thread reads replies late while its next send is near (each is timed by the
+/// kernel's stamp of its arrival): a busy run's round trips are those of a run that reads at
+/// once, and nothing is lost or late for a reply left unread.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replies_read_late_keep_their_round_trips_and_lose_nothing() {
+    let specs = (0..16)
+        .map(|i| beacon(&format!("busy{i}"), 90 + i, 5.0))
+        .collect();
+    let sim = sim(specs).await;
+    let mut config = config(true);
+    config.count = 8;
+    // A send every millisecond: every wait is short, so the thread reads late.
+    config.interval = Duration::from_millis(16);
+    let out = run(targets(&sim, ProtocolChoice::Udp), config).await;
+    for s in &out.summary.targets {
+        let why = format!("{s:?}");
+        assert_eq!(s.status, TargetStatus::Complete, "{why}");
+        assert!(s.counts.adds_up(), "{why}");
+        assert_eq!((s.counts.lost, s.counts.late), (0, 0), "{why}");
+        assert_eq!(s.counts.received, s.counts.sent, "{why}");
+        let m = median(&s.rtts);
+        assert!(
+            m >= Duration::from_micros(4800) && m <= Duration::from_millis(30),
+            "median {m:?}, {why}"
+        );
+    }
+}

@@ -4,12 +4,16 @@
 //!
 //! On the runtime, every send and every reply wakes the engine's task through the reactor:
 //! the reactor's turn, the task's wake-up, a poll of every branch of its loop, a `timerfd` to
-//! arm for the next deadline. Here a probe on loopback costs four system calls (the wait that
-//! ends at its send time, `sendto`, the wait that sees the reply, `recvmsg`) and the core's
-//! own work. A socket is read once per wait that says it is readable: `ppoll` is level
-//! triggered, so what is left is seen by the next wait, and no read is spent learning that a
-//! socket is empty.
+//! arm for the next deadline. Here a wait that ends with a socket readable reads one datagram
+//! from it (`ppoll` is level triggered, so what is left is seen by the next wait).
 //!
+//! A busy run reads late ([`READ_LATE`]): when every socket stamps its datagrams' arrival and
+//! the next send is at most 2 ms away, the thread sleeps through the replies (a plain
+//! `nanosleep`, no descriptor to watch) and reads them in batches (`recvmmsg`) every 2 ms, each
+//! timed by its kernel stamp. A probe on loopback then costs three system calls or fewer (the
+//! sleep that ends at its send time, `sendto`, and a share of a batched read), where one that
+//! is read at once costs four, and a reply on a real network does not wake the thread.
+
 //! The caller's side is unchanged: events arrive on the run's channel (batched as
 //! [`EngineConfig::forward_every`] asks), commands go through [`RunControl`], which also
 //! writes the thread's `eventfd` so that a wait ends at once for them and for a cancel.
@@ -40,6 +44,23 @@ use edgegap_core::Unreachable;
 
 /// How long a send waits for room in a full socket buffer before the probe counts as failed.
 const SEND_ROOM_WAIT: Duration = Duration::from_millis(10);
+
+/// Replies are read late, when every socket of the run stamps its datagrams' arrival: a reply
+/// is timed by the kernel's stamp, so its round trip is the same as if it had been read at
+/// once. A wait that ends within this (the next send of a paced run, mostly) is not ended by
+/// a reply, and the sockets are read at the end of such a wait only when they were last read
+/// this long ago, or when a probe would otherwise time out (or a command came). A busy run
+/// then wakes once per send, not once per send and once per reply, and reads its replies in
+/// batches; a reply reaches the core at most twice this after it arrived.
+const READ_LATE: Duration = Duration::from_millis(2);
+
+/// The most reads of [`sys::BATCH`] datagrams a socket gets after such a wait; what is left
+/// is read next time.
+const MAX_BATCHES_PER_WAKE: usize = 128;
+
+/// Room beyond the payload in each datagram slot of a batched read: an IPv4 header with
+/// options (60 bytes) and an ICMP header (8) in front of an echo's data.
+const SLOT_HEADROOM: usize = 128;
 
 /// The most targets a run whose events go to a channel may have here. A run's events come in
 /// bursts as long as its list (a `Resolved` per target at the start, a `Done` per target at a
@@ -91,6 +112,13 @@ pub(crate) struct Direct {
     packet: Vec<u8>,
     /// Since when events are held back ([`crate::EngineConfig::forward_every`]).
     held_since: Option<Instant>,
+    /// Whether every socket of the run stamps its datagrams' arrival, so that replies may
+    /// be read late ([`READ_LATE`]).
+    stamped: bool,
+    /// When the sockets were last read.
+    last_read: Instant,
+    /// Room for the datagrams of one batched read (after a wait that read late).
+    batch: sys::Batch,
 }
 
 /// What a polled descriptor is.
@@ -103,6 +131,7 @@ enum Source {
 
 impl Direct {
     pub(crate) fn new(parts: Parts) -> Self {
+        let parts_payload = parts.machine.config().payload_size;
         let [udp4, udp6] = parts.udp;
         Self {
             machine: parts.machine,
@@ -117,6 +146,9 @@ impl Direct {
             wake: parts.wake,
             packet: Vec::new(),
             held_since: None,
+            stamped: false,
+            last_read: Instant::now(),
+            batch: sys::Batch::new(parts_payload + SLOT_HEADROOM),
         }
     }
 
@@ -125,11 +157,15 @@ impl Direct {
         for index in 0..self.machine.len() {
             self.check_channel(index);
         }
+        self.stamped = self.udp.iter().flatten().all(sys::stamps_arrivals)
+            && (self.icmp.iter().flatten().flatten())
+                .all(|icmp| sys::stamps_arrivals(&icmp.socket));
         // What came before the thread started (a wake written then also ends the first wait).
         self.take_commands();
         let mut buf = vec![0u8; 65_536];
+        let mut looked = Instant::now();
         loop {
-            self.machine.handle_timeout(Instant::now());
+            self.machine.handle_timeout(looked);
             // A probe's send time is read just before it goes: the timeouts handled above
             // (first thing after a sleep, on cold caches: microseconds) would otherwise count
             // in its round trip. `transmit` reads the clock again after each send.
@@ -139,7 +175,7 @@ impl Direct {
                 break;
             }
             let wake = next_wake(&self.machine, self.held_since, self.sink.next_look());
-            self.wait(now, wake, &mut buf);
+            looked = self.wait(now, wake, &mut buf);
         }
         self.forward_events(Instant::now());
         Ended {
@@ -149,9 +185,10 @@ impl Direct {
         }
     }
 
-    /// Waits for a socket, a wake or `until` (`now` is the pass's latest clock reading), and
-    /// takes what came.
-    fn wait(&mut self, now: Instant, until: Option<Instant>, buf: &mut [u8]) {
+    /// Waits for a socket, a wake or `until` (`now` is the pass's latest clock reading), takes
+    /// what came, and returns the instant it did (what the core's timeouts are handled at:
+    /// no reply that came before it is left unread when one would time out).
+    fn wait(&mut self, now: Instant, until: Option<Instant>, buf: &mut [u8]) -> Instant {
         let mut fds = [poll::readable(self.wake.raw()); 5];
         let mut sources = [Source::Wake; 5];
         let mut n = 1;
@@ -180,6 +217,14 @@ impl Direct {
                 left
             }
         });
+        // A short sleep is not ended by a reply (see `READ_LATE`), nor by a command (it waits
+        // at most as long): it watches nothing.
+        let read_late =
+            self.stamped && n > 1 && timeout.is_some_and(|t| !t.is_zero() && t <= READ_LATE);
+        if read_late {
+            std::thread::sleep(timeout.unwrap_or_default());
+            return self.after_late_sleep(&sources[1..n], buf);
+        }
         if let Err(e) = poll::wait(&mut fds[..n], timeout) {
             // Not expected (the descriptors are ours and open): sleep instead, so the run still
             // keeps its schedule and its deadline.
@@ -187,8 +232,8 @@ impl Direct {
             std::thread::sleep(timeout.unwrap_or(SEND_ROOM_WAIT).min(SEND_ROOM_WAIT));
         }
         // The cancel and the commands are looked at only when the wake says something came:
-        // `RunControl` writes it after each (no lock or channel touched on other passes).
-        if fds[0].revents != 0 {
+        // `RunControl` signals it after each (no lock or channel touched on other passes).
+        if fds[0].revents != 0 || self.wake.pending() {
             self.wake.clear();
             self.take_commands();
         }
@@ -202,6 +247,31 @@ impl Direct {
                 Source::Wake => {}
             }
         }
+        let now = Instant::now();
+        self.last_read = now;
+        now
+    }
+
+    /// After a sleep that watched nothing: reads the sockets (`sources`) to empty if they were
+    /// last read [`READ_LATE`] ago, or if a probe would time out or a command came (what came
+    /// before a cancel counts); then takes the commands. Returns the instant it looked.
+    fn after_late_sleep(&mut self, sources: &[Source], buf: &mut [u8]) -> Instant {
+        let now = Instant::now();
+        let signalled = self.wake.pending();
+        if signalled
+            || now.saturating_duration_since(self.last_read) >= READ_LATE
+            || self.machine.expires_by(now)
+        {
+            for source in sources {
+                self.read_all(*source, buf);
+            }
+            self.last_read = now;
+        }
+        if signalled {
+            self.wake.clear();
+            self.take_commands();
+        }
+        now
     }
 
     /// The cancel and the commands that came since the last look.
@@ -227,6 +297,59 @@ impl Direct {
         }
         if errors {
             drain_errors(&mut self.machine, family, socket, buf);
+        }
+    }
+
+    /// Reads a socket until it is empty (or [`MAX_BATCHES_PER_WAKE`] reads), in batches of
+    /// [`sys::BATCH`] datagrams (one system call each), and a UDP socket's error queue when it
+    /// has entries (`buf` is room for them).
+    fn read_all(&mut self, source: Source, buf: &mut [u8]) {
+        for _ in 0..MAX_BATCHES_PER_WAKE {
+            let read = match source {
+                Source::Udp(family) => {
+                    let Ok(socket) = &self.udp[family_slot(family)] else {
+                        return;
+                    };
+                    match sys::recv_batch(socket, &mut self.batch) {
+                        Ok(n) => {
+                            for i in 0..n {
+                                let (datagram, data) = self.batch.get(i);
+                                take_datagram(&mut self.machine, family, datagram, data);
+                            }
+                            Ok(n)
+                        }
+                        Err(e) => match take_datagram(&mut self.machine, family, Err(e), buf) {
+                            Read::ErrorQueue => {
+                                drain_errors(&mut self.machine, family, socket, buf);
+                                Err(Read::Again)
+                            }
+                            read => Err(read),
+                        },
+                    }
+                }
+                Source::Icmp(family) => {
+                    let Some(Ok(icmp)) = &self.icmp[family_slot(family)] else {
+                        return;
+                    };
+                    match sys::recv_batch(&icmp.socket, &mut self.batch) {
+                        Ok(n) => {
+                            for i in 0..n {
+                                let (datagram, data) = self.batch.get(i);
+                                take_echo(&mut self.machine, icmp, datagram, data);
+                            }
+                            Ok(n)
+                        }
+                        Err(e) => Err(take_echo(&mut self.machine, icmp, Err(e), buf)),
+                    }
+                }
+                Source::Wake => return,
+            };
+            match read {
+                // A short batch: the socket is empty.
+                Ok(n) if n < sys::BATCH => return,
+                Err(Read::Done) => return,
+                Ok(_) | Err(_) => {}
+            }
         }
     }
 

@@ -5,12 +5,16 @@
 
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-/// Wakes the driver's thread from its wait: a non-blocking `eventfd` it polls with its sockets.
+/// Wakes the driver's thread from its wait: a non-blocking `eventfd` it polls with its sockets,
+/// and a flag it looks at after a sleep that does not watch the descriptor.
 #[derive(Debug)]
 pub(crate) struct Wake {
     fd: OwnedFd,
+    /// Set by [`Wake::wake`] before it writes the descriptor, unset by [`Wake::clear`].
+    pending: AtomicBool,
 }
 
 impl Wake {
@@ -25,19 +29,29 @@ impl Wake {
         // SAFETY: `fd` was just opened and is owned by nothing else.
         Ok(Self {
             fd: unsafe { OwnedFd::from_raw_fd(fd) },
+            pending: AtomicBool::new(false),
         })
     }
 
     /// Signals it (from any thread). It stays signalled until [`Wake::clear`].
     pub(crate) fn wake(&self) {
+        self.pending.store(true, Ordering::SeqCst);
         let one: u64 = 1;
         // SAFETY: the descriptor is open for the life of `self`; the buffer is a live u64 of
         // the 8 bytes eventfd expects. A full counter (EAGAIN) is already signalled.
         unsafe { libc::write(self.fd.as_raw_fd(), (&raw const one).cast(), 8) };
     }
 
-    /// Takes the signal back (after the driver saw it).
+    /// Whether it was signalled since the last [`Wake::clear`] (no system call).
+    pub(crate) fn pending(&self) -> bool {
+        self.pending.load(Ordering::SeqCst)
+    }
+
+    /// Takes the signal back (after the driver saw it), before the driver looks at what it
+    /// signals: a signal that comes meanwhile stays, pending or on the descriptor, and is
+    /// seen again.
     pub(crate) fn clear(&self) {
+        self.pending.store(false, Ordering::SeqCst);
         let mut count: u64 = 0;
         // SAFETY: as in `wake`; the buffer is a live, writable u64. Unsignalled is EAGAIN.
         unsafe { libc::read(self.fd.as_raw_fd(), (&raw mut count).cast(), 8) };
@@ -99,11 +113,14 @@ mod tests {
         let wake = Wake::new().unwrap();
         let mut fds = [readable(wake.raw())];
         assert_eq!(wait(&mut fds, Some(Duration::ZERO)).unwrap(), 0);
+        assert!(!wake.pending());
         wake.wake();
         wake.wake();
+        assert!(wake.pending());
         assert_eq!(wait(&mut fds, Some(Duration::from_secs(5))).unwrap(), 1);
         assert_ne!(fds[0].revents & libc::POLLIN, 0);
         wake.clear();
+        assert!(!wake.pending());
         fds[0].revents = 0;
         assert_eq!(wait(&mut fds, Some(Duration::ZERO)).unwrap(), 0);
     }

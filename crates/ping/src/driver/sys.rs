@@ -92,6 +92,25 @@ mod imp {
         setsockopt_on(socket, libc::SOL_SOCKET, libc::SO_TIMESTAMPNS)
     }
 
+    /// Whether the kernel stamps the socket's datagrams (`SO_TIMESTAMPNS` is on). The
+    /// dedicated-thread driver may then read them late without changing their round trips.
+    pub(crate) fn stamps_arrivals(socket: &impl AsRawFd) -> bool {
+        let mut on: libc::c_int = 0;
+        let mut len = libc::socklen_t::try_from(size_of::<libc::c_int>()).unwrap_or(0);
+        // SAFETY: `on` and `len` are live and writable, and `len` is `on`'s size, as
+        // getsockopt expects for an int option.
+        let rc = unsafe {
+            libc::getsockopt(
+                socket.as_raw_fd(),
+                libc::SOL_SOCKET,
+                libc::SO_TIMESTAMPNS,
+                (&raw mut on).cast(),
+                &raw mut len,
+            )
+        };
+        rc == 0 && on != 0
+    }
+
     /// Turns on `IP_RECVERR` (or `IPV6_RECVERR`) for the socket.
     pub(crate) fn enable(socket: &socket2::Socket, family: Family) -> io::Result<()> {
         let (level, name) = match family {
@@ -216,47 +235,80 @@ mod imp {
         ///
         /// # Safety
         ///
-        /// For every (level, type) that `wanted` accepts, the kernel must place a `T` in the
-        /// control message's data.
+        /// As for [`last_cmsg`].
         unsafe fn last_cmsg<T>(
             &self,
             wanted: impl Fn(libc::c_int, libc::c_int) -> bool,
         ) -> Option<T> {
-            // SAFETY: all-zero bytes are a valid value for this plain C struct.
-            let mut msg: libc::msghdr = unsafe { zeroed() };
-            msg.msg_control = self.control.as_ptr().cast_mut().cast();
-            msg.msg_controllen = self.control_len as _;
-            let mut found = None;
-            // SAFETY: `msg_control`/`msg_controllen` describe the part of `self.control` the
-            // kernel filled; CMSG_FIRSTHDR/CMSG_NXTHDR only walk within it, and return null at
-            // its end. Nothing is written through the pointer.
-            let mut cmsg = unsafe { libc::CMSG_FIRSTHDR(&raw const msg) };
-            while !cmsg.is_null() {
-                // SAFETY: `cmsg` is non-null and points into `control`, checked by the CMSG
-                // macros.
-                let (level, kind) = unsafe { ((*cmsg).cmsg_level, (*cmsg).cmsg_type) };
-                if wanted(level, kind) {
-                    // SAFETY: the caller guarantees the data is a `T`; read_unaligned copes
-                    // with any alignment of CMSG_DATA.
-                    found = Some(unsafe { ptr::read_unaligned(libc::CMSG_DATA(cmsg).cast::<T>()) });
-                }
-                // SAFETY: as for CMSG_FIRSTHDR.
-                cmsg = unsafe { libc::CMSG_NXTHDR(&raw const msg, cmsg) };
-            }
-            found
+            // SAFETY: the caller's promise; `control_len` is what the kernel filled.
+            unsafe { last_cmsg(&self.control, self.control_len, wanted) }
         }
+    }
+
+    /// The data of the last control message in the first `control_len` bytes of `control`
+    /// for which `wanted(level, type)` holds, read as a `T`.
+    ///
+    /// # Safety
+    ///
+    /// `control_len` bytes of `control` were filled by the kernel, and for every (level, type)
+    /// that `wanted` accepts, the kernel places a `T` in the control message's data.
+    unsafe fn last_cmsg<T>(
+        control: &[u64],
+        control_len: usize,
+        wanted: impl Fn(libc::c_int, libc::c_int) -> bool,
+    ) -> Option<T> {
+        // SAFETY: all-zero bytes are a valid value for this plain C struct.
+        let mut msg: libc::msghdr = unsafe { zeroed() };
+        msg.msg_control = control.as_ptr().cast_mut().cast();
+        msg.msg_controllen = control_len.min(size_of_val(control)) as _;
+        let mut found = None;
+        // SAFETY: `msg_control`/`msg_controllen` describe the part of `control` the kernel
+        // filled; CMSG_FIRSTHDR/CMSG_NXTHDR only walk within it, and return null at
+        // its end. Nothing is written through the pointer.
+        let mut cmsg = unsafe { libc::CMSG_FIRSTHDR(&raw const msg) };
+        while !cmsg.is_null() {
+            // SAFETY: `cmsg` is non-null and points into `control`, checked by the CMSG
+            // macros.
+            let (level, kind) = unsafe { ((*cmsg).cmsg_level, (*cmsg).cmsg_type) };
+            if wanted(level, kind) {
+                // SAFETY: the caller guarantees the data is a `T`; read_unaligned copes
+                // with any alignment of CMSG_DATA.
+                found = Some(unsafe { ptr::read_unaligned(libc::CMSG_DATA(cmsg).cast::<T>()) });
+            }
+            // SAFETY: as for CMSG_FIRSTHDR.
+            cmsg = unsafe { libc::CMSG_NXTHDR(&raw const msg, cmsg) };
+        }
+        found
     }
 
     /// Reads one datagram without blocking (`WouldBlock` when there is none), with its
     /// arrival instant corrected by the kernel's receive timestamp when there is one.
     pub(crate) fn recv(socket: &impl AsRawFd, buf: &mut [u8]) -> io::Result<Datagram> {
-        let received = recv_msg(socket, buf, libc::MSG_DONTWAIT);
+        let msg = recv_msg(socket, buf, libc::MSG_DONTWAIT)?;
         let read_at = Instant::now();
         let read_wall = SystemTime::now();
-        let msg = received?;
-        // SAFETY: for SCM_TIMESTAMPNS the kernel places a `timespec` in the data.
+        datagram(
+            msg.len,
+            &msg.name,
+            &msg.control[..],
+            msg.control_len,
+            (read_at, read_wall),
+        )
+    }
+
+    /// A datagram `len` bytes long from `name`, read at `read` (monotonic and wall clock),
+    /// with the control messages in the first `control_len` bytes of `control` (the kernel's).
+    fn datagram(
+        len: usize,
+        name: &libc::sockaddr_storage,
+        control: &[u64],
+        control_len: usize,
+        (read_at, read_wall): (Instant, SystemTime),
+    ) -> io::Result<Datagram> {
+        // SAFETY: the kernel filled `control_len` bytes of `control`, and for SCM_TIMESTAMPNS
+        // it places a `timespec` in the data.
         let ts = unsafe {
-            msg.last_cmsg::<libc::timespec>(|level, kind| {
+            last_cmsg::<libc::timespec>(control, control_len, |level, kind| {
                 level == libc::SOL_SOCKET && kind == libc::SCM_TIMESTAMPNS
             })
         };
@@ -267,13 +319,107 @@ mod imp {
             };
             UNIX_EPOCH.checked_add(std::time::Duration::new(secs, nanos))
         });
-        let from = socket_addr(&msg.name)
+        let from = socket_addr(name)
             .ok_or_else(|| io::Error::other("datagram from an unknown address family"))?;
         Ok(Datagram {
-            len: msg.len,
+            len,
             from,
             received_at: arrival(read_at, read_wall, stamp),
         })
+    }
+
+    /// The most datagrams one [`recv_batch`] reads.
+    pub(crate) const BATCH: usize = 8;
+
+    /// Room for the datagrams of one [`recv_batch`], kept from read to read.
+    pub(crate) struct Batch {
+        /// [`BATCH`] slots of `slot` bytes each.
+        data: Vec<u8>,
+        slot: usize,
+        names: Vec<libc::sockaddr_storage>,
+        control: Vec<[u64; CONTROL_WORDS]>,
+        /// The last read's datagrams: (bytes received, bytes of control messages).
+        lens: [(usize, usize); BATCH],
+        /// When the last read returned (monotonic and wall clock).
+        read: (Instant, SystemTime),
+    }
+
+    impl Batch {
+        /// Room for [`BATCH`] datagrams of up to `slot` bytes each (a longer one is cut).
+        pub(crate) fn new(slot: usize) -> Self {
+            let slot = slot.max(1);
+            Self {
+                data: vec![0; BATCH * slot],
+                slot,
+                // SAFETY: all-zero bytes are a valid value for this plain C struct.
+                names: vec![unsafe { zeroed() }; BATCH],
+                control: vec![[0; CONTROL_WORDS]; BATCH],
+                lens: [(0, 0); BATCH],
+                read: (Instant::now(), SystemTime::now()),
+            }
+        }
+
+        /// The `i`th datagram of the last read (below what it returned), and its bytes.
+        pub(crate) fn get(&self, i: usize) -> (io::Result<Datagram>, &[u8]) {
+            let (len, control_len) = self.lens[i];
+            let data = &self.data[i * self.slot..][..len];
+            let datagram = datagram(
+                len,
+                &self.names[i],
+                &self.control[i][..],
+                control_len,
+                self.read,
+            );
+            (datagram, data)
+        }
+    }
+
+    /// Reads up to [`BATCH`] datagrams without blocking, in one system call (`recvmmsg`), and
+    /// returns how many (`WouldBlock` when there is none); [`Batch::get`] gives each.
+    pub(crate) fn recv_batch(socket: &impl AsRawFd, batch: &mut Batch) -> io::Result<usize> {
+        // SAFETY: all-zero bytes are a valid value for these plain C structs.
+        let mut iovs: [libc::iovec; BATCH] = unsafe { zeroed() };
+        // SAFETY: as above.
+        let mut headers: [libc::mmsghdr; BATCH] = unsafe { zeroed() };
+        let slots = batch.data.chunks_exact_mut(batch.slot);
+        let rooms = slots.zip(&mut batch.names).zip(&mut batch.control);
+        for ((iov, header), ((data, name), control)) in iovs.iter_mut().zip(&mut headers).zip(rooms)
+        {
+            iov.iov_base = data.as_mut_ptr().cast();
+            iov.iov_len = data.len();
+            let msg = &mut header.msg_hdr;
+            msg.msg_name = ptr::from_mut(name).cast();
+            msg.msg_namelen = socklen_of::<libc::sockaddr_storage>();
+            msg.msg_iov = ptr::from_mut(iov);
+            msg.msg_iovlen = 1;
+            msg.msg_control = control.as_mut_ptr().cast();
+            msg.msg_controllen = size_of_val(control) as _;
+        }
+        // SAFETY: each header points to its own iovec, name and control room in `batch`
+        // (and through the iovec to its own slot), with the sizes given beside them; all
+        // live and not otherwise borrowed during the call. No timeout pointer.
+        let n = unsafe {
+            libc::recvmmsg(
+                socket.as_raw_fd(),
+                headers.as_mut_ptr(),
+                BATCH as libc::c_uint,
+                libc::MSG_DONTWAIT,
+                ptr::null_mut(),
+            )
+        };
+        if n < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        batch.read = (Instant::now(), SystemTime::now());
+        let n = (n as usize).min(BATCH);
+        for (lens, header) in batch.lens.iter_mut().zip(&headers).take(n) {
+            let msg = header.msg_hdr;
+            *lens = (
+                (header.msg_len as usize).min(batch.slot),
+                msg.msg_controllen.min(CONTROL_WORDS * 8),
+            );
+        }
+        Ok(n)
     }
 
     /// Reads one entry of the error queue without blocking (`WouldBlock` when it is empty).
@@ -378,6 +524,8 @@ mod imp {
 
 #[cfg(not(windows))] // Windows opens no ICMP socket.
 pub(crate) use imp::only_echo_replies;
+#[cfg(any(target_os = "linux", target_os = "android"))]
+pub(crate) use imp::{BATCH, Batch, recv_batch, stamps_arrivals};
 pub(crate) use imp::{enable, enable_timestamps, recv, recv_error};
 
 /// Stops Windows from reporting an ICMP port unreachable as `WSAECONNRESET` on the next
@@ -460,6 +608,66 @@ mod tests {
         )
         .unwrap();
         ignore_port_unreachable(&socket).expect("WSAIoctl(SIO_UDP_CONNRESET, FALSE)");
+    }
+
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    #[test]
+    fn a_socket_stamps_arrivals_once_timestamps_are_on() {
+        let socket = socket2::Socket::new(
+            socket2::Domain::IPV4,
+            socket2::Type::DGRAM,
+            Some(socket2::Protocol::UDP),
+        )
+        .unwrap();
+        assert!(!stamps_arrivals(&socket));
+        enable_timestamps(&socket).unwrap();
+        assert!(stamps_arrivals(&socket));
+    }
+
+    /// What the dedicated-thread driver relies on to read late: a datagram read long after it
+    /// came keeps its arrival instant, a read takes at most a batch, and a datagram longer
+    /// than its slot is cut to it.
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    #[test]
+    fn a_batch_read_late_keeps_each_arrival_and_takes_at_most_a_batch() {
+        use std::net::UdpSocket;
+        use std::time::Duration;
+
+        let rx = UdpSocket::bind("127.0.0.1:0").unwrap();
+        rx.set_nonblocking(true).unwrap();
+        enable_timestamps(&socket2::SockRef::from(&rx)).unwrap();
+        let tx = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let to = rx.local_addr().unwrap();
+        let sent = Instant::now();
+        let count = BATCH + 2;
+        for i in 0..count {
+            let len = if i == 0 { 40 } else { 3 };
+            tx.send_to(&vec![u8::try_from(i).unwrap(); len], to)
+                .unwrap();
+        }
+        std::thread::sleep(Duration::from_millis(50));
+        let mut batch = Batch::new(16);
+        let mut seen = 0;
+        for expected in [BATCH, count - BATCH] {
+            assert_eq!(recv_batch(&rx, &mut batch).unwrap(), expected);
+            let read = Instant::now();
+            for i in 0..expected {
+                let (datagram, data) = batch.get(i);
+                let datagram = datagram.unwrap();
+                let byte = u8::try_from(seen).unwrap();
+                let len = if seen == 0 { 16 } else { 3 };
+                assert_eq!(data, &vec![byte; len][..], "datagram {seen}");
+                assert_eq!(datagram.len, len);
+                assert_eq!(datagram.from, tx.local_addr().unwrap());
+                // It came at once and waited 50 ms to be read: its arrival says so.
+                let late = read.duration_since(datagram.received_at);
+                assert!(late >= Duration::from_millis(45), "read {late:?} after");
+                assert!(datagram.received_at + Duration::from_millis(5) >= sent);
+                seen += 1;
+            }
+        }
+        let empty = recv_batch(&rx, &mut batch).unwrap_err();
+        assert_eq!(empty.kind(), io::ErrorKind::WouldBlock);
     }
 
     #[cfg(any(target_os = "linux", target_os = "android"))]

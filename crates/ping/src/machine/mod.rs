@@ -531,6 +531,20 @@ impl Machine {
         }
     }
 
+    /// Whether `handle_timeout(now)` would time a probe out, drop a key from the table or end
+    /// the run at its deadline: the replies that came before must be handed over first, or
+    /// their probes would count lost (or they would be foreign). A driver that reads its
+    /// sockets late asks this before it skips a read.
+    #[cfg_attr(not(any(target_os = "linux", target_os = "android")), allow(dead_code))]
+    pub(crate) fn expires_by(&self, now: Instant) -> bool {
+        if self.deadline.is_some_and(|d| now >= d) {
+            return true;
+        }
+        let now = self.tick(now);
+        self.timeouts.first().is_some_and(|(at, _)| at <= now)
+            || self.table.next_expiry().is_some_and(|at| at <= now)
+    }
+
     /// How long a probe's key stays in the table: twice the hard timeout, so that a
     /// reply to a probe timed out at the hard timeout is still recognised as late.
     fn retention(&self) -> Duration {

@@ -170,6 +170,38 @@ fn timeout_then_late_is_counted_once_as_late_never_as_sample() {
     assert_eq!(s.rtts, vec![ms(96), ms(7)]);
 }
 
+/// A driver that reads late asks `expires_by` before it skips a read: it must say yes exactly
+/// when `handle_timeout` would time a probe out (and at the deadline).
+#[test]
+fn expires_by_says_when_a_probe_would_time_out_or_the_run_end() {
+    let t0 = Instant::now();
+    let mut m = machine(1, config(), t0);
+    assert!(!m.expires_by(t0 + ms(500)), "nothing in flight");
+    m.poll_transmit(t0).unwrap();
+    // The first probe's timeout is the configured 100 ms (no sample yet).
+    assert!(!m.expires_by(t0 + ms(99)));
+    assert!(m.expires_by(t0 + ms(100)));
+    m.handle_timeout(t0 + ms(99));
+    assert!(
+        drain(&mut m)
+            .iter()
+            .all(|e| !matches!(e, Event::Lost { .. }))
+    );
+    m.handle_timeout(t0 + ms(100));
+    assert!(
+        drain(&mut m)
+            .iter()
+            .any(|e| matches!(e, Event::Lost { .. }))
+    );
+    let deadline = EngineConfig {
+        deadline: Some(ms(50)),
+        ..config()
+    };
+    let m = machine(1, deadline, t0);
+    assert!(!m.expires_by(t0 + ms(49)));
+    assert!(m.expires_by(t0 + ms(50)));
+}
+
 #[test]
 fn a_second_answer_is_a_duplicate_and_changes_nothing() {
     let t0 = Instant::now();
