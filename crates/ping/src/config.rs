@@ -84,9 +84,11 @@ pub struct EngineConfig {
     /// its channel (longer bursts of events would wait in it). Each probe then costs three or
     /// four system calls and the core's own work, where the runtime adds a task's wake-up for
     /// every send and every reply: while its next send is near (2 ms), the thread does not
-    /// wake for replies but reads them in batches every 2 ms, each timed by the kernel's
-    /// stamp of its arrival (so its round trip is the same), and an event reaches the caller
-    /// at most 4 ms after its reply came. The thread lives as long as the run (it is one of
+    /// wake for replies but reads them in batches every 2 ms (every half `forward_every`, up
+    /// to 50 ms, when that is longer: the events wait for it anyway), each timed by the
+    /// kernel's stamp of its arrival (so its round trip is the same), and before any probe
+    /// would time out; without `forward_every`, an event reaches the caller at most 4 ms
+    /// after its reply came. The thread lives as long as the run (it is one of
     /// tokio's blocking pool's). Runs with names to resolve or TCP probes, and runs on other
     /// platforms, are always driven on the runtime.
     #[serde(default = "dedicated_thread_default")]

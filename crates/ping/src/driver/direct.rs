@@ -9,8 +9,8 @@
 //!
 //! A busy run reads late ([`READ_LATE`]): when every socket stamps its datagrams' arrival and
 //! the next send is at most 2 ms away, the thread sleeps through the replies (a plain
-//! `nanosleep`, no descriptor to watch) and reads them in batches (`recvmmsg`) every 2 ms, each
-//! timed by its kernel stamp. A probe on loopback then costs three system calls or fewer (the
+//! `nanosleep`, no descriptor to watch) and reads them in batches (`recvmmsg`) every 2 ms (or
+//! half the run's event period), each timed by its kernel stamp. A probe on loopback then costs three system calls or fewer (the
 //! sleep that ends at its send time, `sendto`, and a share of a batched read), where one that
 //! is read at once costs four, and a reply on a real network does not wake the thread.
 
@@ -49,10 +49,21 @@ const SEND_ROOM_WAIT: Duration = Duration::from_millis(10);
 /// is timed by the kernel's stamp, so its round trip is the same as if it had been read at
 /// once. A wait that ends within this (the next send of a paced run, mostly) is not ended by
 /// a reply, and the sockets are read at the end of such a wait only when they were last read
-/// this long ago, or when a probe would otherwise time out (or a command came). A busy run
-/// then wakes once per send, not once per send and once per reply, and reads its replies in
-/// batches; a reply reaches the core at most twice this after it arrived.
+/// this long ago (or half the run's event period, up to [`MAX_READ_EVERY`], when events wait
+/// for it anyway), [`MAX_SENDS_UNREAD`] probes ago, or when a probe would otherwise time out
+/// (or a command came). A busy run then wakes once per send, not once per send and once per
+/// reply, and reads its replies in batches; without an event period, a reply reaches the
+/// core at most twice this after it arrived.
 const READ_LATE: Duration = Duration::from_millis(2);
+
+/// The most probes sent between two reads while reading late: their replies wait in the
+/// socket's buffer (1 MiB: room for a thousand and more) until the next read.
+const MAX_SENDS_UNREAD: u32 = 64;
+
+/// The longest time between two reads while reading late, whatever the event period: well
+/// within the core's [`crate::machine::UNREAD_GRACE`] and the longest wait the kernel's
+/// stamp may take off a round trip (`sys::MAX_QUEUE_WAIT`).
+const MAX_READ_EVERY: Duration = Duration::from_millis(50);
 
 /// The most reads of [`sys::BATCH`] datagrams a socket gets after such a wait; what is left
 /// is read next time.
@@ -115,8 +126,17 @@ pub(crate) struct Direct {
     /// Whether every socket of the run stamps its datagrams' arrival, so that replies may
     /// be read late ([`READ_LATE`]).
     stamped: bool,
+    /// When the stamps may be relied on ([`sys::STAMPS_SETTLE`] after the sockets asked):
+    /// replies are read at once before.
+    stamps_settled: Instant,
     /// When the sockets were last read.
     last_read: Instant,
+    /// Probes sent since then.
+    sent_unread: u32,
+    /// How often replies are read while reading late: [`READ_LATE`], or half the period events
+    /// are handed over at ([`crate::EngineConfig::forward_every`]) when that is longer (they
+    /// would wait for it anyway).
+    read_every: Duration,
     /// Room for the datagrams of one batched read (after a wait that read late).
     batch: sys::Batch,
 }
@@ -132,6 +152,7 @@ enum Source {
 impl Direct {
     pub(crate) fn new(parts: Parts) -> Self {
         let parts_payload = parts.machine.config().payload_size;
+        let parts_forward_every = parts.machine.config().forward_every;
         let [udp4, udp6] = parts.udp;
         Self {
             machine: parts.machine,
@@ -147,7 +168,12 @@ impl Direct {
             packet: Vec::new(),
             held_since: None,
             stamped: false,
+            stamps_settled: Instant::now() + sys::STAMPS_SETTLE,
             last_read: Instant::now(),
+            sent_unread: 0,
+            read_every: parts_forward_every.map_or(READ_LATE, |every| {
+                (every / 2).clamp(READ_LATE, MAX_READ_EVERY)
+            }),
             batch: sys::Batch::new(parts_payload + SLOT_HEADROOM),
         }
     }
@@ -157,6 +183,8 @@ impl Direct {
         for index in 0..self.machine.len() {
             self.check_channel(index);
         }
+        // The ICMP sockets opened just now: their stamps settle from now.
+        self.stamps_settled = Instant::now() + sys::STAMPS_SETTLE;
         self.stamped = self.udp.iter().flatten().all(sys::stamps_arrivals)
             && (self.icmp.iter().flatten().flatten())
                 .all(|icmp| sys::stamps_arrivals(&icmp.socket));
@@ -219,8 +247,10 @@ impl Direct {
         });
         // A short sleep is not ended by a reply (see `READ_LATE`), nor by a command (it waits
         // at most as long): it watches nothing.
-        let read_late =
-            self.stamped && n > 1 && timeout.is_some_and(|t| !t.is_zero() && t <= READ_LATE);
+        let read_late = self.stamped
+            && n > 1
+            && timeout.is_some_and(|t| !t.is_zero() && t <= READ_LATE)
+            && now >= self.stamps_settled;
         if read_late {
             std::thread::sleep(timeout.unwrap_or_default());
             return self.after_late_sleep(&sources[1..n], buf);
@@ -249,6 +279,7 @@ impl Direct {
         }
         let now = Instant::now();
         self.last_read = now;
+        self.sent_unread = 0;
         now
     }
 
@@ -259,13 +290,15 @@ impl Direct {
         let now = Instant::now();
         let signalled = self.wake.pending();
         if signalled
-            || now.saturating_duration_since(self.last_read) >= READ_LATE
+            || self.sent_unread >= MAX_SENDS_UNREAD
+            || now.saturating_duration_since(self.last_read) >= self.read_every
             || self.machine.expires_by(now)
         {
             for source in sources {
                 self.read_all(*source, buf);
             }
             self.last_read = now;
+            self.sent_unread = 0;
         }
         if signalled {
             self.wake.clear();
@@ -366,6 +399,7 @@ impl Direct {
     fn transmit(&mut self, mut now: Instant) -> Instant {
         while let Some(tx) = self.machine.poll_transmit(now) {
             self.send(&tx);
+            self.sent_unread = self.sent_unread.saturating_add(1);
             now = Instant::now();
         }
         now

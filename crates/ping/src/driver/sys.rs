@@ -57,6 +57,12 @@ pub(crate) struct Datagram {
     pub(crate) received_at: Instant,
 }
 
+/// How long after a socket asks for receive timestamps they may be relied on: the kernel
+/// turns stamping on for the whole system a moment after the first socket asks (deferred
+/// work), and until then stamps a datagram when it is read.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+pub(crate) const STAMPS_SETTLE: std::time::Duration = std::time::Duration::from_millis(20);
+
 /// Longest time in the socket queue the receive timestamp may take off a round trip.
 #[cfg(any(target_os = "linux", target_os = "android"))]
 pub(crate) const MAX_QUEUE_WAIT: std::time::Duration = std::time::Duration::from_millis(100);
@@ -329,7 +335,7 @@ mod imp {
     }
 
     /// The most datagrams one [`recv_batch`] reads.
-    pub(crate) const BATCH: usize = 8;
+    pub(crate) const BATCH: usize = 32;
 
     /// Room for the datagrams of one [`recv_batch`], kept from read to read.
     pub(crate) struct Batch {
@@ -636,6 +642,9 @@ mod tests {
         let rx = UdpSocket::bind("127.0.0.1:0").unwrap();
         rx.set_nonblocking(true).unwrap();
         enable_timestamps(&socket2::SockRef::from(&rx)).unwrap();
+        // The kernel turns stamping on for the whole system a moment after the first socket
+        // asks (deferred work); until then a datagram is stamped when it is read.
+        std::thread::sleep(STAMPS_SETTLE);
         let tx = UdpSocket::bind("127.0.0.1:0").unwrap();
         let to = rx.local_addr().unwrap();
         let sent = Instant::now();
@@ -661,7 +670,10 @@ mod tests {
                 assert_eq!(datagram.from, tx.local_addr().unwrap());
                 // It came at once and waited 50 ms to be read: its arrival says so.
                 let late = read.duration_since(datagram.received_at);
-                assert!(late >= Duration::from_millis(45), "read {late:?} after");
+                assert!(
+                    late >= Duration::from_millis(45),
+                    "datagram {seen} read {late:?} after"
+                );
                 assert!(datagram.received_at + Duration::from_millis(5) >= sent);
                 seen += 1;
             }

@@ -54,6 +54,11 @@ pub(crate) struct Transmit {
     pub(crate) secret: u64,
 }
 
+/// The longest a driver leaves a reply in its socket before it hands it over (the
+/// dedicated-thread driver reads late by at most 50 ms, each reply timed by the kernel's
+/// stamp): a probe's key stays in the table this much longer than its reply is wanted.
+pub(crate) const UNREAD_GRACE: Duration = Duration::from_millis(100);
+
 /// The engine's state for one run.
 #[derive(Debug)]
 pub(crate) struct Machine {
@@ -531,10 +536,10 @@ impl Machine {
         }
     }
 
-    /// Whether `handle_timeout(now)` would time a probe out, drop a key from the table or end
-    /// the run at its deadline: the replies that came before must be handed over first, or
-    /// their probes would count lost (or they would be foreign). A driver that reads its
-    /// sockets late asks this before it skips a read.
+    /// Whether `handle_timeout(now)` would time a probe out or end the run at its deadline:
+    /// the replies that came before must be handed over first, or their probes would count
+    /// lost. A driver that reads its sockets late asks this before it skips a read. (A key
+    /// stays in the table [`UNREAD_GRACE`] longer than a reply may be left unread.)
     #[cfg_attr(not(any(target_os = "linux", target_os = "android")), allow(dead_code))]
     pub(crate) fn expires_by(&self, now: Instant) -> bool {
         if self.deadline.is_some_and(|d| now >= d) {
@@ -542,13 +547,13 @@ impl Machine {
         }
         let now = self.tick(now);
         self.timeouts.first().is_some_and(|(at, _)| at <= now)
-            || self.table.next_expiry().is_some_and(|at| at <= now)
     }
 
     /// How long a probe's key stays in the table: twice the hard timeout, so that a
-    /// reply to a probe timed out at the hard timeout is still recognised as late.
+    /// reply to a probe timed out at the hard timeout is still recognised as late, and
+    /// [`UNREAD_GRACE`] more, so that one a driver read late is too.
     fn retention(&self) -> Duration {
-        self.config.timeout.saturating_mul(2)
+        self.config.timeout.saturating_mul(2) + UNREAD_GRACE
     }
 
     /// Applies timeouts and the deadline.

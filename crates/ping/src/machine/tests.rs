@@ -973,16 +973,18 @@ fn sequence_numbers_wrap_around_without_confusing_probes() {
         echo(&mut m, t0 + ms(20 + i as u64), 1, t);
     }
     assert_eq!(m.poll_transmit(t0 + ms(30)), None);
-    // Kept for twice the hard timeout (100 ms) after sending.
+    // Kept for twice the hard timeout (100 ms) after sending, and the grace for replies a
+    // driver reads late.
+    let freed = t0 + ms(200) + UNREAD_GRACE;
     assert_eq!(
         m.poll_timeout(),
-        Some(t0 + ms(200)),
+        Some(freed),
         "wakes when the first number frees up"
     );
-    m.handle_timeout(t0 + ms(200));
-    let again = m.poll_transmit(t0 + ms(200)).unwrap();
+    m.handle_timeout(freed);
+    let again = m.poll_transmit(freed).unwrap();
     assert_eq!(again.key.seq, live[0].key.seq, "the freed number is reused");
-    echo(&mut m, t0 + ms(205), 1, &again);
+    echo(&mut m, freed + ms(5), 1, &again);
     let events = drain(&mut m);
     assert!(events.contains(&Event::Received {
         target: TargetId(1),
