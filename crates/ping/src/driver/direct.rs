@@ -4,16 +4,16 @@
 //!
 //! On the runtime, every send and every reply wakes the engine's task through the reactor:
 //! the reactor's turn, the task's wake-up, a poll of every branch of its loop, a `timerfd` to
-//! arm for the next deadline. Here a wait that ends with a socket readable reads one datagram
-//! from it (`ppoll` is level triggered, so what is left is seen by the next wait).
+//! arm for the next deadline. Here a wait that ends with a socket readable reads what it holds
+//! in batches (`recvmmsg`, 32 datagrams a call: a short batch says the socket is empty).
 //!
 //! A busy run reads late ([`READ_LATE`]): when every socket stamps its datagrams' arrival and
 //! the next send is at most 2 ms away, the thread sleeps through the replies (a plain
-//! `nanosleep`, no descriptor to watch) and reads them in batches (`recvmmsg`) every 2 ms (or
-//! half the run's event period), each timed by its kernel stamp. A probe on loopback then costs three system calls or fewer (the
-//! sleep that ends at its send time, `sendto`, and a share of a batched read), where one that
-//! is read at once costs four, and a reply on a real network does not wake the thread.
-
+//! `nanosleep`, no descriptor to watch) and reads them every 2 ms (or every half event
+//! period), each timed by its kernel stamp. A busy probe on loopback then costs the sleep that
+//! ends at its send time, its `sendto` and a share of a batched read, where one read at once
+//! costs four system calls; and a reply on a real network does not wake the thread.
+//!
 //! The caller's side is unchanged: events arrive on the run's channel (batched as
 //! [`EngineConfig::forward_every`] asks), commands go through [`RunControl`], which also
 //! writes the thread's `eventfd` so that a wait ends at once for them and for a cancel.
@@ -126,8 +126,8 @@ pub(crate) struct Direct {
     /// Whether every socket of the run stamps its datagrams' arrival, so that replies may
     /// be read late ([`READ_LATE`]).
     stamped: bool,
-    /// When the stamps may be relied on ([`sys::STAMPS_SETTLE`] after the sockets asked):
-    /// replies are read at once before.
+    /// When the stamps may be relied on ([`sys::STAMPS_SETTLE`] after the sockets asked, set
+    /// when the run starts): replies are read at once before.
     stamps_settled: Instant,
     /// When the sockets were last read.
     last_read: Instant,
@@ -168,7 +168,7 @@ impl Direct {
             packet: Vec::new(),
             held_since: None,
             stamped: false,
-            stamps_settled: Instant::now() + sys::STAMPS_SETTLE,
+            stamps_settled: Instant::now(),
             last_read: Instant::now(),
             sent_unread: 0,
             read_every: parts_forward_every.map_or(READ_LATE, |every| {
@@ -261,21 +261,23 @@ impl Direct {
             debug!(error = %e, "ppoll failed");
             std::thread::sleep(timeout.unwrap_or(SEND_ROOM_WAIT).min(SEND_ROOM_WAIT));
         }
+        // What came before a command or a cancel is read first, as after a late sleep.
+        for (fd, source) in fds[1..n].iter().zip(&sources[1..n]) {
+            if fd.revents & libc::POLLIN != 0 {
+                self.read_all(*source, buf);
+            }
+            if let Source::Udp(family) = *source
+                && fd.revents & libc::POLLERR != 0
+                && let Ok(socket) = &self.udp[family_slot(family)]
+            {
+                drain_errors(&mut self.machine, family, socket, buf);
+            }
+        }
         // The cancel and the commands are looked at only when the wake says something came:
         // `RunControl` signals it after each (no lock or channel touched on other passes).
         if fds[0].revents != 0 || self.wake.pending() {
             self.wake.clear();
             self.take_commands();
-        }
-        for (fd, source) in fds[1..n].iter().zip(&sources[1..n]) {
-            if fd.revents == 0 {
-                continue;
-            }
-            match *source {
-                Source::Udp(family) => self.read_udp(family, fd.revents, buf),
-                Source::Icmp(family) => self.read_icmp(family, buf),
-                Source::Wake => {}
-            }
         }
         let now = Instant::now();
         self.last_read = now;
@@ -284,8 +286,9 @@ impl Direct {
     }
 
     /// After a sleep that watched nothing: reads the sockets (`sources`) to empty if they were
-    /// last read [`READ_LATE`] ago, or if a probe would time out or a command came (what came
-    /// before a cancel counts); then takes the commands. Returns the instant it looked.
+    /// last read `read_every` or [`MAX_SENDS_UNREAD`] probes ago, or if a probe would time out
+    /// or a command came (what came before a cancel counts); then takes the commands. Returns
+    /// the instant it looked.
     fn after_late_sleep(&mut self, sources: &[Source], buf: &mut [u8]) -> Instant {
         let now = Instant::now();
         let signalled = self.wake.pending();
@@ -315,21 +318,6 @@ impl Direct {
         }
         while let Ok(command) = self.commands.try_recv() {
             apply(&mut self.machine, command);
-        }
-    }
-
-    /// One datagram of a readable UDP socket, and its whole error queue when it has one.
-    fn read_udp(&mut self, family: Family, revents: libc::c_short, buf: &mut [u8]) {
-        let Ok(socket) = &self.udp[family_slot(family)] else {
-            return;
-        };
-        let mut errors = revents & libc::POLLERR != 0;
-        if revents & libc::POLLIN != 0 {
-            let read = sys::recv(socket, buf);
-            errors |= take_datagram(&mut self.machine, family, read, buf) == Read::ErrorQueue;
-        }
-        if errors {
-            drain_errors(&mut self.machine, family, socket, buf);
         }
     }
 
@@ -383,14 +371,6 @@ impl Direct {
                 Err(Read::Done) => return,
                 Ok(_) | Err(_) => {}
             }
-        }
-    }
-
-    /// One message of a readable ICMP socket.
-    fn read_icmp(&mut self, family: Family, buf: &mut [u8]) {
-        if let Some(Ok(icmp)) = &self.icmp[family_slot(family)] {
-            let read = sys::recv(&icmp.socket, buf);
-            take_echo(&mut self.machine, icmp, read, buf);
         }
     }
 
