@@ -64,6 +64,10 @@ const MAX_SENDS_UNREAD: u32 = 64;
 /// within the core's [`crate::machine::UNREAD_GRACE`] and the longest wait the kernel's
 /// stamp may take off a round trip (`sys::MAX_QUEUE_WAIT`).
 const MAX_READ_EVERY: Duration = Duration::from_millis(50);
+const _: () = assert!(
+    MAX_READ_EVERY.as_nanos() + READ_LATE.as_nanos() <= crate::machine::UNREAD_GRACE.as_nanos()
+        && MAX_READ_EVERY.as_nanos() + READ_LATE.as_nanos() <= sys::MAX_QUEUE_WAIT.as_nanos()
+);
 
 /// The most reads of [`sys::BATCH`] datagrams a socket gets after such a wait; what is left
 /// is read next time.
@@ -123,12 +127,10 @@ pub(crate) struct Direct {
     packet: Vec<u8>,
     /// Since when events are held back ([`crate::EngineConfig::forward_every`]).
     held_since: Option<Instant>,
-    /// Whether every socket of the run stamps its datagrams' arrival, so that replies may
-    /// be read late ([`READ_LATE`]).
-    stamped: bool,
-    /// When the stamps may be relied on ([`sys::STAMPS_SETTLE`] after the sockets asked, set
-    /// when the run starts): replies are read at once before.
-    stamps_settled: Instant,
+    /// From when replies may be read late ([`READ_LATE`]): [`sys::STAMPS_SETTLE`] after the
+    /// run's sockets opened, when every one of them stamps its datagrams' arrival; `None`
+    /// when one does not (set when the run starts).
+    read_late_from: Option<Instant>,
     /// When the sockets were last read.
     last_read: Instant,
     /// Probes sent since then.
@@ -167,8 +169,7 @@ impl Direct {
             wake: parts.wake,
             packet: Vec::new(),
             held_since: None,
-            stamped: false,
-            stamps_settled: Instant::now(),
+            read_late_from: None,
             last_read: Instant::now(),
             sent_unread: 0,
             read_every: parts_forward_every.map_or(READ_LATE, |every| {
@@ -184,10 +185,10 @@ impl Direct {
             self.check_channel(index);
         }
         // The ICMP sockets opened just now: their stamps settle from now.
-        self.stamps_settled = Instant::now() + sys::STAMPS_SETTLE;
-        self.stamped = self.udp.iter().flatten().all(sys::stamps_arrivals)
+        let stamped = self.udp.iter().flatten().all(sys::stamps_arrivals)
             && (self.icmp.iter().flatten().flatten())
                 .all(|icmp| sys::stamps_arrivals(&icmp.socket));
+        self.read_late_from = stamped.then(|| Instant::now() + sys::STAMPS_SETTLE);
         // What came before the thread started (a wake written then also ends the first wait).
         self.take_commands();
         let mut buf = vec![0u8; 65_536];
@@ -247,10 +248,9 @@ impl Direct {
         });
         // A short sleep is not ended by a reply (see `READ_LATE`), nor by a command (it waits
         // at most as long): it watches nothing.
-        let read_late = self.stamped
-            && n > 1
+        let read_late = n > 1
             && timeout.is_some_and(|t| !t.is_zero() && t <= READ_LATE)
-            && now >= self.stamps_settled;
+            && self.read_late_from.is_some_and(|from| now >= from);
         if read_late {
             std::thread::sleep(timeout.unwrap_or_default());
             return self.after_late_sleep(&sources[1..n], buf);
@@ -273,16 +273,26 @@ impl Direct {
                 drain_errors(&mut self.machine, family, socket, buf);
             }
         }
-        // The cancel and the commands are looked at only when the wake says something came:
-        // `RunControl` signals it after each (no lock or channel touched on other passes).
-        if fds[0].revents != 0 || self.wake.pending() {
+        self.take_wake(fds[0].revents != 0 || self.wake.pending());
+        let now = Instant::now();
+        self.read_at(now);
+        now
+    }
+
+    /// The cancel and the commands are looked at only when the wake says something came
+    /// (`signalled`): `RunControl` signals it after each (no lock or channel touched on other
+    /// passes).
+    fn take_wake(&mut self, signalled: bool) {
+        if signalled {
             self.wake.clear();
             self.take_commands();
         }
-        let now = Instant::now();
+    }
+
+    /// The sockets were read to empty at `now`.
+    fn read_at(&mut self, now: Instant) {
         self.last_read = now;
         self.sent_unread = 0;
-        now
     }
 
     /// After a sleep that watched nothing: reads the sockets (`sources`) to empty if they were
@@ -300,13 +310,9 @@ impl Direct {
             for source in sources {
                 self.read_all(*source, buf);
             }
-            self.last_read = now;
-            self.sent_unread = 0;
+            self.read_at(now);
         }
-        if signalled {
-            self.wake.clear();
-            self.take_commands();
-        }
+        self.take_wake(signalled);
         now
     }
 

@@ -235,22 +235,6 @@ mod imp {
         })
     }
 
-    impl Message {
-        /// The data of the last control message for which `wanted(level, type)` holds, read
-        /// as a `T`.
-        ///
-        /// # Safety
-        ///
-        /// As for [`last_cmsg`].
-        unsafe fn last_cmsg<T>(
-            &self,
-            wanted: impl Fn(libc::c_int, libc::c_int) -> bool,
-        ) -> Option<T> {
-            // SAFETY: the caller's promise; `control_len` is what the kernel filled.
-            unsafe { last_cmsg(&self.control, self.control_len, wanted) }
-        }
-    }
-
     /// The data of the last control message in the first `control_len` bytes of `control`
     /// for which `wanted(level, type)` holds, read as a `T`.
     ///
@@ -422,7 +406,7 @@ mod imp {
             let msg = header.msg_hdr;
             *lens = (
                 (header.msg_len as usize).min(batch.slot),
-                msg.msg_controllen.min(CONTROL_WORDS * 8),
+                msg.msg_controllen.min(size_of::<[u64; CONTROL_WORDS]>()),
             );
         }
         Ok(n)
@@ -431,9 +415,10 @@ mod imp {
     /// Reads one entry of the error queue without blocking (`WouldBlock` when it is empty).
     pub(crate) fn recv_error(socket: &impl AsRawFd, buf: &mut [u8]) -> io::Result<QueuedError> {
         let msg = recv_msg(socket, buf, libc::MSG_ERRQUEUE | libc::MSG_DONTWAIT)?;
-        // SAFETY: for IP(V6)_RECVERR the kernel places a `sock_extended_err` in the data.
+        // SAFETY: the kernel filled `control_len` bytes of `control`, and for IP(V6)_RECVERR it
+        // places a `sock_extended_err` in the data.
         let ee = unsafe {
-            msg.last_cmsg::<libc::sock_extended_err>(|level, kind| {
+            last_cmsg::<libc::sock_extended_err>(&msg.control, msg.control_len, |level, kind| {
                 (level == libc::SOL_IP && kind == libc::IP_RECVERR)
                     || (level == libc::SOL_IPV6 && kind == libc::IPV6_RECVERR)
             })
